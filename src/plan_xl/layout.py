@@ -1,0 +1,383 @@
+"""The original table layout (../shared/LAYOUT.md): one bordered table per plan item on A4
+landscape pages. The department template and the consolidated report both draw with
+`draw_plan`; the template adds input cells, the report fills every reported year.
+
+Merged cells do not auto-fit in Excel or LibreOffice, so every row height is computed here
+from the text (full-width characters count double) and the width of the merged range.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from xlsxwriter.utility import xl_rowcol_to_cell
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from .fiscal import fy_label, fy_short
+from .model import FIVE_LESS, Indicator, Plan, Register, Section, format_number
+
+FONT = "ＭＳ ゴシック"  # on every Japanese Windows machine; monospaced, so widths are predictable
+FONT_SIZE = 9
+LINE_HEIGHT = 12.0  # points per text line at FONT_SIZE
+ROW_PADDING = 4.0
+MAX_ROW_HEIGHT = 409.0  # Excel's limit
+
+# Column grid: A-B labels and 取組内容, C-J two columns per fiscal year (half years),
+# K-L the 目標値 column.
+COLUMN_WIDTHS = [10, 16] + [9] * 8 + [22, 22]
+LAST_COL = len(COLUMN_WIDTHS) - 1
+SCHEDULE_COL = 2
+TARGET_COL = 10
+HEADER_FILL = "#D9D9D9"
+SECTION_FILL = "#EDEDED"
+INPUT_FILL = "#FFF2CC"  # explained in the template's 記入要領 sheet
+INPUT_FILL_NAME = "うすい黄色"
+
+_SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
+_BULLET_BREAK = re.compile(r"\s+(?=[●▼▽◇■※])")
+
+
+def sheet_name(plan: Plan) -> str:
+    """The plan's sheet name: id and name, within Excel's 31 characters."""
+    return _SHEET_NAME_BAD.sub("・", f"{plan.id} {plan.name}")[:31].rstrip()
+
+
+def display_width(text: str) -> int:
+    """Width in half-width character units (full-width characters count 2)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "FWA" else 1 for ch in text)
+
+
+def text_lines(text: str, width_chars: float) -> int:
+    """How many lines `text` needs in a wrapped cell `width_chars` wide."""
+    usable = max(width_chars * 0.92 - 1, 4)  # cell margins and a safety margin for other fonts
+    return sum(max(1, math.ceil(display_width(line) / usable)) for line in str(text).split("\n"))
+
+
+def text_height(text: str, width_chars: float, bold: bool = False) -> float:
+    return text_lines(text, width_chars * (0.9 if bold else 1)) * LINE_HEIGHT + ROW_PADDING
+
+
+def span_width(first_col: int, last_col: int) -> float:
+    return sum(COLUMN_WIDTHS[first_col:last_col + 1])
+
+
+@dataclass
+class InputField:
+    """An input cell the template opens: key identifies it in the register."""
+
+    key: str  # e.g. "results|1-3-1|2|2023", "revision|…", "actual|1-3-1.2|2023"
+    kind: str  # results, revision or actual
+    sheet: str
+    row: int
+    col: int
+    owner: str
+    editable: bool  # True only in the owner's template
+    indicator: Indicator | None = None
+
+    @property
+    def cell(self) -> str:
+        return xl_rowcol_to_cell(self.row, self.col)
+
+    @property
+    def defined_name(self) -> str:
+        """Workbook-level name anchoring the cell (survives inserted rows)."""
+        kind = {"results": "R", "revision": "V", "actual": "A"}[self.kind]
+        parts = self.key.split("|")[1:]
+        return "PX_" + kind + "_" + "_".join(re.sub(r"[^0-9A-Za-z]", "_", p) for p in parts)
+
+
+@dataclass
+class Styles:
+    """xlsxwriter formats of one workbook."""
+
+    book: Workbook
+    cache: dict = field(default_factory=dict)
+
+    def get(self, kind: str):
+        if kind not in self.cache:
+            base = {"font_name": FONT, "font_size": FONT_SIZE, "border": 1, "text_wrap": True,
+                    "valign": "top"}
+            extra = {
+                "text": {},
+                "label": {"bg_color": HEADER_FILL, "align": "center", "valign": "vcenter"},
+                "label_left": {"bg_color": HEADER_FILL},
+                "title": {"bold": True, "font_size": FONT_SIZE + 2, "valign": "vcenter"},
+                "mark": {"align": "center", "valign": "vcenter"},
+                "section": {"bold": True, "bg_color": SECTION_FILL},
+                "heading": {"border": 0, "bold": True, "font_size": FONT_SIZE + 1, "text_wrap": False},
+                "input": {"bg_color": INPUT_FILL, "locked": False},
+                "input_number": {"bg_color": INPUT_FILL, "locked": False, "num_format": "#,##0.###",
+                                 "valign": "vcenter"},
+                "number": {"num_format": "#,##0.###", "valign": "vcenter"},
+                "plain": {"border": 0},
+            }[kind]
+            self.cache[kind] = self.book.add_format({**base, **extra})
+        return self.cache[kind]
+
+
+class PlanSheet:
+    """Draws into one worksheet, tracking row heights and every written cell."""
+
+    def __init__(self, ws: Worksheet, styles: Styles):
+        self.ws, self.styles = ws, styles
+        self.row = 0
+        self.heights: dict[int, float] = {}
+        self.spans: list[tuple[int, int, float]] = []  # multi-row merges: first, last, height
+        self.cells: list[tuple[int, int, str]] = []  # pre-filled (row, col, text) in write order
+
+    def need(self, row: int, height: float) -> None:
+        self.heights[row] = max(self.heights.get(row, LINE_HEIGHT + ROW_PADDING), height)
+
+    def put(self, r1: int, c1: int, r2: int, c2: int, value, style: str = "text",
+            bold: bool = False) -> None:
+        """Write a (merged) cell; strings always as strings, never formulas or links."""
+        fmt = self.styles.get(style)
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        text = "" if value is None else (value if is_number else str(value))
+        if (r1, c1) != (r2, c2):
+            self.ws.merge_range(r1, c1, r2, c2, "", fmt)
+        if is_number:
+            self.ws.write_number(r1, c1, text, fmt)
+        elif text:
+            self.ws.write_string(r1, c1, text, fmt)
+        else:
+            self.ws.write_blank(r1, c1, None, fmt)
+        if text != "" and not style.startswith("input"):
+            self.cells.append((r1, c1, format_number(text) if is_number else text))
+        if text != "" and not is_number:
+            h = text_height(text, span_width(c1, c2), bold or style in ("title", "section"))
+            if r1 == r2:
+                self.need(r1, h)
+            else:
+                self.spans.append((r1, r2, h))
+
+    def finish(self) -> None:
+        """Set row heights: the tallest single-row cell, then enough for multi-row merges."""
+        for first, last, h in self.spans:
+            rows = range(first, last + 1)
+            have = sum(self.heights.get(r, LINE_HEIGHT + ROW_PADDING) for r in rows)
+            if have < h:
+                extra = (h - have) / len(rows)
+                for r in rows:
+                    self.heights[r] = self.heights.get(r, LINE_HEIGHT + ROW_PADDING) + extra
+        for r, h in sorted(self.heights.items()):
+            self.ws.set_row(r, min(MAX_ROW_HEIGHT, round(h, 1)))
+
+
+def draw_plan(book: Workbook, styles: Styles, reg: Register, plan: Plan, years: list[int],
+              input_year: int | None = None, department: str | None = None,
+              name: str | None = None) -> tuple[Worksheet, PlanSheet, list[InputField]]:
+    """Draw one plan item as a sheet. `years`: progress rows shown (reported years, plus the
+    input year for a template). With `input_year`, that year's fields become input cells,
+    editable only where `department` is the owner."""
+    ws = book.add_worksheet(name or sheet_name(plan))
+    sheet = PlanSheet(ws, styles)
+    _page_setup(ws)
+    fields: list[InputField] = []
+    put = sheet.put
+
+    # Heading lines outside the table, repeated on every printed page with the title row.
+    put(0, 0, 0, LAST_COL, f"重点推進目標{plan.goal} {reg.goal_name(plan.goal)}", "heading")
+    put(1, 0, 1, LAST_COL, f"取組事項{plan.initiative} {reg.initiative_name(plan.goal, plan.initiative)}",
+        "heading")
+    r = 2
+    put(r, 0, r, 0, plan.mark, "mark")
+    put(r, 1, r, 1, "実施計画名", "label")
+    put(r, 2, r, 8, plan.name, "title")
+    put(r, 9, r, 9, "所管課", "label")
+    put(r, 10, r, LAST_COL, "、".join(plan.departments), "text")
+    ws.repeat_rows(0, r)
+    r += 1
+    r = _overview(sheet, r, plan.overview, plan.vision)
+    r = _five_less(sheet, r, plan)
+
+    reporting = reg.reporting_sections(plan)
+    for s in plan.sections:
+        r = _section(sheet, r, plan, s)
+        if s.number in reporting:
+            r = _progress(sheet, r, reg, plan, s.number, years, input_year, department, fields)
+    if 0 in reporting:
+        r = _progress(sheet, r, reg, plan, 0, years, input_year, department, fields)
+    sheet.row = r
+    sheet.finish()
+    ws.print_area(0, 0, max(r - 1, 0), LAST_COL)
+    return ws, sheet, fields
+
+
+def _page_setup(ws: Worksheet) -> None:
+    for c, w in enumerate(COLUMN_WIDTHS):
+        ws.set_column(c, c, w)
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+    ws.set_footer("&C&P / &N ページ")
+    ws.hide_gridlines(2)
+
+
+def _overview(sheet: PlanSheet, r: int, overview: str, vision: str) -> int:
+    if not (overview or vision):
+        return r
+    sheet.put(r, 0, r, 5, "事業概要", "label")
+    sheet.put(r, 6, r, LAST_COL, "目指す姿（目標）", "label")
+    sheet.put(r + 1, 0, r + 1, 5, overview)
+    sheet.put(r + 1, 6, r + 1, LAST_COL, vision)
+    return r + 2
+
+
+def _five_less(sheet: PlanSheet, r: int, plan: Plan) -> int:
+    put = sheet.put
+    put(r, 0, r + 1, 0, "5レス", "label")
+    for i, name in enumerate(FIVE_LESS):
+        put(r, 1 + i, r, 1 + i, name, "label")
+        put(r + 1, 1 + i, r + 1, 1 + i, "○" if name in plan.five_less else "", "mark")
+    put(r, 6, r + 1, 6, "情報公開", "label")
+    put(r, 7, r, 7, "市ウェブサイト", "label")
+    put(r, 8, r, 9, "その他", "label")
+    put(r, 10, r, LAST_COL, "市ウェブページ", "label")
+    put(r + 1, 7, r + 1, 7, "○" if plan.disclosure_website else "", "mark")
+    put(r + 1, 8, r + 1, 9, plan.disclosure_other)
+    put(r + 1, 10, r + 1, LAST_COL, "\n".join(f"・{p}" for p in plan.disclosure_pages))
+    return r + 2
+
+
+def _section(sheet: PlanSheet, r: int, plan: Plan, s: Section) -> int:
+    put = sheet.put
+    if s.title or s.departments:
+        heading = s.title
+        if s.departments:
+            heading = f"{heading} <{'、'.join(s.departments)}>".strip()
+        put(r, 0, r, LAST_COL, heading, "section")
+        r += 1
+        r = _overview(sheet, r, s.overview, s.vision)
+    # actions table header
+    put(r, 0, r + 1, 1, "取組内容", "label")
+    put(r, SCHEDULE_COL, r, SCHEDULE_COL + 7, "行動計画", "label")
+    put(r, TARGET_COL, r + 1, LAST_COL, "2025年度末までの目標値", "label")
+    for k, year in enumerate(range(2022, 2026)):
+        c = SCHEDULE_COL + 2 * k
+        put(r + 1, c, r + 1, c + 1, fy_label(year), "label")
+    r += 2
+    first = r
+    for a in s.actions or []:
+        rows = a.rows or [[]]
+        put(r, 0, r + len(rows) - 1, 1, a.name)
+        for row in rows:
+            _schedule_row(sheet, r, row)
+            r += 1
+    if r == first:  # a section without actions still shows its targets
+        put(r, 0, r, 1, "")
+        _schedule_row(sheet, r, [])
+        r += 1
+    put(first, TARGET_COL, r - 1, LAST_COL, s.targets_text or _targets_from_indicators(s))
+    return r
+
+
+def _schedule_row(sheet: PlanSheet, r: int, spans) -> None:
+    taken = [False] * 8
+    for sp in spans:
+        k1 = 2 * (sp.start - 2022) + (sp.half - 1 if sp.half else 0)
+        k2 = 2 * (sp.end - 2022) + (sp.half - 1 if sp.half else 1)
+        k1, k2 = max(k1, 0), min(k2, 7)
+        if k1 > k2 or any(taken[k1:k2 + 1]):
+            continue  # the register check reports spans outside the period
+        taken[k1:k2 + 1] = [True] * (k2 - k1 + 1)
+        sheet.put(r, SCHEDULE_COL + k1, r, SCHEDULE_COL + k2, sp.text)
+    k = 0
+    while k < 8:  # blank bordered cells where no activity runs, one per fiscal year
+        if taken[k]:
+            k += 1
+            continue
+        end = k + 1 if k % 2 == 0 and not taken[k + 1] else k
+        sheet.put(r, SCHEDULE_COL + k, r, SCHEDULE_COL + end, "")
+        k = end + 1
+
+
+def _targets_from_indicators(s: Section) -> str:
+    lines = [f"・{i.name} {format_number(i.target)}{i.unit}{i.comparator}" for i in s.indicators]
+    base = [f"・{i.name} {format_number(i.baseline)}{i.unit}" for i in s.indicators
+            if i.baseline is not None]
+    if base:
+        lines += ["（現況値）", *base]
+    return "\n".join(lines)
+
+
+def _progress(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int, years: list[int],
+              input_year: int | None, department: str | None, fields: list[InputField]) -> int:
+    put = sheet.put
+    name = sheet.ws.get_name()
+    owner = plan.owner(section)
+    indicators = [i for s in plan.sections if section in (0, s.number) for i in s.indicators]
+    start = r
+    put(r, 1, r, 1, "年度", "label")
+    put(r, 2, r, 6, "実績", "label")
+    put(r, 7, r, LAST_COL, "計画の見直し", "label")
+    r += 1
+    for year in years:
+        pr = reg.progress_for(plan.id, section, year)
+        if year == input_year:
+            editable = department == owner
+            style = "input" if editable else "text"
+            put(r, 1, r, 1, fy_short(year), "label")
+            put(r, 2, r, 6, pr.results if pr else "", style)
+            put(r, 7, r, LAST_COL, pr.revision if pr else "", style)
+            base = f"{plan.id}|{section}|{year}"
+            fields.append(InputField(f"results|{base}", "results", name, r, 2, owner, editable))
+            fields.append(InputField(f"revision|{base}", "revision", name, r, 7, owner, editable))
+            r += 1
+            r = _indicator_inputs(sheet, r, reg, indicators, year, plan, department, fields)
+        elif pr is not None:
+            put(r, 1, r, 1, fy_short(year), "label")
+            put(r, 2, r, 6, pr.results)
+            put(r, 7, r, LAST_COL, pr.revision)
+            r += 1
+    if r == start + 1:  # no year to show: keep the header readable
+        put(r, 1, r, 1, "", "label")
+        put(r, 2, r, 6, "")
+        put(r, 7, r, LAST_COL, "")
+        r += 1
+    put(start, 0, r - 1, 0, "進捗状況", "label")
+    return r
+
+
+def _indicator_inputs(sheet: PlanSheet, r: int, reg: Register, indicators: list[Indicator],
+                      year: int, plan: Plan, department: str | None,
+                      fields: list[InputField]) -> int:
+    """One row per indicator: name and unit, baseline, target, previous actual, the input."""
+    if not indicators:
+        return r
+    put = sheet.put
+    put(r, 1, r + len(indicators), 1, "指標の実績値", "label")
+    put(r, 2, r, 5, "指標名（単位）", "label")
+    put(r, 6, r, 6, "現況値", "label")
+    put(r, 7, r, 7, "目標値", "label")
+    put(r, 8, r, 9, "前年度の実績値", "label")
+    put(r, 10, r, 10, f"{fy_short(year)}の実績値", "label")
+    put(r, 11, r, 11, "記入の目安", "label")
+    r += 1
+    name = sheet.ws.get_name()
+    for ind in indicators:
+        owner = plan.owner(ind.section)
+        editable = department == owner
+        previous = reg.actual_for(ind.id, year - 1)
+        current = reg.actual_for(ind.id, year)
+        put(r, 2, r, 5, ind.label)
+        put(r, 6, r, 6, _with_label(ind.baseline, ind.baseline_label), "number")
+        put(r, 7, r, 7, f"{format_number(ind.target)}{ind.comparator}".strip(), "number")
+        put(r, 8, r, 9, previous.value if previous else "", "number")
+        put(r, 10, r, 10, current.value if current else "", "input_number" if editable else "number")
+        hint = f"{'高い' if ind.direction == 'up' else '低い'}ほど良い"
+        put(r, 11, r, 11, hint if editable else f"{owner}が記入")
+        fields.append(InputField(f"actual|{ind.id}|{year}", "actual", name, r, 10, owner, editable, ind))
+        r += 1
+    return r
+
+
+def _with_label(value: float | None, label: str) -> str:
+    if value is None:
+        return ""
+    return f"{format_number(value)}（{label}）" if label else format_number(value)

@@ -1,0 +1,311 @@
+"""The domain model of the administrative-reform plan.
+
+goal (重点推進目標) → initiative (取組事項) → plan (実施計画) → sections (〈…〉 sub-programmes)
+→ actions (取組内容, with a per-year schedule) and indicators (数値目標), plus progress
+(進捗状況: 実績 and 計画の見直し) and indicator actuals per fiscal year.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+FIVE_LESS = ("カウンター", "キャッシュ", "ペーパー", "ファイル", "ムーブ")
+CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+
+
+def name_key(text: str) -> str:
+    """Identity of a name regardless of width and spacing: 「D X戦略課」 == 「DX戦略課」.
+
+    Used to match identifiers only; displayed text is never normalised."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def format_number(value: float | None) -> str:
+    """12179.0 -> '12179', 5.7 -> '5.7', None -> ''."""
+    if value is None:
+        return ""
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.10g}"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a collected value came from (empty for values from the FY2022 reference)."""
+
+    file: str = ""
+    sha256: str = ""
+    department: str = ""
+    template_id: str = ""
+    received: str = ""  # ISO 8601 time the file was collected
+
+
+@dataclass
+class Span:
+    """One cell of an action's schedule (行動計画): fiscal years start..end inclusive.
+    half 1/2 marks a half-year cell in tables printed with two columns per year."""
+
+    start: int
+    end: int
+    text: str
+    half: int = 0
+
+
+@dataclass
+class Action:
+    """取組内容: one action with one or more printed schedule rows."""
+
+    name: str
+    rows: list[list[Span]] = field(default_factory=list)
+
+
+@dataclass
+class Indicator:
+    """A numeric target (目標値) with its baseline (現況値)."""
+
+    id: str  # e.g. "1-1-3.2": plan id, then the indicator's number within the plan
+    plan_id: str
+    section: int
+    name: str
+    unit: str
+    target: float
+    comparator: str = ""  # 以上, 以下 or ""
+    target_year: int = 2025
+    baseline: float | None = None
+    baseline_label: str = ""  # e.g. 2021年度末
+    direction: str = "up"  # up: higher is better; down: lower is better
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}（{self.unit}）" if self.unit else self.name
+
+
+@dataclass
+class Section:
+    """A sub-programme of a plan (e.g. スマートシニア応援事業 <健康長寿課>); a plan without
+    sub-headings has one section with an empty title."""
+
+    plan_id: str
+    number: int
+    title: str = ""
+    departments: list[str] = field(default_factory=list)  # empty: the plan's departments
+    overview: str = ""
+    vision: str = ""
+    targets_text: str = ""
+    actions: list[Action] = field(default_factory=list)
+    indicators: list[Indicator] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    """実施計画: one plan item."""
+
+    id: str  # goal-initiative-number, e.g. "1-3-5"
+    name: str
+    departments: list[str]
+    overview: str = ""
+    vision: str = ""
+    five_less: list[str] = field(default_factory=list)
+    disclosure_website: bool = False
+    disclosure_other: str = ""
+    disclosure_pages: list[str] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+
+    @property
+    def goal(self) -> int:
+        return int(self.id.split("-")[0])
+
+    @property
+    def initiative(self) -> int:
+        return int(self.id.split("-")[1])
+
+    @property
+    def number(self) -> int:
+        return int(self.id.split("-")[2])
+
+    @property
+    def mark(self) -> str:
+        """The circled number printed in the title row (①)."""
+        n = self.number
+        return CIRCLED[n - 1] if 1 <= n <= len(CIRCLED) else str(n)
+
+    @property
+    def indicators(self) -> list[Indicator]:
+        return [i for s in self.sections for i in s.indicators]
+
+    def section_departments(self, number: int) -> list[str]:
+        if number == 0:
+            return self.departments
+        return self.sections[number - 1].departments or self.departments
+
+    def owner(self, section: int) -> str:
+        """The one department responsible for a progress field: a section's first
+        department, else the plan's first."""
+        return self.section_departments(section)[0]
+
+
+@dataclass
+class Progress:
+    """進捗状況 of one plan (section 0) or one section in one fiscal year."""
+
+    plan_id: str
+    section: int
+    year: int
+    results: str = ""  # 実績
+    revision: str = ""  # 計画の見直し
+    source: Provenance = field(default_factory=Provenance)
+
+
+@dataclass
+class Actual:
+    """An indicator's actual value in one fiscal year."""
+
+    indicator_id: str
+    year: int
+    value: float
+    source: Provenance = field(default_factory=Provenance)
+
+
+@dataclass
+class Department:
+    """所管課."""
+
+    name: str
+    aliases: list[str] = field(default_factory=list)
+    email: str = ""
+    cc: str = ""
+    contact: str = ""
+
+
+@dataclass
+class Goal:
+    number: int
+    name: str
+
+
+@dataclass
+class Initiative:
+    goal: int
+    number: int
+    name: str
+    aliases: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Decision:
+    """How a defect of the source was resolved (判断記録)."""
+
+    plan_id: str
+    text: str
+
+
+@dataclass
+class Submission:
+    """An accepted returned workbook (提出)."""
+
+    template_id: str
+    department: str
+    year: int
+    file: str
+    sha256: str
+    received: str
+    archived_as: str = ""
+    superseded_by: str = ""  # sha256 of the later accepted file, when superseded
+
+
+@dataclass
+class Register:
+    """The master register: everything plan-xl knows."""
+
+    meta: dict[str, str]
+    goals: list[Goal]
+    initiatives: list[Initiative]
+    departments: list[Department]
+    plans: list[Plan]
+    progress: list[Progress] = field(default_factory=list)
+    actuals: list[Actual] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    submissions: list[Submission] = field(default_factory=list)
+
+    # --- lookups -------------------------------------------------------------------------
+    @property
+    def period(self) -> range:
+        return range(int(self.meta["plan_start"]), int(self.meta["plan_end"]) + 1)
+
+    @property
+    def baseline_year(self) -> int:
+        return int(self.meta["baseline_year"])
+
+    @property
+    def revision(self) -> int:
+        return int(self.meta.get("revision", "1"))
+
+    def plan(self, plan_id: str) -> Plan:
+        for p in self.plans:
+            if p.id == plan_id:
+                return p
+        raise KeyError(plan_id)
+
+    def indicator(self, indicator_id: str) -> Indicator:
+        for p in self.plans:
+            for i in p.indicators:
+                if i.id == indicator_id:
+                    return i
+        raise KeyError(indicator_id)
+
+    def department_name(self, text: str) -> str | None:
+        """The canonical department name for a printed name or alias, or None."""
+        key = name_key(text)
+        for d in self.departments:
+            if key in {name_key(n) for n in [d.name, *d.aliases]}:
+                return d.name
+        return None
+
+    def department(self, name: str) -> Department:
+        canonical = self.department_name(name)
+        for d in self.departments:
+            if d.name == canonical:
+                return d
+        raise KeyError(name)
+
+    def goal_name(self, number: int) -> str:
+        return next(g.name for g in self.goals if g.number == number)
+
+    def initiative_name(self, goal: int, number: int) -> str:
+        return next(i.name for i in self.initiatives if i.goal == goal and i.number == number)
+
+    def plans_of(self, department: str) -> list[Plan]:
+        """Plans a department owns or shares, in register order."""
+        return [p for p in self.plans if department in p.departments
+                or any(department in s.departments for s in p.sections)]
+
+    def reporting_sections(self, plan: Plan) -> list[int]:
+        """Which progress rows a plan reports: the sections that have had progress of their
+        own (3-① reports per section), otherwise the whole plan (0)."""
+        own = {pr.section for pr in self.progress if pr.plan_id == plan.id and pr.section}
+        return sorted(own) if own else [0]
+
+    def progress_for(self, plan_id: str, section: int, year: int) -> Progress | None:
+        for pr in self.progress:
+            if (pr.plan_id, pr.section, pr.year) == (plan_id, section, year):
+                return pr
+        return None
+
+    def actual_for(self, indicator_id: str, year: int) -> Actual | None:
+        for a in self.actuals:
+            if (a.indicator_id, a.year) == (indicator_id, year):
+                return a
+        return None
+
+    def reported_years(self) -> list[int]:
+        return sorted({pr.year for pr in self.progress})
+
+    def first_open_year(self) -> int:
+        """The first fiscal year of the plan period that has no progress yet."""
+        done = set(self.reported_years())
+        for y in self.period:
+            if y not in done:
+                return y
+        return self.period[-1]

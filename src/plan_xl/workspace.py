@@ -1,0 +1,78 @@
+"""The working folder: where the register, templates, returns and outputs live.
+
+    <dir>/workbooks/register.xlsx    the master register (台帳)
+    <dir>/workbooks/inbox/           returned workbooks and saved e-mails to collect
+    <dir>/workbooks/archive/         every received file, unchanged
+    <dir>/workbooks/backup/          timestamped register backups
+    <dir>/workbooks/corrections/     correction copies to send back
+    <dir>/templates/<year>/          generated department templates
+    <dir>/templates/mail/            editable mail texts
+    <dir>/outbox/                    mail drafts (.eml)
+    <dir>/.plan-xl/                  the signing key and run state (never sent anywhere)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .model import Register
+from .register import load_register, save_register
+from .source import load_source
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @property
+    def workbooks(self) -> Path:
+        return self.root / "workbooks"
+
+    @property
+    def register_path(self) -> Path:
+        return self.workbooks / "register.xlsx"
+
+    @property
+    def inbox(self) -> Path:
+        return self.workbooks / "inbox"
+
+    @property
+    def archive(self) -> Path:
+        return self.workbooks / "archive"
+
+    @property
+    def backups(self) -> Path:
+        return self.workbooks / "backup"
+
+    @property
+    def corrections(self) -> Path:
+        return self.workbooks / "corrections"
+
+    @property
+    def outbox(self) -> Path:
+        return self.root / "outbox"
+
+    @property
+    def state(self) -> Path:
+        return self.root / ".plan-xl"
+
+    @property
+    def key_path(self) -> Path:
+        return self.state / "signing.key"
+
+    @property
+    def settings_path(self) -> Path:
+        return self.root / "plan-xl.toml"
+
+    def templates_dir(self, year: int) -> Path:
+        return self.root / "templates" / str(year)
+
+    def load(self) -> Register:
+        """The register; built from the shipped FY2022 source on first use."""
+        if not self.register_path.exists():
+            save_register(load_source(), self.register_path, self.backups)
+        return load_register(self.register_path)
+
+    def save(self, register: Register) -> None:
+        save_register(register, self.register_path, self.backups)
