@@ -299,6 +299,18 @@ class Register:
                 return a
         return None
 
+    def field_owners(self) -> set[str]:
+        """Departments that own at least one input field (a progress row or an indicator)."""
+        owners = set()
+        for p in self.plans:
+            owners.update(p.owner(s) for s in self.reporting_sections(p))
+            owners.update(p.owner(i.section) for i in p.indicators)
+        return owners
+
+    def accepted_departments(self, year: int) -> set[str]:
+        """Departments with an accepted submission for `year`."""
+        return {s.department for s in self.submissions if s.year == year}
+
     def reported_years(self) -> list[int]:
         return sorted({pr.year for pr in self.progress})
 

@@ -21,6 +21,11 @@ from .register import load_register, save_register
 from .source import load_source
 
 
+def template_filename(year: int, department: str) -> str:
+    """A name a clerk recognises: year and department, e.g. 2023年度_進捗状況調査票_人事課.xlsx."""
+    return f"{year}年度_進捗状況調査票_{department}.xlsx"
+
+
 @dataclass(frozen=True)
 class Workspace:
     root: Path
@@ -65,8 +70,27 @@ class Workspace:
     def settings_path(self) -> Path:
         return self.root / "plan-xl.toml"
 
+    @property
+    def mail_templates(self) -> Path:
+        return self.root / "templates" / "mail"
+
     def templates_dir(self, year: int) -> Path:
         return self.root / "templates" / str(year)
+
+    def template_path(self, year: int, department: str) -> Path:
+        return self.templates_dir(year) / template_filename(year, department)
+
+    def corrections_dir(self, year: int) -> Path:
+        return self.corrections / str(year)
+
+    def correction_path(self, year: int, department: str) -> Path:
+        return self.corrections_dir(year) / f"{year}年度_進捗状況_修正依頼_{department}.xlsx"
+
+    def status_path(self, year: int) -> Path:
+        return self.workbooks / f"{year}年度_取りまとめ状況.xlsx"
+
+    def report_path(self, year: int) -> Path:
+        return self.workbooks / f"{year}年度_行財政改革実施計画_進捗状況.xlsx"
 
     def load(self) -> Register:
         """The register; built from the shipped FY2022 source on first use."""

@@ -1,0 +1,226 @@
+"""`plan-xl templates`: one pre-filled progress workbook per department.
+
+Each workbook has a 記入要領 sheet, one sheet per plan item the department owns or shares in
+the original layout (layout.draw_plan), input cells only for the department's own fields of the
+year, protected sheets, data validation on numbers, defined names anchoring every input cell,
+and a signed identification (identity.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from .errors import UsageError
+from .fiscal import fy_label, fy_short
+from .identity import ID_SHEET, CellPrint, FieldSpec, Identity, digest, to_rows
+from .layout import FONT, INPUT_FILL, INPUT_FILL_NAME, InputField, Styles, draw_plan, sheet_name
+from .model import Indicator, Register, format_number
+
+
+@dataclass(frozen=True)
+class TemplateOptions:
+    year: int
+    due: dt.date | None = None
+    password: str | None = None
+    issued: dt.datetime | None = None  # default: now (fixed by tests for reproducible output)
+
+
+def indicator_bounds(ind: Indicator) -> tuple[float, float | None]:
+    """The possible range of an indicator's value: percentages 0–100, everything else ≥ 0."""
+    if ind.unit.startswith(("%", "％")):
+        return 0.0, 100.0
+    return 0.0, None
+
+
+def template_id(department: str, year: int, revision: int, issued: str) -> str:
+    h = hashlib.sha256(f"{department}|{year}|{revision}|{issued}".encode()).hexdigest()[:12]
+    return f"T{year}-{h}"
+
+
+def departments_to_issue(reg: Register, only: list[str] | None = None) -> list[str]:
+    """Departments that get a template: every department with a plan, in register order;
+    `only` restricts to named ones (aliases accepted)."""
+    with_plans = [d.name for d in reg.departments if reg.plans_of(d.name)]
+    if not only:
+        return with_plans
+    chosen = []
+    for name in only:
+        canonical = reg.department_name(name)
+        if canonical is None:
+            raise UsageError(f"所管課「{name}」は台帳にありません。台帳の「所管課」シートの名称で指定してください。")
+        if canonical not in with_plans:
+            raise UsageError(f"所管課「{canonical}」が担当する実施計画はありません。")
+        chosen.append(canonical)
+    return [d for d in with_plans if d in chosen]
+
+
+def build_template(reg: Register, department: str, opts: TemplateOptions, key: bytes,
+                   path: Path) -> Identity:
+    """Write one department's template to `path` and return its signed identity."""
+    issued_at = (opts.issued or dt.datetime.now()).replace(microsecond=0)
+    issued = issued_at.isoformat()
+    ident = Identity(template_id(department, opts.year, reg.revision, issued), department,
+                     opts.year, reg.revision, issued)
+    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                           "strings_to_numbers": False})
+    book.set_properties({"title": f"{fy_short(opts.year)} 進捗状況調査票（{department}）",
+                         "author": reg.meta.get("coordinating_department", ""),
+                         "created": issued_at})
+    styles = Styles(book)
+    plans = reg.plans_of(department)
+    guide = book.add_worksheet("記入要領")
+    years = [y for y in reg.reported_years() if y < opts.year] + [opts.year]
+    fields: list[InputField] = []
+    protect_options = {"format_rows": True, "format_columns": True, "insert_rows": True,
+                       "select_locked_cells": True, "select_unlocked_cells": True}
+    for plan in plans:
+        ws, sheet, plan_fields = draw_plan(book, styles, reg, plan, years, opts.year, department)
+        fields += plan_fields
+        name = ws.get_name()
+        for f in plan_fields:
+            if f.editable:
+                book.define_name(f.defined_name, f"='{name}'!{_absolute(f.row, f.col)}")
+                if f.kind == "actual":
+                    _number_validation(ws, f)
+        ident.prints += [CellPrint(name, xl_rowcol_to_cell(r, c), digest(text))
+                         for r, c, text in sorted(sheet.cells)]
+        ws.protect(opts.password or "", protect_options)
+    for f in fields:
+        issued_value = _issued_value(reg, f)
+        ident.fields.append(FieldSpec(f.key, f.sheet, f.cell, f.defined_name, f.owner, f.editable,
+                                      issued_value))
+    ident.sign(key)
+    _guide(book, guide, reg, department, opts, plans, fields)
+    guide.protect(opts.password or "", protect_options)
+    guide.activate()
+    for prop, value in ident.properties().items():
+        book.set_custom_property(prop, value, "text")
+    hidden = book.add_worksheet(ID_SHEET)
+    for r, row in enumerate(to_rows(ident)):
+        for c, value in enumerate(row):
+            hidden.write_string(r, c, value)
+    hidden.protect(opts.password or "")
+    hidden.very_hidden()
+    book.close()
+    return ident
+
+
+def _absolute(row: int, col: int) -> str:
+    return xl_rowcol_to_cell(row, col, row_abs=True, col_abs=True)
+
+
+def _issued_value(reg: Register, f: InputField) -> str:
+    kind, *rest = f.key.split("|")
+    if kind == "actual":
+        a = reg.actual_for(rest[0], int(rest[1]))
+        return format_number(a.value) if a else ""
+    pr = reg.progress_for(rest[0], int(rest[1]), int(rest[2]))
+    if not pr:
+        return ""
+    return pr.results if kind == "results" else pr.revision
+
+
+def _number_validation(ws, f: InputField) -> None:
+    ind = f.indicator
+    low, high = indicator_bounds(ind)
+    unit = f"（単位: {ind.unit}）" if ind.unit else ""
+    message = (f"{ind.name}の{fy_short(int(f.key.split('|')[2]))}の実績値を数値で入力してください{unit}。"
+               f"目標値は {format_number(ind.target)}{ind.comparator}。")
+    validation = {"validate": "decimal", "criteria": ">=", "value": low,
+                  "input_title": "実績値（数値）", "input_message": message[:255],
+                  "error_title": "数値を入力してください",
+                  "error_message": (f"{ind.name}は {format_number(low)} 以上"
+                                    + (f" {format_number(high)} 以下" if high is not None else "")
+                                    + "の数値で入力してください。単位や「，」は不要です。")[:255]}
+    if high is not None:
+        validation.update(criteria="between", minimum=low, maximum=high)
+        del validation["value"]
+    ws.data_validation(f.row, f.col, f.row, f.col, validation)
+
+
+def _guide(book, ws, reg: Register, department: str, opts: TemplateOptions, plans, fields) -> None:
+    """記入要領: what to fill in, by when, whom to ask, how to send it back."""
+    coordinator = reg.meta.get("coordinating_department", "")
+    try:
+        contact = reg.department(coordinator)
+        contact_text = contact.contact or coordinator
+        contact_mail = contact.email
+    except KeyError:
+        contact_text, contact_mail = coordinator, ""
+    due = (f"{opts.due.year}年{opts.due.month}月{opts.due.day}日"
+           f"（{'月火水木金土日'[opts.due.weekday()]}）") if opts.due else "別途お知らせする期限"
+    title = book.add_format({"bold": True, "font_size": 14, "font_name": FONT})
+    head = book.add_format({"bold": True, "font_size": 11, "font_name": FONT})
+    text = book.add_format({"font_name": FONT, "font_size": 10, "text_wrap": True, "valign": "top"})
+    fill = book.add_format({"font_name": FONT, "font_size": 10, "bg_color": INPUT_FILL, "border": 1})
+    link = book.add_format({"font_name": FONT, "font_size": 10, "font_color": "blue", "underline": 1})
+    ws.set_column(0, 0, 4)
+    ws.set_column(1, 1, 30)
+    ws.set_column(2, 2, 90)
+    ws.hide_gridlines(2)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    own = [f for f in fields if f.editable]
+    lines: list[tuple] = [
+        (title, f"{fy_label(opts.year)} 行財政改革 実施計画 進捗状況調査票"),
+        (head, f"{department} 御中"),
+        (text, ""),
+        (text, f"{fy_short(opts.year)}の取組の実績と計画の見直しについて、このファイルに記入して"
+               f"{due}までに{coordinator}へ返送してください。"),
+        (text, ""),
+        (head, "1. 記入するところ"),
+        (fill, f"{INPUT_FILL_NAME}の欄だけが入力できます（{len(own)}か所）。ほかの欄は変更できません。"),
+        (text, "・「実績」: その年度に実施したこと、件数などの数値を、●や・の箇条書きで記入してください。"
+               "セル内の改行は Alt＋Enter です。"),
+        (text, "・「計画の見直し」: 実績を踏まえて、今後の計画をどう見直すかを記入してください。"),
+        (text, "・「指標の実績値」: 数値だけを半角で入力してください（例: 15.9）。"
+               "単位や「，」は入力しないでください。"),
+        (text, "・他課が記入する欄は参考として表示しています（入力はできません）。"),
+        (text, ""),
+        (head, "2. 返送のしかた"),
+        (text, "・ファイル名やシート名は変えずに、Excel で上書き保存してください"
+               "（別の形式で保存したり、パスワードを設定したりしないでください）。"),
+        (text, f"・保存したファイルをメールに添付して、{contact_mail or coordinator}へ送ってください。"),
+        (text, "・内容に問題がある場合は、直す箇所に印を付けたファイルをお返しします。"),
+        (text, ""),
+        (head, "3. 問い合わせ先"),
+        (text, contact_text + (f"（{contact_mail}）" if contact_mail else "")),
+        (text, ""),
+        (head, "4. この調査票の実施計画"),
+    ]
+    for r, (fmt, value) in enumerate(lines):
+        ws.merge_range(r, 1, r, 2, "", fmt)
+        ws.write_string(r, 1, value, fmt)
+    r = len(lines)
+    for plan in plans:
+        count = sum(1 for f in own if f.sheet == sheet_name(plan))
+        ws.write_url(r, 1, f"internal:'{sheet_name(plan)}'!A1", link, string=f"{plan.id} {plan.mark}")
+        note = f"記入欄 {count}か所" if count else "記入欄なし（参考）"
+        ws.write_string(r, 2, f"{plan.name}（{'、'.join(plan.departments)}）… {note}", text)
+        r += 1
+    ws.write_string(r + 1, 1, f"台帳の版 {reg.revision}／発行 {opts.issued or ''}".rstrip("／発行 "), text)
+
+
+def generate_templates(reg: Register, opts: TemplateOptions, key: bytes, out_dir: Path,
+                       departments: list[str] | None = None, progress=None) -> list[Path]:
+    """Write one template per department into `out_dir`; returns the paths in register order."""
+    from .workspace import template_filename
+
+    if opts.year not in reg.period:
+        raise UsageError(f"{opts.year}年度は計画期間（{reg.period[0]}〜{reg.period[-1]}年度）の外です。")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for department in departments_to_issue(reg, departments):
+        path = out_dir / template_filename(opts.year, department)
+        build_template(reg, department, opts, key, path)
+        paths.append(path)
+        if progress:
+            progress(path)
+    return paths
