@@ -49,6 +49,8 @@ def handle_errors(func):
                 traceback.print_exc()
             click.echo(f"エラー: {e}", err=True)
             sys.exit(e.exit_code)
+        except BrokenPipeError:  # output piped into `head` or similar
+            sys.exit(0)
         except KeyboardInterrupt:
             click.echo("中断しました。", err=True)
             sys.exit(130)
@@ -79,6 +81,105 @@ def main(ctx: click.Context, root: Path, quiet: bool, debug: bool) -> None:
     """
     _reconfigure_console()
     ctx.obj = Context(root, quiet, debug)
+
+
+@main.command()
+@click.option("--year", type=int, default=None, help="対象年度（西暦）。省略時は進捗が未登録の最初の年度。")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="出力フォルダ（既定: templates/<年度>/）")
+@click.option("--department", "departments", multiple=True, help="この所管課だけ作成（複数指定可）")
+@click.option("--due", type=click.DateTime(["%Y-%m-%d"]), default=None, help="提出期限（例: 2024-05-31）")
+@click.option("--password", default=None, help="シート保護のパスワード（既定: なし）")
+@click.pass_obj
+@handle_errors
+def templates(ctx: Context, year, out_dir, departments, due, password) -> None:
+    """所管課ごとの進捗状況調査票（Excel）を作成します。
+
+    \b
+    例:
+      plan-xl templates --year 2023 --due 2024-05-31
+      plan-xl templates --year 2023 --department 人事課
+    """
+    from .identity import load_or_create_key
+    from .templates import TemplateOptions, generate_templates
+
+    reg = ctx.workspace.load()
+    year = year or reg.first_open_year()
+    out_dir = out_dir or ctx.workspace.templates_dir(year)
+    opts = TemplateOptions(year, due.date() if due else None, password)
+    key = load_or_create_key(ctx.workspace.key_path)
+    paths = generate_templates(reg, opts, key, out_dir, list(departments) or None, progress=click.echo)
+    ctx.say(f"{year}年度の調査票を {len(paths)} 件作成しました: {out_dir}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_obj
+@handle_errors
+def collect(ctx: Context, paths) -> None:
+    """返送された調査票（.xlsx、保存したメール .eml）を確認し、受理したものを台帳に取り込みます。
+
+    PATHS はファイルかフォルダ（省略時は workbooks/inbox/）。すべて受理なら終了コード 0、
+    差戻しがあれば 1（受理分は取り込み済み）、指定の誤りは 2。
+
+    \b
+    例:
+      plan-xl collect
+      plan-xl collect C:\\受信\\2023年度
+    """
+    from .collect import collect as run_collect
+    from .collect import gather
+
+    paths = list(paths) or [ctx.workspace.inbox]
+    count = len(gather(paths)[0]) if not ctx.quiet else 0
+    if count > 20:
+        with click.progressbar(length=count, label="確認中", file=sys.stderr) as bar:
+            result = run_collect(ctx.workspace, paths, progress=lambda m: bar.update(1) if m is None else None)
+    else:
+        result = run_collect(ctx.workspace, paths, progress=lambda m: m and click.echo(m))
+    for path, why in result.skipped:
+        ctx.say(f"読み飛ばし  {path}  {why}")
+    width = max([len(r.verdict) for r in result.results] + [4])
+    for r in result.results:
+        click.echo(f"{r.verdict:<{width}}  {r.department or '-':<10}  {r.item.label}  "
+                   f"誤り {r.errors} / 注意 {r.warnings}  {r.message}")
+        if not ctx.quiet:
+            for f in r.findings:
+                click.echo(f"    {f}")
+    n_ok = sum(r.ok for r in result.results)
+    ctx.say(f"ファイル {len(result.results)} 件: 受理 {n_ok} 件、差戻しなど {len(result.results) - n_ok} 件。"
+            f"台帳は{'更新しました' if result.register_changed else '変更していません'}。")
+    for p in result.status_paths:
+        ctx.say(f"取りまとめ状況: {p}")
+    for p in result.corrections:
+        ctx.say(f"修正依頼: {p}")
+    ctx.say(f"記録: {result.log_path}")
+    sys.exit(result.exit_code)
+
+
+@main.command()
+@click.option("--year", type=int, default=None, help="対象年度（省略時は進捗が未登録の最初の年度）")
+@click.pass_obj
+@handle_errors
+def status(ctx: Context, year) -> None:
+    """所管課ごとの提出状況（発行・返送・受理・未提出）を表示します。
+
+    \b
+    例:
+      plan-xl status --year 2023
+    """
+    from .outputs import department_status
+
+    reg = ctx.workspace.load()
+    year = year or reg.first_open_year()
+    rows = department_status(ctx.workspace, reg, year)
+    click.echo(f"{year}年度 提出状況")
+    click.echo(f"{'所管課':<12} {'状況':<6} 発行 返送 最後の判定")
+    for s in rows:
+        click.echo(f"{s.department:<12} {s.state:<6} {'済' if s.issued else '未':<4} {s.returned:>4} "
+                   f"{s.last_verdict}")
+    counts = {k: sum(s.state == k for s in rows) for k in ("受理", "差戻し", "未提出")}
+    ctx.say("、".join(f"{k} {v} 課" for k, v in counts.items()))
 
 
 @main.command()

@@ -18,8 +18,23 @@ import xlsxwriter
 from python_calamine import CalamineWorkbook
 
 from .errors import RegisterBusyError, RegisterError
-from .model import (FIVE_LESS, Action, Actual, Decision, Department, Goal, Indicator, Initiative,
-                    Plan, Progress, Provenance, Register, Section, Span, Submission)
+from .model import (
+    FIVE_LESS,
+    Action,
+    Actual,
+    Decision,
+    Department,
+    Goal,
+    Indicator,
+    Initiative,
+    Plan,
+    Progress,
+    Provenance,
+    Register,
+    Section,
+    Span,
+    Submission,
+)
 
 EXCEL_MAX_TEXT = 32_767
 # A fixed document time keeps the same register byte-for-byte reproducible.

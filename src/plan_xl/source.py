@@ -6,8 +6,20 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
-from .model import (Action, Actual, Decision, Department, Goal, Indicator, Initiative, Plan,
-                    Progress, Register, Section, Span)
+from .model import (
+    Action,
+    Actual,
+    Decision,
+    Department,
+    Goal,
+    Indicator,
+    Initiative,
+    Plan,
+    Progress,
+    Register,
+    Section,
+    Span,
+)
 
 
 def _data_dir() -> Path:

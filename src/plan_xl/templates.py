@@ -83,11 +83,10 @@ def build_template(reg: Register, department: str, opts: TemplateOptions, key: b
         ws, sheet, plan_fields = draw_plan(book, styles, reg, plan, years, opts.year, department)
         fields += plan_fields
         name = ws.get_name()
-        for f in plan_fields:
-            if f.editable:
-                book.define_name(f.defined_name, f"='{name}'!{_absolute(f.row, f.col)}")
-                if f.kind == "actual":
-                    _number_validation(ws, f)
+        for f in plan_fields:  # every field is anchored, so inserted rows do not lose it
+            book.define_name(f.defined_name, f"='{name}'!{_absolute(f.row, f.col)}")
+            if f.editable and f.kind == "actual":
+                _number_validation(ws, f)
         ident.prints += [CellPrint(name, xl_rowcol_to_cell(r, c), digest(text))
                          for r, c, text in sorted(sheet.cells)]
         ws.protect(opts.password or "", protect_options)

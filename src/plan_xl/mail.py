@@ -1,0 +1,493 @@
+"""Mail (メール): templates to departments, correction requests, reminders, the consolidated report.
+
+Nothing is sent by default: every message is written as an .eml draft to `outbox/<kind>/`, which
+Outlook or Thunderbird opens as an unsent message (`X-Unsent: 1`). `send_letters` sends through
+the SMTP server of the working folder's `plan-xl.toml`:
+
+    [smtp]
+    host = "smtp.city.example.jp"
+    port = 587
+    security = "starttls"      # "starttls", "ssl" or "none"
+    user = "gyosei-management"
+    sender = "gyosei-management@city.example.jp"
+    sender_name = "郡山市 行政マネジメント課"
+    encoding = "utf-8"         # or "iso-2022-jp"
+
+The password is read from the environment variable PLAN_XL_SMTP_PASSWORD, or from the OS keyring
+(service "plan-xl", the SMTP user name) when the `keyring` package is installed; plan-xl never
+writes it anywhere. Subjects and bodies come from `templates/mail/<kind>.txt` (falling back to the
+copies shipped in plan_xl/data/mail/): first line `件名: ...`, a blank line, then the body, with
+string.Template placeholders such as ${department}, ${year}, ${due}, ${files}.
+
+A sent log (`.plan-xl/mail_sent.jsonl`) keyed by kind, year, department (or address) and the
+attachment's SHA-256 keeps a second run from sending the same message again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import smtplib
+import ssl
+import string
+import tomllib
+from dataclasses import dataclass
+from datetime import date, datetime
+from email.header import Header
+from email.message import Message
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import formataddr, formatdate, make_msgid
+from importlib import resources
+from pathlib import Path
+
+from .errors import PlanXlError, UsageError
+from .fiscal import fy_label
+from .model import Register
+from .workspace import Workspace
+
+KINDS = {
+    "templates": "調査票の送付",
+    "corrections": "修正のお願い",
+    "reminders": "未提出の課へのお願い",
+    "report": "取りまとめ結果の送付",
+}
+ENCODINGS = ("utf-8", "iso-2022-jp")
+SECURITIES = {"starttls": 587, "ssl": 465, "none": 25}
+PASSWORD_ENV = "PLAN_XL_SMTP_PASSWORD"
+KEYRING_SERVICE = "plan-xl"
+SENT_LOG = "mail_sent.jsonl"
+XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+WEEKDAYS = "月火水木金土日"
+NO_DUE = "所定の期限"
+_WIRE = compat32.clone(linesep="\r\n")  # .eml files and SMTP both want CRLF
+
+
+class MailError(PlanXlError):
+    """Mail settings, texts or the SMTP server are not usable."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """The `[smtp]` table of plan-xl.toml. The password is never part of it."""
+
+    host: str = ""
+    port: int = 587
+    security: str = "starttls"
+    user: str = ""
+    sender: str = ""
+    sender_name: str = ""
+    encoding: str = "utf-8"
+
+
+@dataclass
+class Letter:
+    """One message to one department (or, for the report, to one address)."""
+
+    kind: str
+    year: int
+    key: str  # department name, or the address the report goes to
+    to: list[str]
+    cc: list[str]
+    subject: str
+    body: str
+    attachment: Path | None = None
+    sha256: str = ""  # of the attachment; "" without one
+
+    def describe(self) -> str:
+        cc = f"（CC: {', '.join(self.cc)}）" if self.cc else ""
+        name = f"  添付: {self.attachment.name}" if self.attachment else ""
+        return f"{self.key} → {', '.join(self.to)}{cc}{name}"
+
+
+@dataclass
+class Batch:
+    """The messages of one run, and the ones that could not be made (Japanese, one line each)."""
+
+    kind: str
+    year: int
+    letters: list[Letter]
+    problems: list[str]
+
+
+@dataclass
+class Outcome:
+    letter: Letter
+    sent: bool
+    error: str = ""
+
+
+# --- settings ------------------------------------------------------------------------------------
+def load_settings(ws: Workspace, reg: Register, encoding: str | None = None) -> SmtpSettings:
+    """Settings from plan-xl.toml; the sender defaults to the coordinating department (取りまとめ課)."""
+    table: dict = {}
+    if ws.settings_path.exists():
+        try:
+            table = tomllib.loads(ws.settings_path.read_text(encoding="utf-8")).get("smtp", {})
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as e:
+            raise MailError(f"設定ファイル {ws.settings_path} を読めません（{e}）。") from e
+    unknown = set(table) - set(SmtpSettings.__dataclass_fields__)
+    if unknown:
+        raise MailError(f"設定ファイル {ws.settings_path} の [smtp] に不明な項目があります: "
+                        f"{', '.join(sorted(unknown))}（パスワードは設定ファイルに書かず、"
+                        f"環境変数 {PASSWORD_ENV} に設定してください）。")
+    coordinator = reg.meta.get("coordinating_department", "")
+    try:
+        own_address = reg.department(coordinator).email
+    except KeyError:
+        own_address = ""
+    security = str(table.get("security", "starttls")).lower()
+    if security not in SECURITIES:
+        raise MailError(f"設定ファイルの security は starttls、ssl、none のいずれかにしてください（{security}）。")
+    try:
+        port = int(table.get("port", SECURITIES[security]))
+    except (TypeError, ValueError) as e:
+        raise MailError(f"設定ファイルの port は数字で書いてください（{table.get('port')}）。") from e
+    settings = SmtpSettings(
+        host=str(table.get("host", "")),
+        port=port,
+        security=security,
+        user=str(table.get("user", "")),
+        sender=str(table.get("sender", own_address)),
+        sender_name=str(table.get("sender_name", f"{reg.meta.get('city', '')} {coordinator}".strip())),
+        encoding=str(encoding or table.get("encoding", "utf-8")).lower(),
+    )
+    if settings.encoding not in ENCODINGS:
+        raise UsageError(f"文字コードは utf-8 か iso-2022-jp を指定してください（{settings.encoding}）。")
+    if not settings.sender:
+        raise MailError(f"差出人のメールアドレスがありません。{ws.settings_path} の [smtp] に sender を"
+                        f"書くか、台帳の「所管課」シートに{coordinator}のメールアドレスを登録してください。")
+    return settings
+
+
+def smtp_password(settings: SmtpSettings) -> str | None:
+    """The SMTP password from the environment, else the OS keyring when `keyring` is installed."""
+    if password := os.environ.get(PASSWORD_ENV):
+        return password
+    try:
+        import keyring  # optional: only used when the city has installed it
+    except ImportError:
+        return None
+    try:
+        return keyring.get_password(KEYRING_SERVICE, settings.user)
+    except Exception:  # noqa: BLE001 - a broken keyring backend must not hide the env var advice
+        return None
+
+
+# --- mail texts ----------------------------------------------------------------------------------
+def default_template(kind: str) -> str:
+    return (resources.files("plan_xl") / "data" / "mail" / f"{kind}.txt").read_text(encoding="utf-8")
+
+
+def copy_default_templates(dest: Path) -> list[Path]:
+    """Copy the shipped mail texts to `dest` (templates/mail/), keeping any the city has edited."""
+    dest.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind in KINDS:
+        path = dest / f"{kind}.txt"
+        if not path.exists():
+            path.write_text(default_template(kind), encoding="utf-8")
+            written.append(path)
+    return written
+
+
+def render(text: str, values: dict[str, str], source: str) -> tuple[str, str]:
+    """Subject and body of a mail text (`件名: ...`, blank line, body) with placeholders filled."""
+    first, _, body = text.lstrip("\ufeff").partition("\n")
+    m = re.match(r"^件名[:：]\s*(.*)$", first.strip())
+    if not m:
+        raise MailError(f"メール文面 {source} の1行目は「件名: …」にしてください。")
+    try:
+        subject = string.Template(m.group(1)).substitute(values)
+        body = string.Template(body.lstrip("\r\n")).substitute(values)
+    except KeyError as e:
+        raise MailError(f"メール文面 {source} の差し込み項目 ${{{e.args[0]}}} は使えません。"
+                        f"使える項目: {', '.join('${' + k + '}' for k in values)}") from e
+    except ValueError as e:
+        raise MailError(f"メール文面 {source} に書き方の誤りがあります（{e}）。"
+                        f"「$」そのものを書くときは「$$」と書いてください。") from e
+    return subject.strip(), body.rstrip() + "\n"
+
+
+def _mail_text(ws: Workspace, kind: str) -> tuple[str, str]:
+    path = ws.mail_templates / f"{kind}.txt"
+    if path.exists():
+        return path.read_text(encoding="utf-8"), str(path)
+    return default_template(kind), f"（標準の文面）{kind}.txt"
+
+
+def due_label(due: date | None) -> str:
+    """2024-05-31 -> '2024年5月31日（金）'."""
+    if due is None:
+        return NO_DUE
+    return f"{due.year}年{due.month}月{due.day}日（{WEEKDAYS[due.weekday()]}）"
+
+
+def addresses(text: str) -> list[str]:
+    """Addresses written in one register cell or option, separated by , ; 、 or spaces."""
+    return [a for a in re.split(r"[,;、，；\s]+", text or "") if a]
+
+
+# --- planning the messages -----------------------------------------------------------------------
+def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings: SmtpSettings, *,
+                    due: date | None = None, to: list[str] | None = None,
+                    report_file: Path | None = None) -> Batch:
+    """Every message of one kind for one fiscal year, with the files each department gets."""
+    if kind not in KINDS:
+        raise UsageError(f"メールの種類は {', '.join(KINDS)} のいずれかです（{kind}）。")
+    text, source = _mail_text(ws, kind)
+    coordinator = reg.meta.get("coordinating_department", "")
+    try:
+        contact = reg.department(coordinator).contact
+    except KeyError:
+        contact = ""
+    common = {
+        "city": reg.meta.get("city", ""),
+        "plan_title": reg.meta.get("plan_title", ""),
+        "year": fy_label(year),
+        "due": due_label(due),
+        "contact": contact or settings.sender_name,
+        "sender_name": settings.sender_name,
+        "sender": settings.sender,
+    }
+    batch = Batch(kind, year, [], [])
+
+    # (key, to, cc, attachment or None, file names to mention)
+    targets: list[tuple[str, list[str], list[str], Path | None, list[str]]] = []
+    if kind == "report":
+        recipients = [a for item in (to or []) for a in addresses(item)]
+        if not recipients:
+            raise UsageError("取りまとめ結果の送り先を --to で指定してください（例: --to a@city.example.jp,b@city.example.jp）。")
+        path = report_file or ws.report_path(year)
+        if not path.is_file():
+            batch.problems.append(f"添付する取りまとめ結果のファイルがありません: {path}。"
+                                  f"メールは作りませんでした。")
+            return batch
+        targets = [(a, [a], [], path, [path.name]) for a in recipients]
+    else:
+        if kind == "templates":
+            names = [d.name for d in reg.departments if d.name in reg.field_owners()]
+        elif kind == "reminders":
+            waiting = reg.field_owners() - reg.accepted_departments(year)
+            names = [d.name for d in reg.departments if d.name in waiting]
+        else:
+            names = [d.name for d in reg.departments if ws.correction_path(year, d.name).is_file()]
+            known = {ws.correction_path(year, n) for n in names}
+            folder = ws.corrections_dir(year)
+            strays = sorted(p for p in folder.glob("*.xlsx") if p not in known and not p.name.startswith("~$")) \
+                if folder.is_dir() else []
+            for p in strays:
+                batch.problems.append(f"どの所管課あての修正依頼か分からないため送りません: {p}"
+                                      f"（ファイル名は {ws.correction_path(year, '所管課名').name} の形にしてください）。")
+            if not names and not strays:
+                batch.problems.append(f"修正依頼のファイルがありません（{folder}）。")
+        for name in names:
+            dept = reg.department(name)
+            if not addresses(dept.email):
+                batch.problems.append(f"{name}: 台帳の「所管課」シートにメールアドレスがないため、"
+                                      f"この課へのメールは作りませんでした。")
+                continue
+            if kind == "templates":
+                path = ws.template_path(year, name)
+            elif kind == "corrections":
+                path = ws.correction_path(year, name)
+            else:
+                path = None
+            if path is not None and not path.is_file():
+                batch.problems.append(f"{name}: 添付するファイルがありません: {path}。"
+                                      f"この課へのメールは作りませんでした。")
+                continue
+            mention = [path.name if path else ws.template_path(year, name).name]
+            targets.append((name, addresses(dept.email), addresses(dept.cc), path, mention))
+
+    for key, to_list, cc_list, path, mention in targets:
+        values = {**common, "department": key if kind != "report" else "",
+                  "files": "\n".join(f"・{n}" for n in mention)}
+        subject, body = render(text, values, source)
+        letter = Letter(kind, year, key, to_list, cc_list, subject, body, path,
+                        hashlib.sha256(path.read_bytes()).hexdigest() if path else "")
+        if bad := _unencodable(letter, settings):
+            batch.problems.append(f"{key}: 文字「{bad}」は ISO-2022-JP で表せないため、このメールは作りませんでした"
+                                  f"（文面を直すか、--encoding utf-8 を指定してください）。")
+            continue
+        batch.letters.append(letter)
+    return batch
+
+
+def _unencodable(letter: Letter, settings: SmtpSettings) -> str:
+    """The first character the mail's encoding cannot carry in subject, body or sender name."""
+    for text in (letter.subject, letter.body, settings.sender_name):
+        try:
+            text.encode(settings.encoding)
+        except UnicodeEncodeError as e:
+            return text[e.start]
+    return ""
+
+
+# --- building ------------------------------------------------------------------------------------
+def build_message(letter: Letter, settings: SmtpSettings, *, draft: bool = False) -> bytes:
+    """The message as bytes (CRLF), in UTF-8 or ISO-2022-JP as the settings say."""
+    return _compose(letter, settings, draft).as_bytes(policy=_WIRE)
+
+
+def _compose(letter: Letter, settings: SmtpSettings, draft: bool) -> Message:
+    enc = settings.encoding
+    msg = MIMEMultipart() if letter.attachment else None
+    # Canonical text has CRLF line ends before base64 (RFC 2045); 7-bit ISO-2022-JP gets them on output.
+    text = MIMEText(letter.body.replace("\r\n", "\n").replace("\n", "\r\n"), "plain", enc)
+    if msg is None:
+        msg = text
+    else:
+        msg.attach(text)
+        msg.attach(_attachment_part(letter.attachment, enc))
+    msg["Subject"] = Header(letter.subject, enc)
+    msg["From"] = formataddr((settings.sender_name, settings.sender), charset=enc)
+    msg["To"] = ", ".join(letter.to)
+    if letter.cc:
+        msg["Cc"] = ", ".join(letter.cc)
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = make_msgid(domain=settings.sender.rpartition("@")[2] or "plan-xl.invalid")
+    if draft:
+        msg["X-Unsent"] = "1"  # Outlook opens the .eml as a message to edit and send
+    return msg
+
+
+def _attachment_part(path: Path, enc: str) -> MIMEApplication:
+    """An .xlsx part whose Japanese file name Outlook, Thunderbird and Gmail all show:
+    RFC 2231 `filename*` plus the RFC 2047 `name=` that Outlook reads."""
+    name = path.name
+    part = MIMEApplication(path.read_bytes(), XLSX[1])
+    try:
+        name.encode(enc)
+    except UnicodeEncodeError:
+        enc = "utf-8"
+    part.set_param("name", Header(name, enc).encode(maxlinelen=0))
+    part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", name))
+    return part
+
+
+def _safe_filename(text: str) -> str:
+    return re.sub(r'[\\/:*?"<>|\s]+', "_", text)
+
+
+def write_drafts(batch: Batch, ws: Workspace, settings: SmtpSettings) -> list[Path]:
+    """Each message as an .eml draft in outbox/<kind>/; a re-run replaces the drafts."""
+    folder = ws.outbox / batch.kind
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for letter in batch.letters:
+        path = folder / f"{batch.year}年度_{_safe_filename(letter.key)}.eml"
+        path.write_bytes(build_message(letter, settings, draft=True))
+        paths.append(path)
+    return paths
+
+
+# --- sent log ------------------------------------------------------------------------------------
+def _log_path(ws: Workspace) -> Path:
+    return ws.state / SENT_LOG
+
+
+def _log_key(kind: str, year: int, key: str, sha256: str) -> tuple[str, int, str, str]:
+    return (kind, int(year), key, sha256)
+
+
+def sent_keys(ws: Workspace) -> set[tuple[str, int, str, str]]:
+    path = _log_path(ws)
+    if not path.exists():
+        return set()
+    keys = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            r = json.loads(line)
+            keys.add(_log_key(r["kind"], r["year"], r["key"], r["sha256"]))
+    return keys
+
+
+def unsent(letters: list[Letter], ws: Workspace) -> list[Letter]:
+    """The letters not in the sent log (same kind, year, department or address, attachment)."""
+    done = sent_keys(ws)
+    return [x for x in letters if _log_key(x.kind, x.year, x.key, x.sha256) not in done]
+
+
+def _log_sent(ws: Workspace, letter: Letter, message_id: str) -> None:
+    ws.state.mkdir(parents=True, exist_ok=True)
+    row = {"time": datetime.now().astimezone().isoformat(timespec="seconds"), "kind": letter.kind,
+           "year": letter.year, "key": letter.key, "to": letter.to, "cc": letter.cc,
+           "attachment": letter.attachment.name if letter.attachment else "", "sha256": letter.sha256,
+           "message_id": message_id}
+    with _log_path(ws).open("a", encoding="utf-8") as f:
+        f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+# --- sending -------------------------------------------------------------------------------------
+def connect(settings: SmtpSettings, password: str | None) -> smtplib.SMTP:
+    """An open, logged-in SMTP connection, or MailError saying what to fix."""
+    where = f"{settings.host}:{settings.port}"
+    if not settings.host:
+        raise MailError("送信に使う SMTP サーバーが設定されていません。plan-xl.toml の [smtp] に host を書いてください。")
+    if settings.user and not password:
+        raise MailError(f"SMTP のパスワードがありません。環境変数 {PASSWORD_ENV} に設定してください"
+                        f"（keyring を入れている場合は、サービス名 {KEYRING_SERVICE}、ユーザー名 {settings.user} で登録できます）。")
+    context = ssl.create_default_context()
+    try:
+        if settings.security == "ssl":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port, timeout=60, context=context)
+        else:
+            smtp = smtplib.SMTP(settings.host, settings.port, timeout=60)
+            if settings.security == "starttls":
+                smtp.starttls(context=context)
+        if settings.user:
+            smtp.login(settings.user, password or "")
+    except smtplib.SMTPAuthenticationError as e:
+        raise MailError(f"SMTP サーバー {where} にログインできません。ユーザー名とパスワードを確認してください（{_reason(e)}）。") from e
+    except (smtplib.SMTPException, OSError) as e:
+        raise MailError(f"SMTP サーバー {where} に接続できません（{_reason(e)}）。"
+                        f"plan-xl.toml の host、port、security を確認してください。") from e
+    return smtp
+
+
+def _reason(e: Exception) -> str:
+    if isinstance(e, smtplib.SMTPRecipientsRefused):
+        return "宛先を受け付けませんでした: " + ", ".join(
+            f"{a}（{code} {msg.decode(errors='replace')}）" for a, (code, msg) in e.recipients.items())
+    if isinstance(e, smtplib.SMTPResponseException):
+        return f"{e.smtp_code} {e.smtp_error.decode(errors='replace') if isinstance(e.smtp_error, bytes) else e.smtp_error}"
+    return f"{type(e).__name__}: {e}" if not str(e) else str(e)
+
+
+def send_letters(letters: list[Letter], ws: Workspace, settings: SmtpSettings, password: str | None = None) -> list[Outcome]:
+    """Send each letter; a failure is recorded in its Outcome and the rest still go out.
+    A letter counts as sent (and is logged) only when every recipient was accepted."""
+    outcomes: list[Outcome] = []
+    smtp: smtplib.SMTP | None = connect(settings, password) if letters else None
+    try:
+        for letter in letters:
+            msg = _compose(letter, settings, draft=False)
+            try:
+                if smtp is None:
+                    smtp = connect(settings, password)
+                refused = smtp.sendmail(settings.sender, letter.to + letter.cc, msg.as_bytes(policy=_WIRE))
+                if refused:
+                    raise smtplib.SMTPRecipientsRefused(refused)
+            except MailError as e:
+                outcomes.append(Outcome(letter, False, str(e)))
+                continue
+            except (smtplib.SMTPException, OSError) as e:
+                outcomes.append(Outcome(letter, False, _reason(e)))
+                if isinstance(e, smtplib.SMTPServerDisconnected | OSError):
+                    smtp = None  # connect again for the next message
+                continue
+            _log_sent(ws, letter, msg["Message-ID"])
+            outcomes.append(Outcome(letter, True))
+    finally:
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+    return outcomes
+

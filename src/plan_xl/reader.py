@@ -1,0 +1,240 @@
+"""Read a returned workbook safely: limits before parsing, then python-calamine for values.
+
+Returned workbooks come from outside the coordinating section and are untrusted. Before any
+parser touches a file, `prescan` checks it with zipfile and plain byte scans against the limits
+below; only then is it opened with python-calamine (fast; it would abort the whole process on
+absurd sheet dimensions, which the pre-scan rules out first).
+
+Resource limits, in one place. Each has a reason and the message a clerk sees when it is hit.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+
+from defusedxml import ElementTree as SafeET
+from python_calamine import CalamineWorkbook
+
+from .identity import ID_SHEET, PROPERTY_PREFIX, Identity, from_rows
+
+# name: (limit, reason)
+LIMITS = {
+    "file_bytes": (20 * 1024 * 1024, "調査票は通常 1MB 未満。20MB を超えるものは別の内容か画像の貼り付け"),
+    "zip_entries": (1_000, "調査票の部品は 50 前後。多すぎるものは zip 爆弾の疑い（Apache POI と同じ上限）"),
+    "uncompressed_bytes": (200 * 1024 * 1024, "展開後の合計。これを超えると読み込みでメモリを使い果たすおそれ"),
+    "ratio": (100, "100KiB を超える部品の圧縮率の上限（Apache POI と同じ）。超えるものは zip 爆弾の疑い"),
+    "rows": (20_000, "調査票は数百行。大きすぎる行番号は読み込みソフトの異常終了を招く"),
+    "columns": (200, "調査票は 12 列。大きすぎる列番号は読み込みソフトの異常終了を招く"),
+    "text_chars": (32_767, "Excel の 1 セルの文字数の上限"),
+}
+RATIO_MIN_BYTES = 100 * 1024
+
+_CELL_REF = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
+_DIMENSION = re.compile(rb'<dimension\b[^>]*?\bref="([A-Z]{1,3})([0-9]{1,7})(?::([A-Z]{1,3})([0-9]{1,7}))?"')
+_FORMULA_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3}[0-9]{1,7})"[^>]*>(?:(?!</c>).){0,2000}?<f[\s>/]',
+                           re.DOTALL)
+_DOCTYPE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+
+class BadFile(Exception):
+    """A file that cannot be accepted as a workbook at all; `verdict` is a short Japanese label."""
+
+    def __init__(self, verdict: str, message: str):
+        super().__init__(message)
+        self.verdict = verdict
+        self.message = message
+
+
+@dataclass
+class Scan:
+    """What the pre-scan learned: sheet name → part, formula cells per sheet, defined names."""
+
+    sheets: dict[str, str] = field(default_factory=dict)  # sheet name -> xl/worksheets/sheetN.xml
+    hidden: dict[str, str] = field(default_factory=dict)  # sheet name -> visible/hidden/veryHidden
+    formulas: dict[str, set[str]] = field(default_factory=dict)  # sheet name -> {"K20", …}
+    names: dict[str, tuple[str, str]] = field(default_factory=dict)  # defined name -> (sheet, cell)
+    properties: dict[str, str] = field(default_factory=dict)  # custom properties plan_xl_*
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def sniff(data: bytes) -> str | None:
+    """A BadFile verdict for bytes that are not an xlsx zip at all, else None."""
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        if "EncryptionInfo".encode("utf-16-le") in data[:1_000_000] or b"E\x00n\x00c\x00r\x00y\x00p\x00t" in data:
+            raise BadFile("パスワード付き", "ファイルにパスワードが設定されているため開けません。"
+                                          "パスワードを解除して保存し直してから送ってください。")
+        raise BadFile("旧形式（.xls）", "Excel 97-2003 形式（.xls）のファイルです。送付した調査票（.xlsx）に"
+                                      "記入して、Excel ブック（.xlsx）形式で保存してください。")
+    if not data.startswith(b"PK"):
+        if not data:
+            raise BadFile("空のファイル", "ファイルが空です（0 バイト）。保存し直して送ってください。")
+        head = data[:2048].lower()
+        if b"<html" in head or b"<?xml" in head:
+            raise BadFile("xlsx ではない", "Excel ブックではなく XML/HTML のファイルです。調査票（.xlsx）を送ってください。")
+        raise BadFile("xlsx ではない", "Excel ブック（.xlsx）ではありません（CSV やテキストなどの可能性）。"
+                                      "送付した調査票に記入して送ってください。")
+    return None
+
+
+def prescan(data: bytes) -> Scan:
+    """Check the zip container against the limits and read the workbook's structure.
+    Raises BadFile with a clerk-readable verdict."""
+    if len(data) > LIMITS["file_bytes"][0]:
+        raise BadFile("大きすぎる", f"ファイルが大きすぎます（{len(data) / 1024 / 1024:.1f}MB、上限 20MB）。")
+    sniff(data)
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise BadFile("壊れたファイル", "ファイルが壊れているか、途中までしか保存されていません。"
+                                       "Excel で開けることを確かめて、保存し直してから送ってください。") from None
+    if len(infos) > LIMITS["zip_entries"][0]:
+        raise BadFile("zip の異常", f"ファイル内の部品が多すぎます（{len(infos)} 個）。調査票ではない可能性があります。")
+    names = [i.filename for i in infos]
+    if len(set(names)) != len(names):
+        raise BadFile("zip の異常", "ファイル内に同じ名前の部品が重複しています。改ざんの疑いがあるため受け付けられません。")
+    total = 0
+    for i in infos:
+        total += i.file_size
+        if i.file_size > RATIO_MIN_BYTES and i.file_size > LIMITS["ratio"][0] * max(i.compress_size, 1):
+            raise BadFile("zip の異常", "圧縮率が異常に高い部品があります（zip 爆弾の疑い）。受け付けられません。")
+    if total > LIMITS["uncompressed_bytes"][0]:
+        raise BadFile("大きすぎる", "展開後のサイズが大きすぎます（zip 爆弾の疑い）。受け付けられません。")
+    if "mimetype" in names and b"opendocument" in _read(zf, "mimetype"):
+        raise BadFile("ODS 形式", "OpenDocument（.ods）形式のファイルです。LibreOffice では「Excel 2007-365 (.xlsx)」"
+                                 "形式で保存してください。")
+    if "xl/workbook.xml" not in names or "[Content_Types].xml" not in names:
+        raise BadFile("xlsx ではない", "Excel ブックの構成になっていません（Word などのファイルの可能性）。")
+    if "xl/vbaProject.bin" in names or b"macroEnabled" in _read(zf, "[Content_Types].xml"):
+        raise BadFile("マクロ付き", "マクロ付きブック（.xlsm）です。マクロなしの Excel ブック（.xlsx）形式で保存してください。")
+    for i in infos:
+        if i.filename.endswith((".xml", ".rels")) and _DOCTYPE.search(_read(zf, i.filename)):
+            raise BadFile("不正な XML", "ファイル内に許可されない XML 定義（DOCTYPE/ENTITY）があります。受け付けられません。")
+    scan = Scan()
+    workbook_xml = _read(zf, "xl/workbook.xml")
+    if STRICT_NS.encode() in workbook_xml:
+        raise BadFile("Strict 形式", "「Strict Open XML」形式で保存されています。"
+                                    "「Excel ブック（.xlsx）」形式で保存し直してください。")
+    try:
+        wb_root = SafeET.fromstring(workbook_xml)
+        rels_root = SafeET.fromstring(_read(zf, "xl/_rels/workbook.xml.rels"))
+    except Exception:  # defusedxml raises several types for hostile or broken XML
+        raise BadFile("壊れたファイル", "ブックの構成部品が壊れています。保存し直してから送ってください。") from None
+    targets = {r.get("Id"): r.get("Target", "") for r in rels_root.iter(f"{{{PKG_REL_NS}}}Relationship")}
+    for sh in wb_root.iter(f"{{{MAIN_NS}}}sheet"):
+        target = targets.get(sh.get(f"{{{REL_NS}}}id"), "")
+        part = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        scan.sheets[sh.get("name", "")] = part
+        scan.hidden[sh.get("name", "")] = sh.get("state", "visible")
+    for dn in wb_root.iter(f"{{{MAIN_NS}}}definedName"):
+        ref = _parse_ref(dn.text or "")
+        if ref and not dn.get("localSheetId"):
+            scan.names[dn.get("name", "")] = ref
+    for name, part in scan.sheets.items():
+        if part not in names:
+            raise BadFile("壊れたファイル", f"シート「{name}」の部品がありません。保存し直してから送ってください。")
+        xml = _read(zf, part)
+        _check_dimensions(xml, name)
+        scan.formulas[name] = {m.group(1).decode() for m in _FORMULA_CELL.finditer(xml)}
+    if "docProps/custom.xml" in names:
+        try:
+            root = SafeET.fromstring(_read(zf, "docProps/custom.xml"))
+            for prop in root:
+                pname = prop.get("name", "")
+                if pname.startswith(PROPERTY_PREFIX):
+                    scan.properties[pname[len(PROPERTY_PREFIX):]] = "".join(prop.itertext())
+        except Exception:  # an unreadable property part only loses the second copy of the identity
+            pass
+    return scan
+
+
+def _read(zf: zipfile.ZipFile, name: str) -> bytes:
+    try:
+        return zf.read(name)
+    except KeyError:
+        return b""
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+        # CRC errors (a lying header), truncated data, unknown compression
+        raise BadFile("壊れたファイル", "ファイルの一部が壊れています。保存し直してから送ってください。") from None
+
+
+def _check_dimensions(xml: bytes, sheet: str) -> None:
+    max_rows, max_cols = LIMITS["rows"][0], LIMITS["columns"][0]
+    refs = [(m.group(1), m.group(2)) for m in _CELL_REF.finditer(xml)]
+    for m in _DIMENSION.finditer(xml):
+        refs.append((m.group(1), m.group(2)))
+        if m.group(3):
+            refs.append((m.group(3), m.group(4)))
+    for row_elem in re.finditer(rb'<row\b[^>]*?\br="([0-9]{1,8})"', xml):
+        refs.append((b"A", row_elem.group(1)))
+    for col, row in refs:
+        if int(row) > max_rows or _col_number(col) > max_cols:
+            raise BadFile("大きすぎる", f"シート「{sheet}」の範囲が大きすぎます（{col.decode()}{row.decode()}）。"
+                                       f"調査票の範囲外に入力されたものがないか確認してください。")
+
+
+_REF = re.compile(r"^=?'?((?:[^']|'')+?)'?!\$?([A-Z]{1,3})\$?([0-9]{1,7})$")
+
+
+def _parse_ref(text: str) -> tuple[str, str] | None:
+    m = _REF.match(text.strip())
+    if not m:
+        return None
+    return m.group(1).replace("''", "'"), f"{m.group(2)}{m.group(3)}"
+
+
+@dataclass
+class Workbook:
+    """A pre-scanned returned workbook with its values."""
+
+    scan: Scan
+    identity: Identity | None
+    values: dict[str, list[list]]  # sheet name -> rows of cell values (0-based grid)
+
+    def cell(self, sheet: str, address: str):
+        row, col = cell_index(address)
+        rows = self.values.get(sheet, [])
+        if row < len(rows) and col < len(rows[row]):
+            return rows[row][col]
+        return ""
+
+
+def cell_index(address: str) -> tuple[int, int]:
+    m = re.match(r"^([A-Z]{1,3})([0-9]+)$", address)
+    if not m:
+        raise ValueError(address)
+    return int(m.group(2)) - 1, _col_number(m.group(1).encode()) - 1
+
+
+def open_workbook(data: bytes) -> Workbook:
+    """Pre-scan, then read every sheet's values and the identification with python-calamine."""
+    scan = prescan(data)
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        values = {name: book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                  for name in book.sheet_names}
+    except BadFile:
+        raise
+    except Exception:  # calamine's own error types for damaged content
+        raise BadFile("壊れたファイル", "ファイルの内容を読み取れません。Excel で開けることを確かめて、"
+                                       "保存し直してから送ってください。") from None
+    identity = None
+    if ID_SHEET in values:
+        try:
+            identity = from_rows(values[ID_SHEET])
+        except (ValueError, KeyError, IndexError):
+            identity = None
+    return Workbook(scan, identity, values)
