@@ -205,3 +205,144 @@ def check(ctx: Context) -> None:
             f"誤り {n_err} 件、注意 {len(findings) - n_err} 件")
     if has_errors(findings):
         sys.exit(1)
+
+
+@main.group()
+def mail() -> None:
+    """各課へのメール: 調査票の送付、修正のお願い、未提出の課へのお願い、取りまとめ結果の送付。
+
+    何も付けなければ送信せず、outbox/<種類>/ に下書き（.eml）を作ります。Outlook や Thunderbird
+    で開いて確認し、そのまま送信できます。--send を付けると plan-xl.toml の [smtp] の設定で送信します
+    （パスワードは環境変数 PLAN_XL_SMTP_PASSWORD から読み、ファイルには書きません）。
+    文面は templates/mail/<種類>.txt で変えられます。一度送ったメールは --resend を付けない限り送りません。
+
+    \b
+    例:
+      plan-xl mail templates --year 2023 --due 2024-05-31
+      plan-xl mail reminders --year 2023 --send
+      plan-xl mail report --year 2023 --to a@city.example.jp,b@city.example.jp --send --yes
+    """
+
+
+def _mail_options(func):
+    options = [
+        click.option("--year", type=int, default=None, help="年度（西暦）。省略時は進捗が未記入の最初の年度"),
+        click.option("--send", is_flag=True, help="下書きを作らずに SMTP で送信します。"),
+        click.option("--yes", "-y", is_flag=True, help="送信前の確認を省きます。"),
+        click.option("--resend", is_flag=True, help="送信済みのメールも改めて送ります。"),
+        click.option("--encoding", type=click.Choice(["utf-8", "iso-2022-jp"], case_sensitive=False),
+                     default=None, help="文字コード。省略時は plan-xl.toml の設定、なければ utf-8"),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+_due_option = click.option("--due", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                           help="提出期限（例: 2024-05-31）。本文の ${due} に入ります。")
+
+
+def _run_mail(ctx: Context, kind: str, year: int | None, send: bool, yes: bool, resend: bool,
+              encoding: str | None, **options) -> None:
+    from . import mail as mailer
+
+    ws = ctx.workspace
+    reg = ws.load()
+    year = year or reg.first_open_year()
+    settings = mailer.load_settings(ws, reg, encoding)
+    batch = mailer.prepare_letters(ws, reg, kind, year, settings, **options)
+    for problem in batch.problems:
+        click.echo(f"注意: {problem}", err=True)
+    label = f"{year}年度 {mailer.KINDS[kind]}"
+    if not send:
+        paths = mailer.write_drafts(batch, ws, settings)
+        ctx.say(f"{label}: 下書き {len(paths)} 通を {ws.outbox / kind} に作りました（送信はしていません）。")
+        sys.exit(1 if batch.problems else 0)
+    letters = batch.letters if resend else mailer.unsent(batch.letters, ws)
+    if len(letters) < len(batch.letters):
+        ctx.say(f"送信済みのため送らないメール: {len(batch.letters) - len(letters)} 通"
+                f"（もう一度送るときは --resend を付けてください）")
+    if not letters:
+        ctx.say(f"{label}: 送信するメールはありません。")
+        sys.exit(1 if batch.problems else 0)
+    show = ctx.say if yes else click.echo  # what is about to be confirmed is always shown
+    show(f"{label}: 次の {len(letters)} 通を {settings.host} から {settings.sender} として送信します。")
+    for letter in letters:
+        show(f"  {letter.describe()}")
+    if not yes and not click.confirm("送信してよろしいですか？", default=False):
+        click.echo("送信を取りやめました。")
+        return
+    outcomes = mailer.send_letters(letters, ws, settings, mailer.smtp_password(settings))
+    failed = [o for o in outcomes if not o.sent]
+    for o in failed:
+        click.echo(f"送信できませんでした: {o.letter.key}: {o.error}", err=True)
+    ctx.say(f"{label}: {len(outcomes) - len(failed)} 通を送信しました"
+            + (f"、{len(failed)} 通は送信できませんでした。" if failed else "。"))
+    if failed or batch.problems:
+        sys.exit(1)
+
+
+@mail.command("templates")
+@_mail_options
+@_due_option
+@click.pass_obj
+@handle_errors
+def mail_templates(ctx: Context, year, send, yes, resend, encoding, due) -> None:
+    """各課に、その年度の調査票（templates/<年度>/）を送ります。
+
+    \b
+    例:
+      plan-xl mail templates --year 2023 --due 2024-05-31
+      plan-xl mail templates --year 2023 --due 2024-05-31 --send
+    """
+    _run_mail(ctx, "templates", year, send, yes, resend, encoding, due=due.date() if due else None)
+
+
+@mail.command("corrections")
+@_mail_options
+@_due_option
+@click.pass_obj
+@handle_errors
+def mail_corrections(ctx: Context, year, send, yes, resend, encoding, due) -> None:
+    """修正依頼のファイル（workbooks/corrections/<年度>/）がある課に、そのファイルを送ります。
+
+    \b
+    例:
+      plan-xl mail corrections --year 2023
+      plan-xl mail corrections --year 2023 --due 2024-06-14 --send
+    """
+    _run_mail(ctx, "corrections", year, send, yes, resend, encoding, due=due.date() if due else None)
+
+
+@mail.command("reminders")
+@_mail_options
+@_due_option
+@click.pass_obj
+@handle_errors
+def mail_reminders(ctx: Context, year, send, yes, resend, encoding, due) -> None:
+    """まだ調査票の提出（受理）がない課に、提出をお願いするメールを送ります。
+
+    \b
+    例:
+      plan-xl mail reminders --year 2023 --due 2024-06-07
+      plan-xl mail reminders --year 2023 --send --resend
+    """
+    _run_mail(ctx, "reminders", year, send, yes, resend, encoding, due=due.date() if due else None)
+
+
+@mail.command("report")
+@_mail_options
+@click.option("--to", "to", required=True, help="送り先のメールアドレス（複数はカンマ区切り）")
+@click.option("--file", "report_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="送るファイル。省略時は workbooks/ の取りまとめ結果")
+@click.pass_obj
+@handle_errors
+def mail_report(ctx: Context, year, send, yes, resend, encoding, to, report_file) -> None:
+    """取りまとめ結果（進捗状況の Excel）を、--to のアドレスに1通ずつ送ります。
+
+    \b
+    例:
+      plan-xl mail report --year 2023 --to a@city.example.jp,b@city.example.jp
+      plan-xl mail report --year 2023 --to a@city.example.jp --send --yes
+    """
+    _run_mail(ctx, "report", year, send, yes, resend, encoding, to=[to], report_file=report_file)

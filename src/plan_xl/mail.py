@@ -195,6 +195,10 @@ def copy_default_templates(dest: Path) -> list[Path]:
     return written
 
 
+class _Text(string.Template):
+    idpattern = r"[^\W\d]\w*"  # Japanese names too, so ${課名} gets the "unknown placeholder" message
+
+
 def render(text: str, values: dict[str, str], source: str) -> tuple[str, str]:
     """Subject and body of a mail text (`件名: ...`, blank line, body) with placeholders filled."""
     first, _, body = text.lstrip("\ufeff").partition("\n")
@@ -202,14 +206,14 @@ def render(text: str, values: dict[str, str], source: str) -> tuple[str, str]:
     if not m:
         raise MailError(f"メール文面 {source} の1行目は「件名: …」にしてください。")
     try:
-        subject = string.Template(m.group(1)).substitute(values)
-        body = string.Template(body.lstrip("\r\n")).substitute(values)
+        subject = _Text(m.group(1)).substitute(values)
+        body = _Text(body.lstrip("\r\n")).substitute(values)
     except KeyError as e:
         raise MailError(f"メール文面 {source} の差し込み項目 ${{{e.args[0]}}} は使えません。"
                         f"使える項目: {', '.join('${' + k + '}' for k in values)}") from e
     except ValueError as e:
-        raise MailError(f"メール文面 {source} に書き方の誤りがあります（{e}）。"
-                        f"「$」そのものを書くときは「$$」と書いてください。") from e
+        raise MailError(f"メール文面 {source} の「$」の使い方に誤りがあります。差し込み項目は ${{department}} "
+                        f"のように書き、「$」そのものは「$$」と書いてください。") from e
     return subject.strip(), body.rstrip() + "\n"
 
 
@@ -377,9 +381,9 @@ def _safe_filename(text: str) -> str:
 def write_drafts(batch: Batch, ws: Workspace, settings: SmtpSettings) -> list[Path]:
     """Each message as an .eml draft in outbox/<kind>/; a re-run replaces the drafts."""
     folder = ws.outbox / batch.kind
-    folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for letter in batch.letters:
+        folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{batch.year}年度_{_safe_filename(letter.key)}.eml"
         path.write_bytes(build_message(letter, settings, draft=True))
         paths.append(path)

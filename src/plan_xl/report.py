@@ -1,0 +1,423 @@
+"""The consolidated progress report (進捗状況報告書): one workbook the coordinating section
+publishes after collection.
+
+Sheets, in order: 表紙 (cover), 目次 (contents, with links to the plan sheets), 集計 (one row
+per plan section and indicator: submission status, baseline, actuals, target, achievement
+rate), グラフ (native bar charts of the achievement rates, each above the table it plots), then
+one sheet per plan item drawn by `layout.draw_plan` with every reported year up to the report
+year.
+
+The workbook is a pure function of the register, the year and the cover date: document times
+are fixed and nothing depends on the clock, so the same register gives the same contents.
+Every text from the register is written with `write_string` (and the workbook refuses to turn
+strings into formulas, links or numbers); the only links are plan-xl's own internal ones in 目次.
+
+Achievement rate (達成率) of an indicator in a year, by `achievement_rate`:
+- the usual case, baseline not yet at the target: (actual − baseline) ÷ (target − baseline).
+  The same formula serves both directions: for a "lower is better" indicator target − baseline
+  is negative, so falling values give a positive rate. 0% = still at the baseline, 100% = target
+  reached; values are not clipped (over 100% = beyond the target, negative = worse than the
+  baseline).
+- baseline already meets the target (target == baseline, or e.g. 満足度 89.4% with a target of
+  85%以上): a "keep it" target, so the rate is 100% when the actual meets the target (≥ target
+  for up, ≤ for down) and 0% when it does not.
+- no baseline: up → actual ÷ target (progress from zero); down → target ÷ actual.
+- no actual for the year, a zero divisor: no rate (blank cell).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import xlsxwriter
+from xlsxwriter.workbook import Workbook
+
+from .errors import PlanXlError, UsageError
+from .fiscal import fy_label, fy_short
+from .layout import FONT, FONT_SIZE, Styles, draw_plan, sheet_name, text_height
+from .model import Indicator, Plan, Register, Section
+from .register import FIXED_TIME
+
+COVER, TOC, SUMMARY, CHARTS = "表紙", "目次", "集計", "グラフ"
+DIRECTION_TEXT = {"up": "増加", "down": "減少"}
+STATUS_SUBMITTED, STATUS_RECORDED, STATUS_MISSING = "提出済", "記載済", "未提出"
+
+# 集計's 算定方法 column: which rule of the module docstring gave the rate (explained in RATE_NOTE)
+METHOD_CHANGE = "標準"
+METHOD_KEEP = "現状維持"
+METHOD_NO_BASE_UP = "現況値なし"
+METHOD_NO_BASE_DOWN = "現況値なし（減少）"
+INDICATOR_HEADER = "指標名（数値目標がない節は目標）"
+
+RATE_NOTE = ("達成率（算定方法「標準」）= (実績 − 現況値) ÷ (目標値 − 現況値)。減少が望ましい指標も同じ式で、"
+             "減るほど率が上がります。「現状維持」: 現況値が既に目標を満たす指標で、実績が目標を満たせば"
+             "100%、満たさなければ0%。「現況値なし」: 実績 ÷ 目標値、「現況値なし（減少）」: 目標値 ÷ 実績。"
+             "100%超・マイナスもそのまま表示します。")
+
+
+# --- achievement rate ----------------------------------------------------------------------
+def _meets(ind: Indicator, value: float) -> bool:
+    return value >= ind.target if ind.direction == "up" else value <= ind.target
+
+
+def rate_method(ind: Indicator) -> str:
+    """Which formula `achievement_rate` applies to this indicator (shown in 集計)."""
+    if ind.baseline is None:
+        return METHOD_NO_BASE_UP if ind.direction == "up" else METHOD_NO_BASE_DOWN
+    return METHOD_KEEP if _meets(ind, ind.baseline) else METHOD_CHANGE
+
+
+def achievement_rate(ind: Indicator, actual: float | None) -> float | None:
+    """Progress toward the target as a fraction (1.0 = 100%); see the module docstring."""
+    if actual is None:
+        return None
+    method = rate_method(ind)
+    if method == METHOD_KEEP:
+        return 1.0 if _meets(ind, actual) else 0.0
+    if method == METHOD_CHANGE:
+        return (actual - ind.baseline) / (ind.target - ind.baseline)
+    numerator, denominator = (actual, ind.target) if method == METHOD_NO_BASE_UP else (ind.target, actual)
+    return numerator / denominator if denominator else None
+
+
+# --- summary rows --------------------------------------------------------------------------
+@dataclass
+class SummaryRow:
+    """One row of 集計: a plan section, with one of its indicators (or its targets as text)."""
+
+    plan: Plan
+    section: Section
+    owner: str
+    status: str
+    indicator: Indicator | None = None
+    actuals: dict[int, float | None] = field(default_factory=dict)
+    rates: dict[int, float | None] = field(default_factory=dict)
+
+
+class _Index:
+    """Dict lookups over the register (its own lookups are linear scans)."""
+
+    def __init__(self, reg: Register):
+        self.reg = reg
+        self.progress = {(p.plan_id, p.section, p.year): p for p in reg.progress}
+        self.actuals = {(a.indicator_id, a.year): a.value for a in reg.actuals}
+        self.own_sections: dict[str, set[int]] = {}
+        for p in reg.progress:
+            if p.section:
+                self.own_sections.setdefault(p.plan_id, set()).add(p.section)
+
+    def reporting_unit(self, plan: Plan, section: int) -> int:
+        """The progress row a section reports in: its own (3-①), else the plan's (0)."""
+        return section if section in self.own_sections.get(plan.id, set()) else 0
+
+    def status(self, plan: Plan, unit: int, year: int, accepted: set[str]) -> str:
+        """提出済: a submission was accepted (or the progress row came from a returned file);
+        記載済: the register has the progress row without a submission (e.g. the FY2022
+        reference); 未提出: nothing yet."""
+        pr = self.progress.get((plan.id, unit, year))
+        if plan.owner(unit) in accepted or (pr and pr.source.file):
+            return STATUS_SUBMITTED
+        return STATUS_RECORDED if pr else STATUS_MISSING
+
+
+def summary_rows(reg: Register, year: int) -> list[SummaryRow]:
+    """The rows of 集計 for the report of `year`, in plan order."""
+    index = _Index(reg)
+    years = report_years(reg, year)
+    accepted = reg.accepted_departments(year)
+    rows = []
+    for plan in reg.plans:
+        for s in plan.sections:
+            unit = index.reporting_unit(plan, s.number)
+            base = dict(plan=plan, section=s, owner=plan.owner(unit),
+                        status=index.status(plan, unit, year, accepted))
+            if not s.indicators:
+                rows.append(SummaryRow(**base))
+            for ind in s.indicators:
+                actuals = {y: index.actuals.get((ind.id, y)) for y in years}
+                rows.append(SummaryRow(**base, indicator=ind, actuals=actuals,
+                                       rates={y: achievement_rate(ind, v) for y, v in actuals.items()}))
+    return rows
+
+
+def report_years(reg: Register, year: int) -> list[int]:
+    """Fiscal years the report covers: the plan period up to the report year."""
+    return [y for y in reg.period if y <= year]
+
+
+def plan_status(rows: list[SummaryRow]) -> str:
+    statuses = {r.status for r in rows}
+    if statuses == {STATUS_MISSING}:
+        return STATUS_MISSING
+    if STATUS_MISSING in statuses:
+        return "一部未提出"
+    return STATUS_SUBMITTED if statuses == {STATUS_SUBMITTED} else STATUS_RECORDED
+
+
+# --- the workbook --------------------------------------------------------------------------
+def build_report(reg: Register, year: int, path: Path, issued: dt.date | None = None) -> Path:
+    """Write the report of fiscal year `year` to `path` and return the path.
+
+    `issued` is the date printed on the cover; without it, the date of the last accepted
+    submission of the year (none: the cover shows no date). Written to a temporary file first,
+    so a report open in Excel is never left half-written."""
+    if year not in reg.period:
+        raise UsageError(f"{year}年度は計画期間（{reg.period[0]}～{reg.period[-1]}年度）の外です。")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.xlsx")
+    try:
+        book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
+                                              "strings_to_numbers": False})
+        _write(book, reg, year, issued or _last_submission(reg, year))
+        book.close()
+        os.replace(tmp, path)
+    except PermissionError as e:
+        raise PlanXlError(f"{path} に書き込めません。Excel などで開いている場合は閉じてから、もう一度"
+                          f"実行してください。") from e
+    except OSError as e:
+        raise PlanXlError(f"報告書 {path} を保存できませんでした: {e}") from e
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _last_submission(reg: Register, year: int) -> dt.date | None:
+    times = [s.received for s in reg.submissions if s.year == year and s.received]
+    try:
+        return max(dt.datetime.fromisoformat(t).date() for t in times) if times else None
+    except ValueError:
+        return None
+
+
+def _write(book: Workbook, reg: Register, year: int, issued: dt.date | None) -> None:
+    title = f"{reg.meta.get('plan_title', '')} 進捗状況報告書".strip()
+    book.set_properties({"title": f"{fy_short(year)} {title}", "created": FIXED_TIME,
+                         "company": reg.meta.get("city", ""),
+                         "author": reg.meta.get("coordinating_department", ""),
+                         "comments": "plan-xl report"})
+    fmt = _Formats(book)
+    rows = summary_rows(reg, year)
+    _cover(book, fmt, reg, year, title, issued)
+    _contents(book, fmt, reg, rows)
+    _summary(book, fmt, year, report_years(reg, year), rows)
+    _charts(book, fmt, report_years(reg, year), rows)
+    styles = Styles(book)
+    years = report_years(reg, year)
+    for plan in reg.plans:
+        draw_plan(book, styles, reg, plan, years)
+
+
+class _Formats:
+    def __init__(self, book: Workbook):
+        base = {"font_name": FONT, "font_size": FONT_SIZE, "valign": "top", "text_wrap": True}
+        cell = {**base, "border": 1}
+        self.title = book.add_format({**base, "font_size": 22, "bold": True, "align": "center",
+                                      "valign": "vcenter"})
+        self.subtitle = book.add_format({**base, "font_size": 16, "align": "center", "valign": "vcenter"})
+        self.cover_label = book.add_format({**base, "font_size": 12, "align": "right"})
+        self.cover_value = book.add_format({**base, "font_size": 12})
+        self.heading = book.add_format({**base, "font_size": FONT_SIZE + 3, "bold": True, "text_wrap": False})
+        self.note = book.add_format({**base})
+        self.head = book.add_format({**cell, "bold": True, "bg_color": "#D9D9D9", "align": "center",
+                                     "valign": "vcenter"})
+        self.text = book.add_format(cell)
+        self.link = book.add_format({**cell, "font_color": "#0563C1", "underline": 1})
+        self.number = book.add_format({**cell, "num_format": "#,##0.###"})
+        self.rate = book.add_format({**cell, "num_format": "0.0%"})
+        self.missing = book.add_format({**cell, "bg_color": "#FCE4D6"})
+
+
+def _sheet(book: Workbook, name: str, widths: list[float], repeat: tuple[int, int] | None = None):
+    """A sheet printed like the plan sheets: A4 landscape, one page wide, page numbers."""
+    ws = book.add_worksheet(name)
+    for c, w in enumerate(widths):
+        ws.set_column(c, c, w)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+    ws.set_footer("&C&P / &N ページ")
+    ws.hide_gridlines(2)
+    if repeat:
+        ws.repeat_rows(*repeat)
+    return ws
+
+
+def _text(ws, r: int, c: int, value, fmt) -> None:
+    """Untrusted text as text, numbers as numbers, nothing as a bordered blank."""
+    if value is None or value == "":
+        ws.write_blank(r, c, None, fmt)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        ws.write_number(r, c, value, fmt)
+    else:
+        ws.write_string(r, c, str(value), fmt)
+
+
+def _row_height(ws, r: int, cells: list[tuple[str, float]]) -> None:
+    """Wrapped cells do not grow on paper by themselves in LibreOffice: size from the text."""
+    ws.set_row(r, min(409.0, max(text_height(t, w) for t, w in cells)))
+
+
+def _cover(book, fmt, reg: Register, year: int, title: str, issued: dt.date | None) -> None:
+    ws = _sheet(book, COVER, [4, 22, 70, 4])
+    ws.center_horizontally()
+    ws.set_row(6, 40)
+    ws.merge_range(6, 1, 6, 2, "", fmt.title)
+    ws.write_string(6, 1, title, fmt.title)
+    ws.set_row(8, 28)
+    ws.merge_range(8, 1, 8, 2, "", fmt.subtitle)
+    ws.write_string(8, 1, fy_label(year), fmt.subtitle)
+    period = f"{fy_label(reg.period[0])}～{fy_label(reg.period[-1])}"
+    lines = [("計画期間", period),
+             ("作成日", f"{issued.year}年{issued.month}月{issued.day}日" if issued else ""),
+             ("自治体", reg.meta.get("city", "")),
+             ("発行", reg.meta.get("coordinating_department", ""))]
+    r = 14
+    for label, value in lines:
+        if value:
+            ws.set_row(r, 20)
+            ws.write_string(r, 1, label, fmt.cover_label)
+            ws.write_string(r, 2, value, fmt.cover_value)
+            r += 1
+    ws.print_area(0, 0, r + 4, 3)
+
+
+def _contents(book, fmt, reg: Register, rows: list[SummaryRow]) -> None:
+    widths = [9, 30, 40, 30, 11]
+    ws = _sheet(book, TOC, widths, repeat=(0, 1))
+    ws.write_string(0, 0, "目次（実施計画ごとのシートへのリンク）", fmt.heading)
+    for c, h in enumerate(["計画ID", "取組事項", "実施計画名", "所管課", "提出状況"]):
+        ws.write_string(1, c, h, fmt.head)
+    by_plan: dict[str, list[SummaryRow]] = {}
+    for row in rows:
+        by_plan.setdefault(row.plan.id, []).append(row)
+    for r, plan in enumerate(reg.plans, 2):
+        status = plan_status(by_plan.get(plan.id, []))
+        initiative = f"{plan.initiative} {reg.initiative_name(plan.goal, plan.initiative)}"
+        departments = "、".join(plan.departments)
+        ws.write_string(r, 0, plan.id, fmt.text)
+        ws.write_string(r, 1, initiative, fmt.text)
+        target = sheet_name(plan).replace("'", "''")
+        ws.write_url(r, 2, f"internal:'{target}'!A1", fmt.link, string=plan.name,
+                     tip="この実施計画のシートを開きます")
+        ws.write_string(r, 3, departments, fmt.text)
+        ok = status in (STATUS_SUBMITTED, STATUS_RECORDED)
+        ws.write_string(r, 4, status, fmt.text if ok else fmt.missing)
+        _row_height(ws, r, [(initiative, widths[1]), (plan.name, widths[2]), (departments, widths[3])])
+    ws.freeze_panes(2, 0)
+
+
+def summary_headers(years: list[int]) -> list[tuple[str, float]]:
+    """集計's columns (header, width); `importer` reads them back by header."""
+    per_year = [h for y in years for h in ((f"{fy_short(y)}実績", 8), (f"{fy_short(y)}達成率", 7))]
+    return [("計画ID", 6), ("節", 3), ("実施計画名・節", 20), ("所管課", 10), ("提出状況", 6),
+            ("指標ID", 7), (INDICATOR_HEADER, 24), ("単位", 6), ("望ましい方向", 6),
+            ("現況値", 8), ("現況値の時点", 9), *per_year, ("目標値", 8), ("比較", 4),
+            ("目標年度", 5), ("算定方法", 8)]
+
+
+def _summary(book, fmt, year: int, years: list[int], rows: list[SummaryRow]) -> None:
+    headers = summary_headers(years)
+    widths = [w for _, w in headers]
+    ws = _sheet(book, SUMMARY, widths, repeat=(3, 3))
+    ws.write_string(0, 0, f"集計 {fy_label(year)} 実施計画の提出状況と指標の達成率", fmt.heading)
+    ws.merge_range(1, 0, 1, len(headers) - 1, "", fmt.note)
+    ws.write_string(1, 0, RATE_NOTE, fmt.note)
+    _row_height(ws, 1, [(RATE_NOTE, sum(widths))])
+    for c, (h, _) in enumerate(headers):
+        ws.write_string(3, c, h, fmt.head)
+    _row_height(ws, 3, [(h, w) for h, w in headers])
+    for r, row in enumerate(rows, 4):
+        s, ind = row.section, row.indicator
+        name = row.plan.name + (f"／{s.title}" if s.title else "")
+        label = ind.name if ind else s.targets_text
+        values = [row.plan.id, s.number, name, row.owner, row.status, ind and ind.id, label]
+        if ind:
+            values += [ind.unit, DIRECTION_TEXT[ind.direction], ind.baseline, ind.baseline_label]
+            for y in years:
+                values += [row.actuals[y], row.rates[y]]
+            values += [ind.target, ind.comparator, ind.target_year, rate_method(ind)]
+        else:
+            values += [""] * (len(headers) - len(values))
+        for c, value in enumerate(values):
+            header = headers[c][0]
+            style = (fmt.rate if header.endswith("達成率") else
+                     fmt.missing if header == "提出状況" and value == STATUS_MISSING else
+                     fmt.number if isinstance(value, float) else fmt.text)
+            _text(ws, r, c, value, style)
+        _row_height(ws, r, [(name, widths[2]), (label, widths[6]), (row.owner, widths[3])])
+    ws.freeze_panes(4, 0)
+    ws.autofilter(3, 0, 3 + max(len(rows), 1), len(headers) - 1)
+
+
+def chart_chunk(n_years: int) -> int:
+    """Indicators per chart, so that a chart and its table share one A4 landscape page
+    (about 480 pt tall: chart 60 pt + 10.5 pt per bar + 7.5 pt per indicator, table 17 pt a row)."""
+    return max(2, int(400 // (24.5 + 10.5 * n_years)))
+
+
+def _charts(book, fmt, years: list[int], rows: list[SummaryRow]) -> None:
+    """Achievement-rate bar charts, each above its own data table (the numbers the bars show)
+    and on its own printed page."""
+    plotted = [r for r in rows if r.indicator and any(v is not None for v in r.rates.values())]
+    widths = [60] + [12] * len(years)
+    ws = _sheet(book, CHARTS, widths + [130 - sum(widths)])
+    ws.write_string(0, 0, "指標の達成率（目標値 = 100%、現況値 = 0%）", fmt.heading)
+    if not plotted:
+        ws.write_string(2, 0, "達成率を算定できる指標の実績がまだありません。", fmt.note)
+        return
+    size = chart_chunk(len(years))
+    r, breaks = 2, []
+    for start in range(0, len(plotted), size):
+        chunk = plotted[start:start + size]
+        height = 80 + len(chunk) * (10 + 14 * len(years))  # pixels
+        table = r + math.ceil(height / 20) + 1  # default rows are 20 px
+        ws.write_string(table, 0, "指標", fmt.head)
+        for k, y in enumerate(years, 1):
+            ws.write_string(table, k, f"{fy_short(y)}達成率", fmt.head)
+        for i, row in enumerate(chunk, table + 1):
+            label = f"{row.indicator.id} {row.indicator.name}"
+            ws.write_string(i, 0, label, fmt.text)
+            _row_height(ws, i, [(label, widths[0])])
+            for k, y in enumerate(years, 1):
+                _text(ws, i, k, row.rates[y], fmt.rate)
+        last = table + len(chunk)
+        chart = book.add_chart({"type": "bar"})
+        for k, y in enumerate(years, 1):
+            chart.add_series({
+                "name": fy_short(y),
+                "categories": [CHARTS, table + 1, 0, last, 0],
+                "values": [CHARTS, table + 1, k, last, k],
+                "data_labels": {"value": True, "num_format": "0%", "font": {"size": 8}},
+            })
+        rates = [v for row in chunk for v in row.rates.values() if v is not None]
+        # Bars beyond -100% or 200% are cut at the axis; the table below gives the exact value.
+        chart.set_x_axis({"num_format": "0%", "min": max(-1.0, math.floor(min(0.0, *rates) * 4) / 4),
+                          "max": min(2.0, max(1.0, math.ceil(max(rates) * 4) / 4)), "major_unit": 0.25,
+                          "num_font": {"size": 8}})
+        chart.set_y_axis({"reverse": True, "label_position": "low", "num_font": {"size": 8}})
+        chart.set_title({"name": f"達成率（{start + 1}～{start + len(chunk)}件目）",
+                         "name_font": {"size": 11}})
+        chart.set_legend({"position": "top", "font": {"size": 9}})
+        chart.set_size({"width": 900, "height": height})
+        ws.insert_chart(r, 0, chart, {"object_position": 2})
+        r = last + 2
+        breaks.append(r)
+    ws.set_h_pagebreaks(breaks[:-1])
+    ws.print_area(0, 0, r, len(widths))
+
+
+def describe(reg: Register, year: int) -> str:
+    """One Japanese line summarising a report's contents, for the CLI."""
+    rows = summary_rows(reg, year)
+    missing = {r.owner for r in rows if r.status == STATUS_MISSING}
+    rated = sum(1 for r in rows if r.indicator and r.rates.get(year) is not None)
+    return (f"{fy_short(year)}: 実施計画 {len(reg.plans)} 件、指標 {sum(1 for r in rows if r.indicator)} 件"
+            f"（{fy_short(year)}の達成率あり {rated} 件）、未提出の所管課 {len(missing)} 課"
+            + (f"（{'、'.join(sorted(missing))}）" if missing else ""))
+

@@ -1,0 +1,54 @@
+from click.testing import CliRunner
+
+from plan_xl.check import check_register
+from plan_xl.cli import main
+from plan_xl.model import Progress, Span
+
+
+def errors(reg):
+    return [f for f in check_register(reg) if f.severity == "誤り"]
+
+
+def test_shipped_register_has_no_errors(source_register):
+    assert errors(source_register) == []
+
+
+def test_each_broken_rule_is_reported_in_japanese(register):
+    register.plans[1].id = register.plans[0].id  # duplicate id
+    register.plans[2].departments.append("存在しない課")
+    register.plans[3].sections[0].actions[0].rows[0].append(Span(2021, 2026, "期間外"))
+    register.plans[4].sections[0].indicators[0].unit = ""
+    register.progress.append(Progress("9-9-9", 0, 2030, "x"))
+    messages = [f.message for f in errors(register)]
+    assert any("計画IDが重複" in m for m in messages)
+    assert any("存在しない課" in m for m in messages)
+    assert any("計画期間" in m and "2021" in m for m in messages)
+    assert any("単位がありません" in m for m in messages)
+    assert any("計画シートにありません" in m for m in messages)
+
+
+def test_cli_check_exit_codes(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(main, ["--dir", str(tmp_path), "check"])
+    assert result.exit_code == 0, result.output
+    assert "実施計画 20 件" in result.output
+    assert (tmp_path / "workbooks" / "register.xlsx").exists()
+
+    # break the register in the workbook itself: a department nobody knows
+    from plan_xl.register import load_register, save_register
+
+    path = tmp_path / "workbooks" / "register.xlsx"
+    reg = load_register(path)
+    reg.plans[0].departments = ["架空課"]
+    save_register(reg, path)
+    result = runner.invoke(main, ["--dir", str(tmp_path), "check"])
+    assert result.exit_code == 1
+    assert "架空課" in result.output
+
+
+def test_cli_reports_a_damaged_register_in_one_line(tmp_path):
+    (tmp_path / "workbooks").mkdir()
+    (tmp_path / "workbooks" / "register.xlsx").write_bytes(b"not a workbook")
+    result = CliRunner().invoke(main, ["--dir", str(tmp_path), "check"])
+    assert result.exit_code == 1
+    assert "台帳" in result.output and "Traceback" not in result.output

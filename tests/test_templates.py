@@ -1,0 +1,192 @@
+"""Department templates: content, protection, identification and its round trips."""
+
+import datetime as dt
+import io
+import shutil
+import subprocess
+
+import openpyxl
+from openpyxl.cell.cell import MergedCell
+import pytest
+from python_calamine import CalamineWorkbook
+
+from plan_xl.identity import ID_SHEET, load_or_create_key
+from plan_xl.layout import sheet_name
+from plan_xl.reader import open_workbook
+from plan_xl.templates import TemplateOptions, departments_to_issue, generate_templates
+from plan_xl.validate import validate
+
+from conftest import needs_libreoffice, soffice
+
+ISSUED = dt.datetime(2024, 4, 10, 9, 0, 0)
+
+
+@pytest.fixture(scope="module")
+def issued(tmp_path_factory, source_register):
+    root = tmp_path_factory.mktemp("templates")
+    key = load_or_create_key(root / ".plan-xl" / "signing.key")
+    opts = TemplateOptions(2023, dt.date(2024, 5, 31), issued=ISSUED)
+    paths = generate_templates(source_register, opts, key, root / "out")
+    return source_register, key, dict(zip(departments_to_issue(source_register), paths))
+
+
+def test_one_template_per_department_named_for_a_clerk(issued):
+    reg, _, paths = issued
+    assert len(paths) == 16
+    for dept, path in paths.items():
+        assert path.name == f"2023年度_進捗状況調査票_{dept}.xlsx"
+
+
+def test_every_template_opens_with_both_readers_and_has_the_expected_sheets(issued):
+    reg, _, paths = issued
+    for dept, path in paths.items():
+        expected = ["記入要領", *[sheet_name(p) for p in reg.plans_of(dept)], ID_SHEET]
+        assert openpyxl.load_workbook(path).sheetnames == expected
+        assert CalamineWorkbook.from_path(str(path)).sheet_names == expected
+
+
+def _texts(ws) -> set:
+    return {c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+
+
+def test_prefilled_texts_equal_the_register(issued):
+    reg, _, paths = issued
+    for dept, path in paths.items():
+        wb = openpyxl.load_workbook(path)
+        for plan in reg.plans_of(dept):
+            texts = _texts(wb[sheet_name(plan)])
+            assert {plan.name, plan.overview, plan.vision} <= texts | {""}
+            for s in plan.sections:
+                assert s.targets_text in texts
+                assert {a.name for a in s.actions} <= texts
+                assert {sp.text for a in s.actions for row in a.rows for sp in row} <= texts
+            for pr in reg.progress:
+                if pr.plan_id == plan.id and pr.year == 2022:
+                    assert {pr.results, pr.revision} - {""} <= texts
+            assert "2023年度（令和5年度）" in texts
+
+
+def test_only_the_departments_own_fields_are_unlocked(issued):
+    reg, key, paths = issued
+    for dept, path in paths.items():
+        ident = open_workbook(path.read_bytes()).identity
+        own = {(f.sheet, f.cell) for f in ident.fields if f.editable}
+        assert all(f.owner == dept for f in ident.fields if f.editable)
+        assert all(f.owner != dept for f in ident.fields if not f.editable)
+        wb = openpyxl.load_workbook(path)
+        unlocked = set()
+        for ws in wb.worksheets[1:-1]:
+            assert ws.protection.sheet
+            unlocked |= {(ws.title, c.coordinate) for row in ws.iter_rows() for c in row
+                         if c.protection.locked is False and not isinstance(c, MergedCell)}
+        assert unlocked == own, dept
+        names = {n for n in wb.defined_names}
+        assert {f.name for f in ident.fields} <= names
+
+
+def test_field_ownership_is_unique_across_departments(issued):
+    reg, _, paths = issued
+    owners: dict[str, set] = {}
+    for dept, path in paths.items():
+        for f in open_workbook(path.read_bytes()).identity.fields:
+            if f.editable:
+                owners.setdefault(f.key, set()).add(dept)
+    assert all(len(v) == 1 for v in owners.values())
+    # 3-① is shared by four departments, each owns its own section's progress
+    assert owners["results|1-3-1|4|2023"] == {"健康長寿課"}
+    assert owners["results|1-1-3|0|2023"] == {"行政マネジメント課"}
+    kpi = next(i for i in reg.plan("1-3-1").indicators if i.name.startswith("キャッシュレス"))
+    assert owners[f"actual|{kpi.id}|2023"] == {"DX戦略課"}
+
+
+def test_numeric_inputs_have_validation_and_labels(issued):
+    reg, _, paths = issued
+    wb = openpyxl.load_workbook(paths["DX戦略課"])
+    ws = wb[sheet_name(reg.plan("1-3-1"))]
+    validations = ws.data_validations.dataValidation
+    assert validations and all(v.type == "decimal" for v in validations)
+    assert any("実績値" in (v.prompt or "") for v in validations)
+    assert any(v.operator in (None, "between") and float(v.formula2) == 100 for v in validations)  # a % indicator
+    assert "キャッシュレス決済比率（金額ベース）（%）" in _texts(ws)
+
+
+def test_guide_sheet_says_what_when_and_whom(issued):
+    _, _, paths = issued
+    ws = openpyxl.load_workbook(paths["人事課"])["記入要領"]
+    text = "\n".join(_texts(ws))
+    assert "人事課 御中" in text and "2024年5月31日（金）" in text
+    assert "うすい黄色" in text and "行政マネジメント課" in text
+
+
+def test_signature_verifies_and_tampering_is_detected(issued, tmp_path):
+    reg, key, paths = issued
+    path = paths["河川課"]
+    book = open_workbook(path.read_bytes())
+    assert book.identity.verify(key)
+    assert book.scan.hidden[ID_SHEET] == "veryHidden"
+    assert book.scan.properties["template_id"] == book.identity.template_id
+    assert not book.identity.verify(b"another key")
+
+    # a changed pre-filled cell is found at its sheet and cell
+    wb = openpyxl.load_workbook(path)
+    ws = wb[sheet_name(reg.plan("1-3-7"))]
+    ws["C3"] = "書き換えた計画名"
+    buf = io.BytesIO()
+    wb.save(buf)
+    findings = validate(open_workbook(buf.getvalue()), reg, key, "x.xlsx").findings
+    assert any(f.severity == "誤り" and f.cell == "C3" and f.sheet == ws.title for f in findings)
+
+    # a changed signature in the hidden sheet is detected
+    wb = openpyxl.load_workbook(path)
+    hidden = wb[ID_SHEET]
+    for row in hidden.iter_rows():
+        if row[0].value == "signature":
+            row[1].value = "0" * 64
+    buf = io.BytesIO()
+    wb.save(buf)
+    findings = validate(open_workbook(buf.getvalue()), reg, key, "x.xlsx").findings
+    assert [f.severity for f in findings] == ["誤り"] and "署名" in findings[0].message
+
+
+def test_untouched_template_validates_with_only_missing_value_findings(issued):
+    reg, key, paths = issued
+    v = validate(open_workbook(paths["市民課"].read_bytes()), reg, key, "x.xlsx")
+    assert {f.message.split("」")[0] for f in v.findings if f.severity == "誤り"} == {"「実績"}
+
+
+def test_same_inputs_give_the_same_workbook_contents(issued, tmp_path):
+    reg, key, paths = issued
+    opts = TemplateOptions(2023, dt.date(2024, 5, 31), issued=ISSUED)
+    again = generate_templates(reg, opts, key, tmp_path, ["人事課"])[0]
+    assert again.read_bytes() == paths["人事課"].read_bytes()
+
+
+def test_print_setup(issued):
+    _, _, paths = issued
+    ws = openpyxl.load_workbook(paths["人事課"]).worksheets[1]
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
+    # fitToWidth absent means 1 in OOXML; fitToHeight 0 = as many pages as needed
+    assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.print_title_rows and "&P" in ws.oddFooter.center.text
+
+
+@needs_libreoffice
+def test_libreoffice_round_trip_keeps_identification_and_inputs(issued, tmp_path):
+    reg, key, paths = issued
+    src = tmp_path / "in" / "dx.xlsx"
+    src.parent.mkdir()
+    shutil.copy(paths["DX戦略課"], src)
+    out = tmp_path / "out"
+    subprocess.run([soffice(), f"-env:UserInstallation=file://{tmp_path}/lo", "--headless",
+                    "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), str(src)],
+                   check=True, capture_output=True, timeout=180)
+    before = open_workbook(src.read_bytes())
+    after = open_workbook((out / "dx.xlsx").read_bytes())
+    assert after.identity == before.identity and after.identity.verify(key)
+    assert after.scan.hidden[ID_SHEET] in ("hidden", "veryHidden")
+    assert after.scan.properties["template_id"] == before.identity.template_id
+    own = [f for f in before.identity.fields if f.editable]
+    assert all(after.scan.names.get(f.name) == (f.sheet, f.cell) for f in own)
+    v = validate(after, reg, key, "dx.xlsx")
+    assert not [f for f in v.findings if "記入欄以外" in f.message]
