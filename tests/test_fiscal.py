@@ -1,6 +1,6 @@
 import pytest
 
-from plan_xl.fiscal import fy_label, fy_short, from_reiwa, parse_fy, plan_period, reiwa_label, to_reiwa
+from plan_xl.fiscal import from_reiwa, fy_label, fy_short, parse_fy, plan_period, reiwa_label, to_reiwa
 
 
 def test_reiwa_conversion_both_ways():

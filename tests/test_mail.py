@@ -220,7 +220,7 @@ def test_missing_attachment_skips_only_that_department(workspace, register):
     batch = prepare_letters(workspace, register, "templates", 2023, settings)
     assert len(batch.letters) == len(register.field_owners()) - 1
     assert batch.problems == [f"河川課: 添付するファイルがありません: {workspace.template_path(2023, '河川課')}。"
-                              f"この課へのメールは作りませんでした。"]
+                              f"この課へのメールは作りませんでした（調査票は plan-xl templates で作成できます）。"]
 
     result = CliRunner().invoke(main, ["--dir", str(workspace.root), "mail", "templates", "--year", "2023"])
     assert result.exit_code == 1

@@ -6,8 +6,9 @@ import shutil
 import subprocess
 
 import openpyxl
-from openpyxl.cell.cell import MergedCell
 import pytest
+from conftest import needs_libreoffice, soffice
+from openpyxl.cell.cell import MergedCell
 from python_calamine import CalamineWorkbook
 
 from plan_xl.identity import ID_SHEET, load_or_create_key
@@ -15,8 +16,6 @@ from plan_xl.layout import sheet_name
 from plan_xl.reader import open_workbook
 from plan_xl.templates import TemplateOptions, departments_to_issue, generate_templates
 from plan_xl.validate import validate
-
-from conftest import needs_libreoffice, soffice
 
 ISSUED = dt.datetime(2024, 4, 10, 9, 0, 0)
 
@@ -27,7 +26,7 @@ def issued(tmp_path_factory, source_register):
     key = load_or_create_key(root / ".plan-xl" / "signing.key")
     opts = TemplateOptions(2023, dt.date(2024, 5, 31), issued=ISSUED)
     paths = generate_templates(source_register, opts, key, root / "out")
-    return source_register, key, dict(zip(departments_to_issue(source_register), paths))
+    return source_register, key, dict(zip(departments_to_issue(source_register), paths, strict=True))
 
 
 def test_one_template_per_department_named_for_a_clerk(issued):

@@ -346,3 +346,64 @@ def mail_report(ctx: Context, year, send, yes, resend, encoding, to, report_file
       plan-xl mail report --year 2023 --to a@city.example.jp --send --yes
     """
     _run_mail(ctx, "report", year, send, yes, resend, encoding, to=[to], report_file=report_file)
+
+
+@main.command()
+@click.option("--year", type=int, required=True, help="報告する年度（西暦）。例: 2023")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="出力先（省略時は workbooks/<年度>年度_行財政改革実施計画_進捗状況.xlsx）")
+@click.option("--date", "issued", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="表紙に印字する作成日（YYYY-MM-DD）。省略時はその年度の最後の受付日")
+@click.pass_obj
+@handle_errors
+def report(ctx: Context, year: int, out: Path | None, issued) -> None:
+    """進捗状況報告書（表紙・目次・集計・グラフ・実施計画ごとのシート）を作成します。
+
+    \b
+    例:
+      plan-xl report --year 2023
+      plan-xl report --year 2023 --out 報告書.xlsx --date 2024-08-01
+    """
+    from .report import build_report, describe
+
+    reg = ctx.workspace.load()
+    path = build_report(reg, year, out or ctx.workspace.report_path(year),
+                        issued.date() if issued else None)
+    ctx.say(describe(reg, year))
+    click.echo(f"報告書を作成しました: {path}")
+
+
+@main.command("import")
+@click.argument("report_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="書き出す台帳（省略時は workbooks/register.xlsx。既にある場合は --out が必要）")
+@click.pass_obj
+@handle_errors
+def import_(ctx: Context, report_file: Path, out: Path | None) -> None:
+    """既存の進捗状況報告書（元の表の形式）を読み取り、台帳を作成します。
+
+    所管課のメールアドレス・別名、提出記録、判断記録は報告書にないため取り込めません。
+    台帳の「所管課」シートで補ってください。
+
+    \b
+    例:
+      plan-xl import 2022年度_進捗状況.xlsx
+      plan-xl import 2022年度_進捗状況.xlsx --out workbooks/register_取込.xlsx
+    """
+    from .errors import UsageError
+    from .importer import import_report
+    from .register import save_register
+
+    target = out or ctx.workspace.register_path
+    if out is None and target.exists():
+        raise UsageError(f"台帳 {target} が既にあります。上書きしないよう、--out で別のファイルを"
+                         f"指定してください。")
+    reg = import_report(report_file)
+    backup = save_register(reg, target, ctx.workspace.backups)
+    n_actions = sum(len(s.actions) for p in reg.plans for s in p.sections)
+    ctx.say(f"実施計画 {len(reg.plans)} 件、節 {sum(len(p.sections) for p in reg.plans)} 件、"
+            f"取組 {n_actions} 件、指標 {sum(len(p.indicators) for p in reg.plans)} 件、"
+            f"進捗 {len(reg.progress)} 件、指標実績 {len(reg.actuals)} 件")
+    if backup:
+        ctx.say(f"以前の台帳を保存しました: {backup}")
+    click.echo(f"台帳に取り込みました: {target}")

@@ -302,8 +302,9 @@ def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings
             else:
                 path = None
             if path is not None and not path.is_file():
+                hint = "（調査票は plan-xl templates で作成できます）" if kind == "templates" else ""
                 batch.problems.append(f"{name}: 添付するファイルがありません: {path}。"
-                                      f"この課へのメールは作りませんでした。")
+                                      f"この課へのメールは作りませんでした{hint}。")
                 continue
             mention = [path.name if path else ws.template_path(year, name).name]
             targets.append((name, addresses(dept.email), addresses(dept.cc), path, mention))
