@@ -183,6 +183,53 @@ def status(ctx: Context, year) -> None:
 
 
 @main.command()
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.pass_obj
+@handle_errors
+def init(ctx: Context, folder) -> None:
+    """新しい作業フォルダ（台帳・設定ファイル・メール文面・フォルダ構成）を作成します。
+
+    FOLDER を省略すると --dir の作業フォルダ（既定: 現在のフォルダ）に作成します。
+    既にあるファイルは上書きしません。
+
+    \b
+    例:
+      plan-xl init 行革2023
+    """
+    from .demo import init_workspace
+
+    root = folder or ctx.workspace.root
+    made = init_workspace(root)
+    for path in made:
+        ctx.say(f"作成: {path}")
+    ctx.say(f"作業フォルダを用意しました: {root}（次は: plan-xl --dir {root} templates --year 2023）")
+
+
+@main.command()
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.pass_obj
+@handle_errors
+def demo(ctx: Context, folder) -> None:
+    """同梱の台帳で1年分の作業（調査票作成→返送→取りまとめ→報告書→メール下書き）を実演します。
+
+    FOLDER を省略すると、現在のフォルダに plan-xl-demo-日時 のフォルダを作ります。
+
+    \b
+    例:
+      plan-xl demo
+      plan-xl demo デモ
+    """
+    import datetime as dt
+
+    from .demo import run_demo
+
+    root = folder or Path(f"plan-xl-demo-{dt.datetime.now():%Y%m%d-%H%M%S}")
+    outputs = run_demo(root, ctx.say)
+    ctx.say("")
+    ctx.say(f"完了しました。報告書: {outputs['report']}")
+
+
+@main.command()
 @click.pass_obj
 @handle_errors
 def check(ctx: Context) -> None:

@@ -1,0 +1,206 @@
+"""`plan-xl init` and `plan-xl demo`: a new working folder, and a whole yearly cycle on it.
+
+The demo fills the FY2023 templates the way departments do (openpyxl typing into the input
+cells, some returned as saved e-mails), with one department making typical mistakes and one
+not replying, then runs collect, status, report and mail drafts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+import openpyxl
+
+from .fiscal import fy_short
+from .model import Indicator, Register, format_number
+from .reader import open_workbook
+from .workspace import Workspace
+
+SETTINGS_TEMPLATE = """\
+# plan-xl settings for this working folder.
+# The SMTP password is never written here: set the environment variable PLAN_XL_SMTP_PASSWORD
+# (or store it in the OS keyring under the service name "plan-xl").
+
+[smtp]
+host = "smtp.city.example.jp"
+port = 587
+security = "starttls"     # starttls, ssl or none
+user = ""
+sender = "{sender}"
+sender_name = "{sender_name}"
+encoding = "utf-8"        # or iso-2022-jp
+"""
+
+DEMO_YEAR = 2023
+MISTAKES = "市民課"  # full-width digits, a changed pre-filled cell, a missing 実績
+SILENT = "河川課"  # does not reply
+
+
+def init_workspace(root: Path) -> list[Path]:
+    """Create a working folder: folder layout, the register, settings and mail texts."""
+    from .mail import copy_default_templates
+
+    ws = Workspace(root)
+    made = []
+    for folder in (ws.workbooks, ws.inbox, ws.archive, ws.root / "templates", ws.outbox):
+        folder.mkdir(parents=True, exist_ok=True)
+    if not ws.register_path.exists():
+        ws.load()
+        made.append(ws.register_path)
+    reg = ws.load()
+    if not ws.settings_path.exists():
+        coordinator = reg.meta.get("coordinating_department", "")
+        sender = reg.department(coordinator).email if reg.department_name(coordinator) else ""
+        ws.settings_path.write_text(SETTINGS_TEMPLATE.format(
+            sender=sender, sender_name=f"{reg.meta.get('city', '')} {coordinator}".strip()), encoding="utf-8")
+        made.append(ws.settings_path)
+    made += copy_default_templates(ws.mail_templates)
+    return made
+
+
+def demo_value(reg: Register, ind: Indicator, year: int) -> float:
+    """A plausible actual: a third of the way from last year's value toward the target."""
+    previous = reg.actual_for(ind.id, year - 1)
+    start = previous.value if previous else (ind.baseline if ind.baseline is not None else ind.target / 2)
+    value = start + (ind.target - start) / 3
+    return round(value, 1) if ind.unit.startswith("%") or value < 100 else float(round(value))
+
+
+def demo_texts(reg: Register, plan_id: str, section: int, year: int) -> tuple[str, str]:
+    """実績 and 計画の見直し as a department would write them, from the plan's own actions."""
+    plan = reg.plan(plan_id)
+    sections = [s for s in plan.sections if section in (0, s.number)]
+    lines = []
+    for s in sections:
+        for a in s.actions[:3]:
+            doing = next((sp.text for row in a.rows for sp in row if sp.start <= year <= sp.end), "")
+            doing = doing.rstrip("→ ").strip() or "計画どおりの取組"
+            lines.append(f"●{a.name}\n・{doing}を実施した。")
+        for ind in s.indicators:
+            lines.append(f"・{ind.name} {format_number(demo_value(reg, ind, year))}{ind.unit}")
+    results = "\n".join(lines) or "●計画どおり実施した。"
+    revision = (f"●{fy_short(year)}の実績を踏まえ、{fy_short(year + 1)}も計画どおり取組を進める。\n"
+                "●目標値の達成に向けて、関係課と連携して周知を強化する。")
+    return results, revision
+
+
+def fill_template(data: bytes, reg: Register, mistakes: bool = False) -> bytes:
+    """Type into a template's own input cells as its department would; returns the file."""
+    ident = open_workbook(data).identity
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    first_results = True
+    for f in (f for f in ident.fields if f.editable):
+        ws = wb[f.sheet]
+        kind, *rest = f.key.split("|")
+        if kind == "actual":
+            value = demo_value(reg, reg.indicator(rest[0]), ident.year)
+            unit = reg.indicator(rest[0]).unit
+            ws[f.cell] = _full_width(f"{value:,.10g}") + unit if mistakes else value
+            continue
+        results, revision = demo_texts(reg, rest[0], int(rest[1]), ident.year)
+        if kind == "results" and mistakes and first_results:
+            first_results = False
+            ws[f.cell] = None  # forgot the 実績 of the first plan
+        else:
+            ws[f.cell] = results if kind == "results" else revision
+    if mistakes:  # "corrected" a pre-filled cell after removing the sheet protection
+        ws = wb[ident.fields[0].sheet]
+        ws.protection.sheet = False
+        ws["C3"] = f"{ws['C3'].value}（修正）"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _full_width(text: str) -> str:
+    return text.translate(str.maketrans("0123456789.,", "０１２３４５６７８９．，"))
+
+
+def as_email(data: bytes, filename: str, department: str, sender: str, to: str, when: dt.datetime) -> bytes:
+    """A returned workbook as a saved e-mail (.eml), the way a clerk's mailer stores it."""
+    msg = EmailMessage()
+    msg["Subject"] = f"【提出】{fy_short(DEMO_YEAR)} 進捗状況調査票（{department}）"
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Date"] = format_datetime(when.astimezone())
+    msg.set_content(f"行政マネジメント課 御中\n\n{department}です。調査票を提出します。\nよろしくお願いいたします。\n")
+    msg.add_attachment(data, maintype="application",
+                       subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet", filename=filename)
+    return msg.as_bytes()
+
+
+def run_demo(root: Path, say: Callable[[str], None]) -> dict[str, Path]:
+    """The whole FY2023 cycle in a fresh working folder; returns the main outputs."""
+    from .collect import collect
+    from .identity import load_or_create_key
+    from .mail import load_settings, prepare_letters, write_drafts
+    from .outputs import department_status
+    from .report import build_report
+    from .templates import TemplateOptions, generate_templates
+
+    if root.exists() and any(root.iterdir()):
+        from .errors import UsageError
+
+        raise UsageError(f"{root} は空ではありません。新しいフォルダを指定してください。")
+    ws = Workspace(root)
+    say(f"1/7 作業フォルダを作成: {root}")
+    init_workspace(root)
+    reg = ws.load()
+    say(f"    台帳: {ws.register_path}（実施計画 {len(reg.plans)} 件、所管課 {len(reg.departments)} 課）")
+
+    due = dt.date(2024, 5, 31)
+    issued = dt.datetime(2024, 4, 10, 9, 0)
+    paths = generate_templates(reg, TemplateOptions(DEMO_YEAR, due, issued=issued),
+                               load_or_create_key(ws.key_path), ws.templates_dir(DEMO_YEAR))
+    say(f"2/7 {DEMO_YEAR}年度の調査票を {len(paths)} 件作成: {ws.templates_dir(DEMO_YEAR)}")
+    batch = prepare_letters(ws, reg, "templates", DEMO_YEAR, load_settings(ws, reg), due=due)
+    drafts = write_drafts(batch, ws, load_settings(ws, reg))
+    say(f"    送付メールの下書き {len(drafts)} 通: {ws.outbox / 'templates'}")
+
+    say(f"3/7 所管課の返送を用意（{MISTAKES}は記入ミスあり、{SILENT}は未提出）: {ws.inbox}")
+    ws.inbox.mkdir(parents=True, exist_ok=True)
+    coordinator = reg.department(reg.meta["coordinating_department"]).email
+    for n, path in enumerate(paths):
+        department = open_workbook(path.read_bytes()).identity.department
+        if department == SILENT:
+            continue
+        filled = fill_template(path.read_bytes(), reg, mistakes=department == MISTAKES)
+        when = dt.datetime(2024, 5, 20, 9, 0) + dt.timedelta(minutes=17 * n)
+        if n % 3 == 0:  # some arrive as saved e-mails
+            mail = as_email(filled, path.name, department, reg.department(department).email, coordinator, when)
+            (ws.inbox / f"{department}からの提出.eml").write_bytes(mail)
+        else:
+            (ws.inbox / path.name).write_bytes(filled)
+
+    result = collect(ws, [ws.inbox], now=dt.datetime(2024, 6, 3, 9, 0))
+    accepted = sum(r.ok for r in result.results)
+    say(f"4/7 取りまとめ: {len(result.results)} 件のうち受理 {accepted} 件、差戻し {len(result.results) - accepted} 件")
+    for r in result.results:
+        if not r.ok:
+            say(f"    差戻し {r.department}: 誤り {r.errors} 件（例: {r.findings[0]}）")
+    for p in result.corrections:
+        say(f"    修正依頼: {p}")
+    batch = prepare_letters(ws, reg, "corrections", DEMO_YEAR, load_settings(ws, reg), due=due)
+    write_drafts(batch, ws, load_settings(ws, reg))
+
+    reg = ws.load()
+    statuses = department_status(ws, reg, DEMO_YEAR)
+    counts = {k: sum(s.state == k for s in statuses) for k in ("受理", "差戻し", "未提出")}
+    say("5/7 提出状況: " + "、".join(f"{k} {v} 課" for k, v in counts.items())
+        + f"（{result.status_paths[0]}）")
+    batch = prepare_letters(ws, reg, "reminders", DEMO_YEAR, load_settings(ws, reg), due=due)
+    write_drafts(batch, ws, load_settings(ws, reg))
+
+    report = build_report(reg, DEMO_YEAR, ws.report_path(DEMO_YEAR), issued=dt.date(2024, 6, 10))
+    say(f"6/7 取りまとめた報告書: {report}")
+    batch = prepare_letters(ws, reg, "report", DEMO_YEAR, load_settings(ws, reg),
+                            to=["kanbu@city.example.jp"], report_file=report)
+    write_drafts(batch, ws, load_settings(ws, reg))
+    say(f"7/7 メールの下書き（送付・修正依頼・督促・報告書）: {ws.outbox}")
+    return {"register": ws.register_path, "report": report, "status": result.status_paths[0],
+            "outbox": ws.outbox, "templates": ws.templates_dir(DEMO_YEAR)}
