@@ -25,6 +25,7 @@ FONT_SIZE = 9
 LINE_HEIGHT = 12.0  # points per text line at FONT_SIZE
 ROW_PADDING = 4.0
 MAX_ROW_HEIGHT = 409.0  # Excel's limit
+INPUT_LINES = 8  # height of an empty 実績 / 計画の見直し input row, in lines
 
 # Column grid: A-B labels and 取組内容, C-J two columns per fiscal year (half years),
 # K-L the 目標値 column.
@@ -51,18 +52,31 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "FWA" else 1 for ch in text)
 
 
-def text_lines(text: str, width_chars: float) -> int:
-    """How many lines `text` needs in a wrapped cell `width_chars` wide."""
-    usable = max(width_chars * 0.92 - 1, 4)  # cell margins and a safety margin for other fonts
-    return sum(max(1, math.ceil(display_width(line) / usable)) for line in str(text).split("\n"))
+# Excel measures column widths in digits of the default font (Calibri 11: 7 px, plus 5 px of
+# padding per column); at FONT_SIZE a half-width character of the monospaced FONT is 6 px.
+DIGIT_PX, COLUMN_PADDING_PX, HALF_WIDTH_PX, CELL_MARGIN_PX = 7, 5, 6, 6
+FONT_SAFETY = 1.1  # other applications substitute a font whose characters may be a little wider
 
 
-def text_height(text: str, width_chars: float, bold: bool = False) -> float:
-    return text_lines(text, width_chars * (0.9 if bold else 1)) * LINE_HEIGHT + ROW_PADDING
+def text_lines(text: str, width_chars: float, columns: int = 1) -> int:
+    """How many lines `text` needs in a wrapped cell `width_chars` wide spanning `columns`."""
+    usable_px = width_chars * DIGIT_PX + COLUMN_PADDING_PX * columns - CELL_MARGIN_PX
+    per_line = max(usable_px / (HALF_WIDTH_PX * FONT_SAFETY), 4)
+    return sum(max(1, math.ceil(display_width(line) / per_line)) for line in str(text).split("\n"))
+
+
+def text_height(text: str, width_chars: float, bold: bool = False, columns: int = 1) -> float:
+    return text_lines(text, width_chars * (0.9 if bold else 1), columns) * LINE_HEIGHT + ROW_PADDING
 
 
 def span_width(first_col: int, last_col: int) -> float:
     return sum(COLUMN_WIDTHS[first_col:last_col + 1])
+
+
+# A4 landscape, margins 0.5 in left/right and 0.6 in top/bottom, scaled to one page wide.
+PAGE_WIDTH_PT, PAGE_HEIGHT_PT = (11.69 - 1.0) * 72, (8.27 - 1.2) * 72
+TABLE_WIDTH_PT = sum(w * DIGIT_PX + COLUMN_PADDING_PX for w in COLUMN_WIDTHS) * 0.75
+PAGE_ROWS_PT = PAGE_HEIGHT_PT / min(1.0, PAGE_WIDTH_PT / TABLE_WIDTH_PT) * 0.95
 
 
 @dataclass
@@ -128,6 +142,7 @@ class PlanSheet:
         self.heights: dict[int, float] = {}
         self.spans: list[tuple[int, int, float]] = []  # multi-row merges: first, last, height
         self.cells: list[tuple[int, int, str]] = []  # pre-filled (row, col, text) in write order
+        self.blocks: list[tuple[int, int]] = []  # row ranges best kept on one printed page
 
     def need(self, row: int, height: float) -> None:
         self.heights[row] = max(self.heights.get(row, LINE_HEIGHT + ROW_PADDING), height)
@@ -149,14 +164,18 @@ class PlanSheet:
         if text != "" and not style.startswith("input"):
             self.cells.append((r1, c1, format_number(text) if is_number else text))
         if text != "" and not is_number:
-            h = text_height(text, span_width(c1, c2), bold or style in ("title", "section"))
+            h = text_height(text, span_width(c1, c2), bold or style in ("title", "section"), c2 - c1 + 1)
             if r1 == r2:
                 self.need(r1, h)
             else:
                 self.spans.append((r1, r2, h))
 
-    def finish(self) -> None:
-        """Set row heights: the tallest single-row cell, then enough for multi-row merges."""
+    def height(self, row: int) -> float:
+        return min(MAX_ROW_HEIGHT, self.heights.get(row, LINE_HEIGHT + ROW_PADDING))
+
+    def finish(self, repeated_rows: int = 0) -> None:
+        """Set row heights (the tallest single-row cell, then enough for multi-row merges) and
+        page breaks that keep each block on one page where it fits."""
         for first, last, h in self.spans:
             rows = range(first, last + 1)
             have = sum(self.heights.get(r, LINE_HEIGHT + ROW_PADDING) for r in rows)
@@ -165,7 +184,21 @@ class PlanSheet:
                 for r in rows:
                     self.heights[r] = self.heights.get(r, LINE_HEIGHT + ROW_PADDING) + extra
         for r, h in sorted(self.heights.items()):
-            self.ws.set_row(r, min(MAX_ROW_HEIGHT, round(h, 1)))
+            self.ws.set_row(r, round(self.height(r), 1))
+        self.ws.set_h_pagebreaks(self.page_breaks(repeated_rows))
+
+    def page_breaks(self, repeated_rows: int) -> list[int]:
+        header = sum(self.height(r) for r in range(repeated_rows))
+        used, breaks = header, []
+        for first, last in self.blocks:
+            h = sum(self.height(r) for r in range(first, last + 1))
+            if used + h > PAGE_ROWS_PT and used > header:
+                breaks.append(first)
+                used = header
+            used += h
+            while used > PAGE_ROWS_PT:  # a block taller than a page breaks inside it
+                used -= PAGE_ROWS_PT - header
+        return breaks
 
 
 def draw_plan(book: Workbook, styles: Styles, reg: Register, plan: Plan, years: list[int],
@@ -192,18 +225,23 @@ def draw_plan(book: Workbook, styles: Styles, reg: Register, plan: Plan, years: 
     put(r, 10, r, LAST_COL, "、".join(plan.departments), "text")
     ws.repeat_rows(0, r)
     r += 1
-    r = _overview(sheet, r, plan.overview, plan.vision)
-    r = _five_less(sheet, r, plan)
 
+    def block(start: int, end: int) -> int:
+        if end > start:
+            sheet.blocks.append((start, end - 1))
+        return end
+
+    r = block(r, _overview(sheet, r, plan.overview, plan.vision))
+    r = block(r, _five_less(sheet, r, plan))
     reporting = reg.reporting_sections(plan)
     for s in plan.sections:
-        r = _section(sheet, r, plan, s)
+        r = block(r, _section(sheet, r, plan, s))
         if s.number in reporting:
-            r = _progress(sheet, r, reg, plan, s.number, years, input_year, department, fields)
+            r = block(r, _progress(sheet, r, reg, plan, s.number, years, input_year, department, fields))
     if 0 in reporting:
-        r = _progress(sheet, r, reg, plan, 0, years, input_year, department, fields)
+        r = block(r, _progress(sheet, r, reg, plan, 0, years, input_year, department, fields))
     sheet.row = r
-    sheet.finish()
+    sheet.finish(repeated_rows=3)
     ws.print_area(0, 0, max(r - 1, 0), LAST_COL)
     return ws, sheet, fields
 
@@ -325,6 +363,8 @@ def _progress(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int,
             put(r, 1, r, 1, fy_short(year), "label")
             put(r, 2, r, 6, pr.results if pr else "", style)
             put(r, 7, r, LAST_COL, pr.revision if pr else "", style)
+            if editable:  # room to type: merged cells do not grow while the clerk writes
+                sheet.need(r, INPUT_LINES * LINE_HEIGHT + ROW_PADDING)
             base = f"{plan.id}|{section}|{year}"
             fields.append(InputField(f"results|{base}", "results", name, r, 2, owner, editable))
             fields.append(InputField(f"revision|{base}", "revision", name, r, 7, owner, editable))

@@ -95,7 +95,7 @@ def build_template(reg: Register, department: str, opts: TemplateOptions, key: b
         ident.fields.append(FieldSpec(f.key, f.sheet, f.cell, f.defined_name, f.owner, f.editable,
                                       issued_value))
     ident.sign(key)
-    _guide(book, guide, reg, department, opts, plans, fields)
+    _guide(book, guide, reg, ident, opts, plans, fields)
     guide.protect(opts.password or "", protect_options)
     guide.activate()
     for prop, value in ident.properties().items():
@@ -143,8 +143,9 @@ def _number_validation(ws, f: InputField) -> None:
     ws.data_validation(f.row, f.col, f.row, f.col, validation)
 
 
-def _guide(book, ws, reg: Register, department: str, opts: TemplateOptions, plans, fields) -> None:
+def _guide(book, ws, reg: Register, ident: Identity, opts: TemplateOptions, plans, fields) -> None:
     """記入要領: what to fill in, by when, whom to ask, how to send it back."""
+    department = ident.department
     coordinator = reg.meta.get("coordinating_department", "")
     try:
         contact = reg.department(coordinator)
@@ -204,7 +205,7 @@ def _guide(book, ws, reg: Register, department: str, opts: TemplateOptions, plan
         note = f"記入欄 {count}か所" if count else "記入欄なし（参考）"
         ws.write_string(r, 2, f"{plan.name}（{'、'.join(plan.departments)}）… {note}", text)
         r += 1
-    ws.write_string(r + 1, 1, f"台帳の版 {reg.revision}／発行 {opts.issued or ''}".rstrip("／発行 "), text)
+    ws.write_string(r + 1, 1, f"調査票ID {ident.template_id}（台帳の版 {ident.revision}、発行 {ident.issued}）", text)
 
 
 def generate_templates(reg: Register, opts: TemplateOptions, key: bytes, out_dir: Path,
