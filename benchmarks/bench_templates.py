@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import datetime as dt
 import tempfile
 import time
@@ -39,8 +40,7 @@ def synthetic_register(departments: int, plans_each: int) -> Register:
             reg.plans.append(plan)
             for pr in base.progress:
                 if pr.plan_id == src.id:
-                    reg.progress.append(copy.replace(pr, plan_id=plan.id) if hasattr(copy, "replace")
-                                        else type(pr)(plan.id, pr.section, pr.year, pr.results, pr.revision))
+                    reg.progress.append(dataclasses.replace(pr, plan_id=plan.id))
             n += 1
     return reg
 

@@ -301,6 +301,9 @@ def _run_mail(ctx: Context, kind: str, year: int | None, send: bool, yes: bool, 
     for problem in batch.problems:
         click.echo(f"注意: {problem}", err=True)
     label = f"{year}年度 {mailer.KINDS[kind]}"
+    if not batch.letters and not batch.problems:
+        ctx.say(f"{label}: 送る相手はありません。")
+        return
     if not send:
         paths = mailer.write_drafts(batch, ws, settings)
         ctx.say(f"{label}: 下書き {len(paths)} 通を {ws.outbox / kind} に作りました（送信はしていません）。")

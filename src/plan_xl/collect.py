@@ -263,10 +263,24 @@ def collect(ws: Workspace, paths: list[Path] | None = None, progress=None,
             backup = save_register(reg, ws.register_path, ws.backups)
     years = sorted({r.year for r in results if r.year} or {reg.first_open_year()})
     out = CollectResult(results, skipped, changed, backup)
-    out.corrections = write_corrections(ws, [r for r in results if r.verdict == REJECTED])
+    rejected = [r for r in results if r.verdict == REJECTED]
+    _retire_corrections(ws, [r for r in results if r.verdict == ACCEPTED],
+                        {(r.year, r.department) for r in rejected})
+    out.corrections = write_corrections(ws, rejected)
     out.status_paths = [write_status(ws, reg, year, now) for year in years]
     out.log_path = write_run_log(ws, out, now)
     return out
+
+
+def _retire_corrections(ws: Workspace, accepted: list[FileResult], still_rejected: set) -> None:
+    """A correction copy is obsolete once its department is accepted: move it aside so that
+    `plan-xl mail corrections` does not send it again."""
+    for r in accepted:
+        path = ws.correction_path(r.year, r.department)
+        if path.exists() and (r.year, r.department) not in still_rejected:
+            done = ws.corrections_dir(r.year) / "受理済み"
+            done.mkdir(parents=True, exist_ok=True)
+            path.replace(done / path.name)
 
 
 def _archive(ws: Workspace, item: Received) -> str:

@@ -183,7 +183,7 @@ class PlanSheet:
                 extra = (h - have) / len(rows)
                 for r in rows:
                     self.heights[r] = self.heights.get(r, LINE_HEIGHT + ROW_PADDING) + extra
-        for r, h in sorted(self.heights.items()):
+        for r in sorted(self.heights):
             self.ws.set_row(r, round(self.height(r), 1))
         self.ws.set_h_pagebreaks(self.page_breaks(repeated_rows))
 

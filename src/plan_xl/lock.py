@@ -11,9 +11,14 @@ import datetime as dt
 import json
 import os
 import socket
+import time
 from pathlib import Path
 
 from .errors import RegisterBusyError
+
+# A lock file still empty this long after it was created belongs to a run killed right after
+# creating it (a live run writes its owner immediately).
+UNREADABLE_STALE_SECONDS = 30
 
 
 def pid_alive(pid: int) -> bool:
@@ -52,20 +57,59 @@ class RegisterLock:
             return {}
 
     def is_stale(self) -> bool:
+        """A lock left by a run that ended without releasing it: its process no longer runs on
+        this host, or it is still empty/unreadable long after creation (the run was killed
+        between creating the file and writing its owner). A lock of another host is never stale
+        here: that run may be alive, so only a person can clear it."""
         owner = self._owner()
-        return owner.get("host") == socket.gethostname() and not pid_alive(int(owner.get("pid", 0)))
+        if not owner:
+            try:
+                age = time.time() - self.path.stat().st_mtime
+            except OSError:
+                return False
+            return age > UNREADABLE_STALE_SECONDS
+        try:
+            pid = int(owner.get("pid", 0))
+        except (TypeError, ValueError):
+            pid = 0
+        return owner.get("host") == socket.gethostname() and not pid_alive(pid)
+
+    def _clear_stale(self) -> bool:
+        """Remove the lock if it is (still) stale. Two runs may find the same stale lock; the
+        check and the removal happen under a second O_EXCL file, so one run never removes the
+        fresh lock another run has just taken. Returns whether the stale lock was removed."""
+        guard = self.path.with_name(self.path.name + ".break")
+        try:
+            fd = os.open(guard, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            try:  # a guard left by a run killed in these few lines
+                if time.time() - guard.stat().st_mtime > UNREADABLE_STALE_SECONDS:
+                    guard.unlink(missing_ok=True)
+            except OSError:
+                pass
+            return False
+        try:
+            os.close(fd)
+            if self.path.exists() and self.is_stale():
+                self.path.unlink(missing_ok=True)
+                return True
+            return False
+        finally:
+            guard.unlink(missing_ok=True)
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(2):
+        for _ in range(3):
             try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             except FileExistsError:
                 if self.is_stale():
                     owner = self._owner()
-                    self.notice(f"前回の実行（{owner.get('started', '?')} 開始、プロセス {owner.get('pid')}）が"
-                                "途中で終了した際のロックが残っていたため解除しました。")
-                    self.path.unlink(missing_ok=True)
+                    if self._clear_stale():
+                        self.notice(f"前回の実行（{owner.get('started', '?')} 開始、プロセス {owner.get('pid', '?')}）が"
+                                    "途中で終了した際のロックが残っていたため解除しました。")
+                    continue
+                if not self.path.exists():  # released between our attempt and our look
                     continue
                 owner = self._owner()
                 raise RegisterBusyError(

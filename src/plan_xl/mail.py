@@ -287,8 +287,6 @@ def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings
             for p in strays:
                 batch.problems.append(f"どの所管課あての修正依頼か分からないため送りません: {p}"
                                       f"（ファイル名は {ws.correction_path(year, '所管課名').name} の形にしてください）。")
-            if not names and not strays:
-                batch.problems.append(f"修正依頼のファイルがありません（{folder}）。")
         for name in names:
             dept = reg.department(name)
             if not addresses(dept.email):

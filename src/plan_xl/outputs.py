@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,8 +47,9 @@ def department_status(ws: Workspace, reg: Register, year: int) -> list[Departmen
     log = [e for e in verdict_log(ws) if e.get("year") == year]
     accepted = reg.accepted_departments(year)
     out = []
+    owners = reg.field_owners()  # once: it walks every plan and progress row
     for d in reg.departments:
-        if d.name not in reg.field_owners():
+        if d.name not in owners:
             continue
         mine = [e for e in log if e.get("department") == d.name]
         files = {e["sha256"] for e in mine}
@@ -159,10 +161,14 @@ def write_correction(data: bytes, findings, path: Path) -> None:
     book = openpyxl.load_workbook(io.BytesIO(data))
     _make_inert(book)
     fills = {ERROR: PatternFill("solid", fgColor=ERROR_FILL), "注意": PatternFill("solid", fgColor=WARNING_FILL)}
+    marked: set[tuple[str, str]] = set()
     for f in findings:
         if f.sheet in book.sheetnames and f.cell:
             cell = book[f.sheet][f.cell]
-            cell.fill = fills.get(f.severity, fills[ERROR])
+            if f.severity == ERROR or (f.sheet, f.cell) not in marked:  # red stays red under a warning
+                cell.fill = fills.get(f.severity, fills[ERROR])
+            if f.severity == ERROR:
+                marked.add((f.sheet, f.cell))
             note = f"【{f.severity}】{f.message}"
             cell.comment = Comment(note if not cell.comment else f"{cell.comment.text}\n{note}", "plan-xl")
     summary = book.create_sheet("修正依頼", 0)
@@ -187,13 +193,25 @@ def write_correction(data: bytes, findings, path: Path) -> None:
 
 
 def _make_inert(book) -> None:
-    """Nothing from a returned file becomes a live formula or link in what plan-xl writes."""
+    """Nothing from a returned file becomes a live formula or link in what plan-xl writes:
+    formulas become their text (array formulas too), hyperlinks and external workbook links go,
+    and only defined names that are plain references into this workbook stay (plan-xl's PX_*
+    anchors, print areas); a name calling out (DDE `cmd|…`, `[1]Book!A1`, functions) is dropped."""
     for ws in book.worksheets:
         for row in ws.iter_rows():
             for cell in row:
                 if cell.data_type == "f":
-                    cell.value = str(cell.value)
+                    value = cell.value
+                    cell.value = value if isinstance(value, str) else (getattr(value, "text", None) or "")
                     cell.data_type = "s"
                 if cell.hyperlink is not None:
                     cell.hyperlink = None
     book._external_links = []
+    for names in [book.defined_names, *(ws.defined_names for ws in book.worksheets)]:
+        for name in [n for n, d in names.items() if not _INERT_NAME.match(d.attr_text or "")]:
+            del names[name]
+
+
+# A defined name that only points into the workbook: 'Sheet'!$A$1, ranges, comma lists of them.
+_REFERENCE = r"(?:'(?:[^'\[\]]|'')+'|[^'!\[\]|(),\s]+)!\$?[A-Z]{1,3}\$?[0-9]*(?::\$?[A-Z]{1,3}\$?[0-9]*)?"
+_INERT_NAME = re.compile(rf"^=?{_REFERENCE}(?:,{_REFERENCE})*$")

@@ -10,6 +10,7 @@ Resource limits, in one place. Each has a reason and the message a clerk sees wh
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import zipfile
@@ -32,10 +33,10 @@ LIMITS = {
 }
 RATIO_MIN_BYTES = 100 * 1024
 
-_CELL_REF = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
-_DIMENSION = re.compile(rb'<dimension\b[^>]*?\bref="([A-Z]{1,3})([0-9]{1,7})(?::([A-Z]{1,3})([0-9]{1,7}))?"')
-_FORMULA_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3}[0-9]{1,7})"[^>]*>(?:(?!</c>).){0,2000}?<f[\s>/]',
-                           re.DOTALL)
+# A cell whose own content holds an <f> element. An empty self-closing cell (<c r="J20" s="1"/>,
+# as Excel and LibreOffice write blank input cells) must not borrow the next cell's formula.
+_FORMULA_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br\s*=\s*["\']([A-Za-z]{1,3}[0-9]{1,7})["\'][^>]*?(?<!/)>'
+                           rb'(?:(?!</?(?:\w+:)?c[\s>/]).){0,4000}?<(?:\w+:)?f[\s>/]', re.DOTALL)
 _DOCTYPE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -93,7 +94,9 @@ def prescan(data: bytes) -> Scan:
     """Check the zip container against the limits and read the workbook's structure.
     Raises BadFile with a clerk-readable verdict."""
     if len(data) > LIMITS["file_bytes"][0]:
-        raise BadFile("大きすぎる", f"ファイルが大きすぎます（{len(data) / 1024 / 1024:.1f}MB、上限 20MB）。")
+        raise BadFile("大きすぎる", f"ファイルが大きすぎます（{len(data) / 1024 / 1024:.1f}MB、上限 "
+                                   f"{LIMITS['file_bytes'][0] // 1024 // 1024}MB）。画像などを貼り付けていないか確かめ、"
+                                   "送付した調査票に記入して送ってください。")
     sniff(data)
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
@@ -102,7 +105,8 @@ def prescan(data: bytes) -> Scan:
         raise BadFile("壊れたファイル", "ファイルが壊れているか、途中までしか保存されていません。"
                                        "Excel で開けることを確かめて、保存し直してから送ってください。") from None
     if len(infos) > LIMITS["zip_entries"][0]:
-        raise BadFile("zip の異常", f"ファイル内の部品が多すぎます（{len(infos)} 個）。調査票ではない可能性があります。")
+        raise BadFile("zip の異常", f"ファイル内の部品が多すぎます（{len(infos):,} 個、上限 {LIMITS['zip_entries'][0]:,} 個）。"
+                                   "調査票ではない可能性があります。送付した調査票に記入して送ってください。")
     names = [i.filename for i in infos]
     if len(set(names)) != len(names):
         raise BadFile("zip の異常", "ファイル内に同じ名前の部品が重複しています。改ざんの疑いがあるため受け付けられません。")
@@ -110,9 +114,13 @@ def prescan(data: bytes) -> Scan:
     for i in infos:
         total += i.file_size
         if i.file_size > RATIO_MIN_BYTES and i.file_size > LIMITS["ratio"][0] * max(i.compress_size, 1):
-            raise BadFile("zip の異常", "圧縮率が異常に高い部品があります（zip 爆弾の疑い）。受け付けられません。")
+            raise BadFile("zip の異常", f"ファイル内に、展開すると元の {LIMITS['ratio'][0]} 倍を超えて大きくなる部品が"
+                                       "あります（不正なファイルの疑い）。受け付けられません。"
+                                       "送付した調査票に記入して、Excel で保存し直してください。")
     if total > LIMITS["uncompressed_bytes"][0]:
-        raise BadFile("大きすぎる", "展開後のサイズが大きすぎます（zip 爆弾の疑い）。受け付けられません。")
+        raise BadFile("大きすぎる", f"ファイルを展開すると大きすぎます（{total / 1024 / 1024:,.0f}MB、上限 "
+                                   f"{LIMITS['uncompressed_bytes'][0] // 1024 // 1024}MB）。受け付けられません。"
+                                   "送付した調査票に記入して、Excel で保存し直してください。")
     if "mimetype" in names and b"opendocument" in _read(zf, "mimetype"):
         raise BadFile("ODS 形式", "OpenDocument（.ods）形式のファイルです。LibreOffice では「Excel 2007-365 (.xlsx)」"
                                  "形式で保存してください。")
@@ -148,7 +156,10 @@ def prescan(data: bytes) -> Scan:
             raise BadFile("壊れたファイル", f"シート「{name}」の部品がありません。保存し直してから送ってください。")
         xml = _read(zf, part)
         _check_dimensions(xml, name)
-        scan.formulas[name] = {m.group(1).decode() for m in _FORMULA_CELL.finditer(xml)}
+        scan.formulas[name] = {m.group(1).decode().upper() for m in _FORMULA_CELL.finditer(xml)}
+    for i in infos:  # every shared-strings part, whatever the relationships point to
+        if i.filename.lower().endswith("sharedstrings.xml"):
+            _check_shared_strings(_read(zf, i.filename))
     if "docProps/custom.xml" in names:
         try:
             root = SafeET.fromstring(_read(zf, "docProps/custom.xml"))
@@ -171,19 +182,76 @@ def _read(zf: zipfile.ZipFile, name: str) -> bytes:
         raise BadFile("壊れたファイル", "ファイルの一部が壊れています。保存し直してから送ってください。") from None
 
 
+# Every <row>, <c> and <dimension> tag, with any namespace prefix, as a reader sees it. The cell
+# positions a reader will use are followed exactly: a tag's own r/ref attribute (any quoting,
+# spacing, case, leading zeros or character references), else the next row / the next column.
+_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c|dimension)(?=[\s/>])([^>]*)>")
+_ATTR = re.compile(rb"""(?:^|\s)(?:[A-Za-z_][\w.-]*:)?(r|ref)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_A1 = re.compile(r"^\$?([A-Za-z]{1,10})\$?([0-9]{1,20})$")
+_SST_COUNT = re.compile(rb"""\buniqueCount\s*=\s*["']\s*([0-9]+)""")
+
+
 def _check_dimensions(xml: bytes, sheet: str) -> None:
+    """Reject a sheet whose cells a reader would place beyond LIMITS rows/columns (python-calamine
+    allocates the whole rectangle and aborts the process on absurd sizes)."""
     max_rows, max_cols = LIMITS["rows"][0], LIMITS["columns"][0]
-    refs = [(m.group(1), m.group(2)) for m in _CELL_REF.finditer(xml)]
-    for m in _DIMENSION.finditer(xml):
-        refs.append((m.group(1), m.group(2)))
-        if m.group(3):
-            refs.append((m.group(3), m.group(4)))
-    for row_elem in re.finditer(rb'<row\b[^>]*?\br="([0-9]{1,8})"', xml):
-        refs.append((b"A", row_elem.group(1)))
-    for col, row in refs:
-        if int(row) > max_rows or _col_number(col) > max_cols:
-            raise BadFile("大きすぎる", f"シート「{sheet}」の範囲が大きすぎます（{col.decode()}{row.decode()}）。"
-                                       f"調査票の範囲外に入力されたものがないか確認してください。")
+
+    def too_big(where: str) -> BadFile:
+        return BadFile("大きすぎる", f"シート「{sheet}」の範囲が大きすぎます（{where[:30]} まで。上限は "
+                                    f"{max_rows:,} 行・{max_cols} 列）。調査票の範囲外のセルに入力や書式がないか確かめ、"
+                                    "不要な行・列を削除して保存し直してください。")
+
+    def unreadable(what: str, text: str) -> BadFile:
+        return BadFile("壊れたファイル", f"シート「{sheet}」の{what}「{text[:30]}」が読めません。"
+                                       "保存し直してから送ってください。")
+
+    def ref(value: bytes) -> tuple[int, int]:
+        text = html.unescape(value.decode("utf-8", "replace")).strip()
+        m = _A1.match(text)
+        if not m:
+            raise unreadable("セル番地", text)
+        return int(m.group(2)), _col_number(m.group(1).upper().encode())
+
+    row = col = 0
+    for tag in _TAG.finditer(xml):
+        kind = tag.group(1)
+        attrs = {m.group(1): m.group(2) if m.group(2) is not None else m.group(3)
+                 for m in _ATTR.finditer(tag.group(2))}
+        if kind == b"dimension":
+            for part in (attrs.get(b"ref") or b"A1").split(b":"):
+                r, c = ref(part)
+                if r > max_rows or c > max_cols:
+                    raise too_big(part.decode("utf-8", "replace"))
+            continue
+        if kind == b"row":
+            raw = attrs.get(b"r")
+            text = html.unescape(raw.decode("utf-8", "replace")).strip() if raw is not None else ""
+            if raw is not None and not text.isdigit():
+                raise unreadable("行番号", text)
+            row, col = (int(text) if raw is not None else row + 1), 0
+        elif attrs.get(b"r") is not None:
+            row, col = ref(attrs[b"r"])
+        else:
+            col += 1
+        if row > max_rows or col > max_cols:
+            raise too_big(f"{_column_letters(col)}{row}")
+
+
+def _column_letters(n: int) -> str:
+    letters = ""
+    while n > 0 and len(letters) < 12:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters or "A"
+
+
+def _check_shared_strings(xml: bytes) -> None:
+    """A declared number of shared strings larger than the part could hold makes python-calamine
+    reserve memory for it up front (and abort): each string takes at least 9 bytes (<si></si>)."""
+    for m in _SST_COUNT.finditer(xml[:4096]):
+        if int(m.group(1)) > len(xml) // 9 + 1:
+            raise BadFile("壊れたファイル", "ファイル内の文字列の一覧が壊れています（件数が実際と合いません）。"
+                                           "保存し直してから送ってください。")
 
 
 _REF = re.compile(r"^=?'?((?:[^']|'')+?)'?!\$?([A-Z]{1,3})\$?([0-9]{1,7})$")

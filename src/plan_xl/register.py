@@ -168,6 +168,7 @@ def save_register(reg: Register, path: Path, backup_dir: Path | None = None) -> 
     replaced (open in Excel, read-only), the old register is left unchanged."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(path, backup_dir or path.parent / "backup")
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.xlsx")
     try:
         write_register_file(reg, tmp)
@@ -179,7 +180,9 @@ def save_register(reg: Register, path: Path, backup_dir: Path | None = None) -> 
             backup_dir.mkdir(parents=True, exist_ok=True)
             stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
             backup = backup_dir / f"{path.stem}-{stamp}.xlsx"
-            shutil.copy2(path, backup)
+            partial = backup.with_name(f".{backup.name}.part")  # a killed copy never looks like a backup
+            shutil.copy2(path, partial)
+            os.replace(partial, backup)
             _prune_backups(backup_dir, path.stem)
         os.replace(tmp, path)
         _fsync_dir(path.parent)
@@ -204,8 +207,27 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _remove_leftovers(path: Path, backup_dir: Path) -> None:
+    """Temporary files of runs that were killed mid-save (their process is gone). The register
+    itself is never among them: it is only ever replaced whole by os.replace."""
+    from .lock import pid_alive
+
+    for tmp in path.parent.glob(f".{path.stem}.*.tmp.xlsx"):
+        pid = tmp.name[len(path.stem) + 2:-len(".tmp.xlsx")]
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+    if backup_dir.is_dir():
+        for part in backup_dir.glob(f".{path.stem}-*.xlsx.part"):
+            part.unlink(missing_ok=True)
+
+
 def _prune_backups(backup_dir: Path, stem: str) -> None:
-    """Keep the newest BACKUPS_KEPT backups (names sort by time)."""
+    """Backup rule: every save that replaces an existing register first copies the old file to
+    `backup/<stem>-YYYYmmdd-HHMMSS-ffffff.xlsx` (the time of the save), so each backup is the
+    register exactly as it was before one change. After each new backup, only the newest
+    BACKUPS_KEPT (20) are kept; older ones are deleted. The names sort by time, so "newest" is
+    the last 20 by name. A register that is never replaced makes no backup, and nothing else
+    in the folder is touched. Together with the register itself this keeps the last 21 states."""
     backups = sorted(backup_dir.glob(f"{stem}-*.xlsx"))
     for old in backups[:-BACKUPS_KEPT]:
         old.unlink(missing_ok=True)

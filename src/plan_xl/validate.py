@@ -166,8 +166,12 @@ def _check_prefilled(book: Workbook, ident: Identity, inputs: dict, find) -> Non
     """Pre-filled cells must be as issued. Compares each sheet's non-empty non-input cells in
     reading order, so rows a clerk inserted (empty) do not count as changes."""
     by_sheet: dict[str, list] = {}
+    # Another department's field may be pre-filled (fingerprinted as issued); it is compared on
+    # its own against issued_value, so it is left out here on both sides.
+    issued_inputs = {(f.sheet, f.cell) for f in ident.fields}
     for p in ident.prints:
-        by_sheet.setdefault(p.sheet, []).append(p)
+        if (p.sheet, p.cell) not in issued_inputs:
+            by_sheet.setdefault(p.sheet, []).append(p)
     input_cells = {(s, c) for (s, c) in inputs.values()}
     for sheet, prints in by_sheet.items():
         if sheet not in book.values:

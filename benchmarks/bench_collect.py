@@ -1,0 +1,230 @@
+"""Benchmark: `collect` on N returned workbooks, against a plain openpyxl loop and bare
+unzip-and-parse of the same files.
+
+    python benchmarks/bench_collect.py              # N = 200 and 2,000
+    python benchmarks/bench_collect.py --n 200 --profile
+
+A synthetic register replicates the shipped departments and plans (人事課 → 人事課_007, plan
+1-1-2 → 1-1-702 …) until every returned workbook comes from its own department. The returned
+workbooks are templates built (plan_xl.templates.build_template) from a copy of that register
+in which every department has already "typed" its FY2023 results and values, which is what a
+filled template looks like to a reader. Each measurement runs in a fresh child process, so
+peak memory (ru_maxrss) is that of one reader alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime as dt
+import json
+import multiprocessing
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from xml.etree import ElementTree
+
+YEAR = 2023
+ISSUED = dt.datetime(2024, 4, 1, 9, 0, 0)
+
+
+# --- the synthetic register and the returned workbooks ------------------------------------
+def synthetic_register(copies: int):
+    from plan_xl.model import Actual, Progress
+    from plan_xl.source import load_source
+
+    base = load_source()
+    reg = copy.deepcopy(base)
+    reg.departments, reg.plans, reg.progress, reg.actuals = [], [], [], []
+    for j in range(copies):
+        rename = {d.name: f"{d.name}_{j:03d}" for d in base.departments}
+        for d in base.departments:
+            nd = copy.deepcopy(d)
+            nd.name, nd.aliases = rename[d.name], []
+            reg.departments.append(nd)
+        ids = {}
+        for p in base.plans:
+            g, i, n = p.id.split("-")
+            ids[p.id] = f"{g}-{i}-{int(n) + 100 * j}"
+            np_ = copy.deepcopy(p)
+            np_.id = ids[p.id]
+            np_.departments = [rename.get(x, x) for x in p.departments]
+            for s in np_.sections:
+                s.plan_id = np_.id
+                s.departments = [rename.get(x, x) for x in s.departments]
+                for ind in s.indicators:
+                    ind.id = np_.id + "." + ind.id.split(".")[1]
+                    ind.plan_id = np_.id
+            reg.plans.append(np_)
+        for pr in base.progress:
+            reg.progress.append(Progress(ids[pr.plan_id], pr.section, pr.year, pr.results, pr.revision))
+        for a in base.actuals:
+            plan_id, n = a.indicator_id.split(".")
+            reg.actuals.append(Actual(f"{ids[plan_id]}.{n}", a.year, a.value))
+    return reg
+
+
+def typed_register(reg):
+    """The register as if every department had typed its FY2023 fields."""
+    from plan_xl.model import Actual, Progress
+
+    filled = copy.deepcopy(reg)
+    for p in filled.plans:
+        for section in filled.reporting_sections(p):
+            filled.progress.append(Progress(p.id, section, YEAR, f"●{p.name}の{YEAR}年度の実績\n・説明会を 3 回開催した",
+                                            "・引き続き計画どおり実施する。"))
+        for ind in p.indicators:
+            prev = filled.actual_for(ind.id, YEAR - 1)
+            value = prev.value if prev else 10.0
+            filled.actuals.append(Actual(ind.id, YEAR, min(value + 1, 100.0) if ind.unit.startswith("%") else value + 1))
+    return filled
+
+
+def _build(args):
+    filled, department, key, path = args
+    from plan_xl.templates import TemplateOptions, build_template
+
+    build_template(filled, department, TemplateOptions(YEAR, issued=ISSUED), key, Path(path))
+
+
+def prepare(root: Path, n: int) -> Path:
+    """A working folder with a register of ≥ n departments with fields and n returned files."""
+    from plan_xl.identity import load_or_create_key
+    from plan_xl.register import save_register
+    from plan_xl.workspace import Workspace
+
+    per_copy = len([d for d in synthetic_register(1).departments if d.name in synthetic_register(1).field_owners()])
+    reg = synthetic_register(-(-n // per_copy))
+    owners = [d.name for d in reg.departments if d.name in reg.field_owners()][:n]
+    ws = Workspace(root)
+    root.mkdir(parents=True)
+    save_register(reg, ws.register_path, ws.backups)
+    key = load_or_create_key(ws.key_path)
+    ws.inbox.mkdir(parents=True)
+    filled = typed_register(reg)
+    jobs = [(filled, d, key, str(ws.inbox / f"{YEAR}年度_進捗状況調査票_{d}.xlsx")) for d in owners]
+    with multiprocessing.Pool() as pool:
+        pool.map(_build, jobs, chunksize=8)
+    return root
+
+
+# --- the readers, each measured in its own process ----------------------------------------
+def run_collect(root: Path) -> dict:
+    from plan_xl.collect import collect
+    from plan_xl.workspace import Workspace
+
+    result = collect(Workspace(root))
+    verdicts: dict[str, int] = {}
+    for r in result.results:
+        verdicts[r.verdict] = verdicts.get(r.verdict, 0) + 1
+    return {"files": len(result.results), "verdicts": verdicts}
+
+
+def run_openpyxl(root: Path) -> dict:
+    import openpyxl
+
+    cells = 0
+    files = sorted((root / "workbooks" / "inbox").glob("*.xlsx"))
+    for f in files:
+        wb = openpyxl.load_workbook(f, read_only=True, data_only=True)
+        for ws in wb.worksheets:
+            for row in ws.iter_rows(values_only=True):
+                cells += sum(v is not None for v in row)
+        wb.close()
+    return {"files": len(files), "cells": cells}
+
+
+def run_iterparse(root: Path) -> dict:
+    try:
+        from lxml.etree import iterparse  # faster, when installed
+    except ImportError:
+        iterparse = ElementTree.iterparse
+    cells = 0
+    files = sorted((root / "workbooks" / "inbox").glob("*.xlsx"))
+    for f in files:
+        with zipfile.ZipFile(f) as z:
+            for name in z.namelist():
+                if name.startswith("xl/worksheets/") or name == "xl/sharedStrings.xml":
+                    with z.open(name) as part:
+                        for _, elem in iterparse(part):
+                            if elem.tag.endswith("}v") or elem.tag.endswith("}t"):
+                                cells += 1
+                            elem.clear()
+    return {"files": len(files), "cells": cells}
+
+
+RUNNERS = {"collect": run_collect, "openpyxl": run_openpyxl, "iterparse": run_iterparse}
+
+
+def child(kind: str, root: str, profile: bool) -> None:
+    start = time.perf_counter()
+    if profile:
+        import cProfile
+        import pstats
+
+        prof = cProfile.Profile()
+        out = prof.runcall(RUNNERS[kind], Path(root))
+        pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
+    else:
+        out = RUNNERS[kind](Path(root))
+    out["seconds"] = time.perf_counter() - start
+    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out, ensure_ascii=False))
+
+
+def measure(kind: str, root: Path, profile: bool = False) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child", kind, str(root)] + (["--profile"] if profile else []),
+                          capture_output=True, text=True, check=True)
+    if profile:
+        print(proc.stderr)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, action="append", help="number of returned workbooks (repeatable)")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of collect")
+    parser.add_argument("--keep", action="store_true", help="keep the working folders")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], args.child[1], args.profile)
+        return
+    rows = []
+    for n in args.n or [200, 2000]:
+        tmp = Path(tempfile.mkdtemp(prefix=f"bench{n}-"))
+        t = time.perf_counter()
+        root = prepare(tmp / "work", n)
+        print(f"N={n}: {n} returned workbooks built in {time.perf_counter() - t:.0f} s", flush=True)
+        results = {}
+        for kind in ("collect", "openpyxl", "iterparse"):
+            if kind == "collect":
+                shutil.copytree(root, tmp / "collect")  # collect archives and writes; keep inputs pristine
+                results[kind] = measure(kind, tmp / "collect", args.profile)
+            else:
+                results[kind] = measure(kind, root)
+            r = results[kind]
+            r["files_per_s"] = r["files"] / r["seconds"]
+            extra = f"  {r['verdicts']}" if "verdicts" in r else ""
+            print(f"  {kind:<10} {r['files']:>5} files  {r['seconds']:7.1f} s  {r['files_per_s']:7.1f} files/s  "
+                  f"peak {r['peak_mb']:6.0f} MB{extra}", flush=True)
+        c = results["collect"]["files_per_s"]
+        print(f"  collect is {c / results['openpyxl']['files_per_s']:.1f}× openpyxl (read-only) and "
+              f"{c / results['iterparse']['files_per_s']:.2f}× bare unzip + iterparse")
+        rows.append((n, results))
+        if not args.keep:
+            shutil.rmtree(tmp)
+    if len(rows) > 1:
+        (n1, a), (n2, b) = rows[0], rows[-1]
+        for kind in ("collect", "openpyxl", "iterparse"):
+            print(f"peak memory {kind}: {a[kind]['peak_mb']:.0f} MB at N={n1}, {b[kind]['peak_mb']:.0f} MB at N={n2} "
+                  f"({b[kind]['peak_mb'] / a[kind]['peak_mb']:.2f}×)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Killing `plan-xl collect` mid-merge (SIGKILL, no clean-up) leaves the register old or new,
+never half-written, and the next run finishes the job.
+
+The child process runs the real command; a small driver wraps library functions so that it
+stops at a chosen point of the save and says so. No hook in the production code is needed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from returned import YEAR, fill, identity, issue, typical_values
+
+from plan_xl.collect import collect
+from plan_xl.register import load_register
+
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX")
+
+DRIVER = textwrap.dedent("""
+    import sys, time
+    import plan_xl.outputs as outputs
+    import plan_xl.register as register
+
+    point, root = sys.argv[1], sys.argv[2]
+
+    def pause(here):
+        if here == point:
+            print("PAUSED", flush=True)
+            time.sleep(120)
+
+    def wrap(module, name, before="", after=""):
+        original = getattr(module, name)
+        def wrapper(*args, **kwargs):
+            pause(before)
+            result = original(*args, **kwargs)
+            pause(after)
+            return result
+        setattr(module, name, wrapper)
+
+    wrap(register, "write_register_file", before="before_write", after="temporary_written")
+    wrap(register, "_prune_backups", after="backup_made")        # old file copied, not yet replaced
+    wrap(register, "_fsync_dir", after="replaced")                # new register in place
+    wrap(outputs, "write_status", before="writing_outputs")       # register saved, outputs pending
+
+    from plan_xl.cli import main
+    main(["--dir", root, "collect"])
+""")
+
+POINTS = {"before_write": "old", "temporary_written": "old", "backup_made": "old", "replaced": "new",
+          "writing_outputs": "new"}
+
+
+@pytest.fixture(scope="module")
+def issued(tmp_path_factory):
+    ws = issue(tmp_path_factory.mktemp("killed") / "作業フォルダ")
+    reg = ws.load()
+    template = ws.template_path(YEAR, "DX戦略課")
+    values = typical_values(reg, identity(template))
+    (ws.inbox / "dx.xlsx").write_bytes(fill(template, values))
+    return ws, values
+
+
+@pytest.mark.parametrize("point", list(POINTS))
+def test_killed_collect_leaves_old_or_new_register(issued, tmp_path, point):
+    import shutil
+
+    from plan_xl.workspace import Workspace
+
+    ws = Workspace(tmp_path / "作業フォルダ")
+    shutil.copytree(issued[0].root, ws.root)
+    values = issued[1]
+    old = ws.register_path.read_bytes()
+
+    child = subprocess.Popen([sys.executable, "-c", DRIVER, point, str(ws.root)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        line = child.stdout.readline()
+        assert line.strip() == "PAUSED", child.stderr.read()
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+
+    after = load_register(ws.register_path)  # loadable in every case
+    key = next(iter(values))
+    state = "old" if ws.register_path.read_bytes() == old else "new"
+    assert state == POINTS[point]
+    if state == "new":
+        assert after.progress_for(*key.split("|")[1:2], *map(int, key.split("|")[2:])).results == values[key]
+
+    rerun = collect(ws)  # the killed run's lock is stale and cleared; the work is completed
+    assert rerun.exit_code == 0
+    final = load_register(ws.register_path)
+    for k, v in values.items():
+        kind, *rest = k.split("|")
+        got = (final.actual_for(rest[0], int(rest[1])).value if kind == "actual" else
+               getattr(final.progress_for(rest[0], int(rest[1]), int(rest[2])),
+                       "results" if kind == "results" else "revision"))
+        assert got == v
+    assert len(final.submissions) == 1

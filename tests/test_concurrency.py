@@ -1,0 +1,127 @@
+"""Two collects at once, stale and live locks (issue 8; lock.RegisterLock)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from hardening_support import fill, make_setup
+
+from plan_xl.collect import collect
+from plan_xl.errors import RegisterBusyError
+from plan_xl.lock import UNREADABLE_STALE_SECONDS, RegisterLock
+from plan_xl.register import load_register
+
+DEPARTMENTS = ["市民課", "人事課", "中央公民館", "行政マネジメント課"]
+
+
+@pytest.fixture
+def setup(tmp_path):
+    s = make_setup(tmp_path / "作業フォルダ", DEPARTMENTS)
+    s.ws.inbox.mkdir(parents=True, exist_ok=True)
+    for d in DEPARTMENTS:
+        fill(s.templates[d], out=s.ws.inbox / f"{d}.xlsx")
+    return s
+
+
+def _lock_path(s):
+    return s.ws.workbooks / ".register.lock"
+
+
+def _dead_pid() -> int:
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+def _write_lock(path, pid, host=None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"host": host or socket.gethostname(), "pid": pid,
+                                "started": "2024-05-01T10:00:00"}), encoding="utf-8")
+
+
+def test_second_collect_stops_with_a_clear_message(setup):
+    with RegisterLock(_lock_path(setup)):  # another run holds the register
+        with pytest.raises(RegisterBusyError) as e:
+            collect(setup.ws)
+    assert "ほかの取りまとめ処理が実行中です" in str(e.value)
+    assert "終わってからもう一度実行してください" in str(e.value)
+    assert not setup.ws.register_path.exists() or load_register(setup.ws.register_path)
+
+
+def test_two_collect_processes_at_once(setup):
+    """Both start together: each either finishes or stops with the busy message; the register
+    opens afterwards and holds every accepted file exactly once."""
+    setup.ws.load()
+    cmd = [sys.executable, "-m", "plan_xl", "--dir", str(setup.ws.root), "-q", "collect"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    codes = [p.returncode for p in procs]
+    busy = ["ほかの取りまとめ処理が実行中です" in err.decode() for _, err in outs]
+    for code, is_busy, (_, err) in zip(codes, busy, outs, strict=True):
+        assert code == 0 or is_busy, err.decode()
+    assert 0 in codes
+    reg = load_register(setup.ws.register_path)
+    assert len(reg.submissions) == len(DEPARTMENTS)
+    assert len({s.sha256 for s in reg.submissions}) == len(DEPARTMENTS)
+    assert not _lock_path(setup).exists()
+
+
+def test_stale_lock_of_a_killed_run_is_cleared(setup):
+    _write_lock(_lock_path(setup), _dead_pid())
+    notices = []
+    result = collect(setup.ws, progress=lambda m: m and notices.append(m))
+    assert result.register_changed
+    assert any("ロックが残っていたため解除しました" in n for n in notices)
+    assert not _lock_path(setup).exists()
+
+
+def test_empty_lock_of_a_run_killed_at_creation_is_cleared_when_old(setup):
+    lock = _lock_path(setup)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text("", encoding="utf-8")
+    assert not RegisterLock(lock).is_stale()  # young: its run may be writing its owner right now
+    old = time.time() - UNREADABLE_STALE_SECONDS - 5
+    os.utime(lock, (old, old))
+    assert RegisterLock(lock).is_stale()
+    assert collect(setup.ws).register_changed
+
+
+def test_live_lock_is_never_stolen(setup):
+    lock = _lock_path(setup)
+    _write_lock(lock, os.getpid())  # this very process: alive
+    before = lock.read_bytes()
+    with pytest.raises(RegisterBusyError):
+        collect(setup.ws)
+    assert lock.read_bytes() == before
+
+
+def test_lock_of_another_host_is_never_stolen(setup):
+    lock = _lock_path(setup)
+    _write_lock(lock, _dead_pid(), host="another-pc")  # cannot tell whether it still runs there
+    before = lock.read_bytes()
+    with pytest.raises(RegisterBusyError) as e:
+        collect(setup.ws)
+    assert "another-pc" in str(e.value) and str(lock) in str(e.value)
+    assert lock.read_bytes() == before
+
+
+def test_two_runs_clearing_the_same_stale_lock_do_not_both_get_it(tmp_path):
+    """The race the .break guard closes: run A clears a stale lock and takes the lock; run B,
+    which had read the same stale owner, must not remove A's fresh lock."""
+    path = tmp_path / ".register.lock"
+    _write_lock(path, _dead_pid())
+    a, b = RegisterLock(path), RegisterLock(path)
+    assert b.is_stale()  # B has looked…
+    a.acquire()  # …A clears the stale lock and takes it
+    assert b._clear_stale() is False  # B's late clearing finds a live owner and leaves it
+    with pytest.raises(RegisterBusyError):
+        b.acquire()
+    a.release()
+    b.acquire()
+    b.release()

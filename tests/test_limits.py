@@ -1,0 +1,73 @@
+"""Each resource limit in reader.LIMITS is documented and tells the clerk the limit (issue 8)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from plan_xl import reader
+from plan_xl.reader import LIMITS, BadFile, prescan
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "LIMITS.md"
+
+
+def test_every_limit_is_documented_with_its_reason():
+    text = DOC.read_text(encoding="utf-8")
+    for name, (_, reason) in LIMITS.items():
+        assert f"`{name}`" in text, name
+        assert reason
+
+
+def _zip(entries: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression) as zf:
+        for name, body in entries.items():
+            zf.writestr(name, body)
+    return buf.getvalue()
+
+
+BASE = {"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>",
+        "xl/_rels/workbook.xml.rels": b"<Relationships/>"}
+
+
+@pytest.mark.parametrize("data, verdict, words", [
+    (b"PK" + b"\0" * (LIMITS["file_bytes"][0] + 1), "大きすぎる", ["上限 20MB", "画像"]),
+    (_zip({**BASE, **{f"x/{n}.xml": b"" for n in range(LIMITS["zip_entries"][0])}}), "zip の異常",
+     ["上限 1,000 個"]),
+    (_zip({**BASE, "x/bomb.xml": b"\0" * (2 * 1024 * 1024)}), "zip の異常", ["100 倍"]),
+])
+def test_limit_messages(data, verdict, words):
+    with pytest.raises(BadFile) as e:
+        prescan(data)
+    assert e.value.verdict == verdict
+    for w in words:
+        assert w in e.value.message, e.value.message
+
+
+def test_uncompressed_total_message(monkeypatch):
+    monkeypatch.setitem(reader.LIMITS, "uncompressed_bytes", (1024 * 1024, "test"))
+    data = _zip({**BASE, "x/a.xml": b"a" * (2 * 1024 * 1024)}, zipfile.ZIP_STORED)
+    with pytest.raises(BadFile) as e:
+        prescan(data)
+    assert e.value.verdict == "大きすぎる" and "上限 1MB" in e.value.message
+
+
+@pytest.mark.parametrize("xml, where", [
+    (b'<dimension ref="A1:XFD1048576"/>', "XFD1048576"),
+    (b'<sheetData><row r="20001"><c r="A20001"/></row></sheetData>', "A20001"),
+    (b"<sheetData><row r='1'><c r='gs1'/></row></sheetData>", "GS1"),
+    (b'<sheetData><row r="1">' + b"<c/>" * 201 + b"</row></sheetData>", "GS1"),
+])
+def test_rows_and_columns_message(xml, where):
+    with pytest.raises(BadFile) as e:
+        reader._check_dimensions(xml, "シート1")
+    assert e.value.verdict == "大きすぎる"
+    assert where in e.value.message and "20,000 行・200 列" in e.value.message
+
+
+def test_a_template_sized_sheet_passes():
+    reader._check_dimensions(b'<dimension ref="A1:L400"/><sheetData><row r="400"><c r="L400"/></row>'
+                             b"</sheetData>", "シート1")
