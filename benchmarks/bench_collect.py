@@ -85,11 +85,19 @@ def typed_register(reg):
     return filled
 
 
+_FILLED = None  # the typed register, sent once per worker process (not once per workbook)
+
+
+def _init_worker(filled) -> None:
+    global _FILLED
+    _FILLED = filled
+
+
 def _build(args):
-    filled, department, key, path = args
+    department, key, path = args
     from plan_xl.templates import TemplateOptions, build_template
 
-    build_template(filled, department, TemplateOptions(YEAR, issued=ISSUED), key, Path(path))
+    build_template(_FILLED, department, TemplateOptions(YEAR, issued=ISSUED), key, Path(path))
 
 
 def prepare(root: Path, n: int) -> Path:
@@ -107,8 +115,8 @@ def prepare(root: Path, n: int) -> Path:
     key = load_or_create_key(ws.key_path)
     ws.inbox.mkdir(parents=True)
     filled = typed_register(reg)
-    jobs = [(filled, d, key, str(ws.inbox / f"{YEAR}年度_進捗状況調査票_{d}.xlsx")) for d in owners]
-    with multiprocessing.Pool() as pool:
+    jobs = [(d, key, str(ws.inbox / f"{YEAR}年度_進捗状況調査票_{d}.xlsx")) for d in owners]
+    with multiprocessing.Pool(initializer=_init_worker, initargs=(filled,)) as pool:
         pool.map(_build, jobs, chunksize=8)
     return root
 

@@ -399,14 +399,14 @@ def mail_report(ctx: Context, year, send, yes, resend, encoding, to, report_file
 
 
 @main.command()
-@click.option("--year", type=int, required=True, help="報告する年度（西暦）。例: 2023")
+@click.option("--year", type=int, default=None, help="報告する年度（西暦）。省略時は進捗が登録済みの最新の年度")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="出力先（省略時は workbooks/<年度>年度_行財政改革実施計画_進捗状況.xlsx）")
 @click.option("--date", "issued", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="表紙に印字する作成日（YYYY-MM-DD）。省略時はその年度の最後の受付日")
 @click.pass_obj
 @handle_errors
-def report(ctx: Context, year: int, out: Path | None, issued) -> None:
+def report(ctx: Context, year: int | None, out: Path | None, issued) -> None:
     """進捗状況報告書（表紙・目次・集計・グラフ・実施計画ごとのシート）を作成します。
 
     \b
@@ -417,6 +417,7 @@ def report(ctx: Context, year: int, out: Path | None, issued) -> None:
     from .report import build_report, describe
 
     reg = ctx.workspace.load()
+    year = year or max(reg.reported_years(), default=reg.first_open_year())
     path = build_report(reg, year, out or ctx.workspace.report_path(year),
                         issued.date() if issued else None)
     ctx.say(describe(reg, year))
