@@ -12,7 +12,10 @@ import email.policy
 import email.utils
 import hashlib
 import json
+import os
 import re
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,13 +40,16 @@ class Received:
     """One file to judge: a workbook on disk or an attachment of a saved e-mail."""
 
     name: str  # file name as the department sent it
-    data: bytes
+    content: bytes | None  # None: read from `source` when needed, so memory stays flat in N
     source: Path
     received: str  # ISO time: the e-mail's Date, else the file's modification time
     sha256: str = ""
 
-    def __post_init__(self):
-        self.sha256 = self.sha256 or hashlib.sha256(self.data).hexdigest()
+    @property
+    def data(self) -> bytes:
+        data = self.content if self.content is not None else self.source.read_bytes()
+        self.sha256 = self.sha256 or hashlib.sha256(data).hexdigest()
+        return data
 
     @property
     def label(self) -> str:
@@ -111,7 +117,7 @@ def gather(paths: list[Path]) -> tuple[list[Received], list[tuple[Path, str]]]:
             items += _from_mail(f, skipped)
         else:
             mtime = dt.datetime.fromtimestamp(f.stat().st_mtime).isoformat(timespec="seconds")
-            items.append(Received(f.name, f.read_bytes(), f, mtime))
+            items.append(Received(f.name, None, f, mtime))
     return items, skipped
 
 
@@ -149,6 +155,10 @@ def _from_mail(path: Path, skipped: list) -> list[Received]:
 # --- judging ------------------------------------------------------------------------------
 def judge(item: Received, reg: Register, key: bytes) -> FileResult:
     """The verdict for one file. Never raises for anything in the file."""
+    try:
+        data = item.data
+    except OSError as e:
+        return FileResult(item, "読めないファイル", f"ファイルを開けません（{e.strerror or e}）。")
     for s in reg.submissions:
         if s.sha256 == item.sha256:
             return FileResult(item, ALREADY, "同じファイルを受理済みです（台帳は変更しません）",
@@ -158,7 +168,7 @@ def judge(item: Received, reg: Register, key: bytes) -> FileResult:
         return FileResult(item, "対象外の形式", f"{ext} ファイルは受け付けていません。"
                                                "送付した調査票（.xlsx）に記入して送ってください。")
     try:
-        book = open_workbook(item.data)
+        book = open_workbook(data)
     except BadFile as e:
         return FileResult(item, e.verdict, e.message)
     except Exception as e:  # noqa: BLE001 - any reader failure is a verdict, not a crash
@@ -245,13 +255,9 @@ def collect(ws: Workspace, paths: list[Path] | None = None, progress=None,
     items, skipped = gather(paths or [ws.inbox])
     with RegisterLock(ws.workbooks / ".register.lock", notice=progress):
         reg = ws.load()
-        results = []
-        for item in items:
-            result = judge(item, reg, key)
-            result.archived = _archive(ws, item)
-            results.append(result)
-            if progress:
-                progress(None)
+        results = judge_all(items, reg, key, progress)
+        for result in results:
+            result.archived = _archive(ws, result.item)
         accepted = [r for r in results if r.verdict == ACCEPTED]
         changed = merge(reg, accepted) if accepted else False
         backup = None
@@ -270,6 +276,62 @@ def collect(ws: Workspace, paths: list[Path] | None = None, progress=None,
     out.status_paths = [write_status(ws, reg, year, now) for year in years]
     out.log_path = write_run_log(ws, out, now)
     return out
+
+
+PARALLEL_FROM = 16  # below this many files, starting worker processes costs more than it saves
+
+
+def judge_all(items: list[Received], reg: Register, key: bytes, progress=None) -> list[FileResult]:
+    """Judge every file, in worker processes when there are many. A worker that dies on a file
+    (a reader aborting the process) costs that file a verdict, never the run."""
+    if len(items) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+        out = []
+        for item in items:
+            out.append(judge(item, reg, key))
+            if progress:
+                progress(None)
+        return out
+    results: list[FileResult | None] = [None] * len(items)
+    workers = min(os.cpu_count() or 2, 8)
+    try:
+        with ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(reg, key)) as pool:
+            futures = {pool.submit(_worker_judge, item): n for n, item in enumerate(items)}
+            for future in as_completed(futures):
+                try:
+                    results[futures[future]] = future.result()
+                except BrokenProcessPool:
+                    continue
+                if progress:
+                    progress(None)
+    except BrokenProcessPool:
+        pass
+    for n, result in enumerate(results):  # left over by a dead worker: one process per file
+        if result is None:
+            results[n] = _judge_isolated(items[n], reg, key)
+            if progress:
+                progress(None)
+    return results
+
+
+_WORKER: tuple[Register, bytes] | None = None
+
+
+def _worker_init(reg: Register, key: bytes) -> None:
+    global _WORKER
+    _WORKER = (reg, key)
+
+
+def _worker_judge(item: Received) -> FileResult:
+    return judge(item, *_WORKER)
+
+
+def _judge_isolated(item: Received, reg: Register, key: bytes) -> FileResult:
+    try:
+        with ProcessPoolExecutor(1, initializer=_worker_init, initargs=(reg, key)) as pool:
+            return pool.submit(_worker_judge, item).result()
+    except BrokenProcessPool:
+        return FileResult(item, "壊れたファイル", "ファイルの読み取り中に読み込み処理が異常終了しました。"
+                                                 "Excel で開けることを確かめて、保存し直してから送ってください。")
 
 
 def _retire_corrections(ws: Workspace, accepted: list[FileResult], still_rejected: set) -> None:

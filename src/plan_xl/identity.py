@@ -13,7 +13,7 @@ import hmac
 import json
 import os
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ID_SHEET = "_plan_xl"
@@ -57,8 +57,9 @@ class Identity:
 
     def payload(self) -> bytes:
         """Canonical bytes that the signature covers (everything but the signature)."""
-        data = asdict(self)
-        data.pop("signature")
+        data = {k: v for k, v in vars(self).items() if k not in ("signature", "fields", "prints")}
+        data["fields"] = [list(vars(f).values()) for f in self.fields]
+        data["prints"] = [list(vars(p).values()) for p in self.prints]
         return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
     def sign(self, key: bytes) -> None:

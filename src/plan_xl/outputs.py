@@ -9,10 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import openpyxl
 import xlsxwriter
-from openpyxl.comments import Comment
-from openpyxl.styles import PatternFill
 
 from .findings import ERROR
 from .layout import FONT
@@ -157,6 +154,10 @@ def write_corrections(ws: Workspace, rejected) -> list[Path]:
 
 def write_correction(data: bytes, findings, path: Path) -> None:
     import io
+
+    import openpyxl  # imported here: only rejected files need it, and it is slow to import
+    from openpyxl.comments import Comment
+    from openpyxl.styles import PatternFill
 
     book = openpyxl.load_workbook(io.BytesIO(data))
     _make_inert(book)

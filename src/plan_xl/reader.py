@@ -156,7 +156,8 @@ def prescan(data: bytes) -> Scan:
             raise BadFile("壊れたファイル", f"シート「{name}」の部品がありません。保存し直してから送ってください。")
         xml = _read(zf, part)
         _check_dimensions(xml, name)
-        scan.formulas[name] = {m.group(1).decode().upper() for m in _FORMULA_CELL.finditer(xml)}
+        has_f = b"<f" in xml or b":f" in xml  # most returned sheets have no formula at all
+        scan.formulas[name] = {m.group(1).decode().upper() for m in _FORMULA_CELL.finditer(xml)} if has_f else set()
     for i in infos:  # every shared-strings part, whatever the relationships point to
         if i.filename.lower().endswith("sharedstrings.xml"):
             _check_shared_strings(_read(zf, i.filename))
@@ -189,6 +190,10 @@ _TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c|dimension)(?=[\s/>])([^>]*)>"
 _ATTR = re.compile(rb"""(?:^|\s)(?:[A-Za-z_][\w.-]*:)?(r|ref)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _A1 = re.compile(r"^\$?([A-Za-z]{1,10})\$?([0-9]{1,20})$")
 _SST_COUNT = re.compile(rb"""\buniqueCount\s*=\s*["']\s*([0-9]+)""")
+# The fast path: rows and cells spelled as Excel, LibreOffice and xlsxwriter write them.
+_ROW_OR_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:row|c)(?=[\s/>])")
+_PLAIN_ROW_OR_CELL = re.compile(rb'<row r="([0-9]{1,7})"|<c r="([A-Z]{1,3})([0-9]{1,7})"')
+_DIMENSION_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?dimension(?=[\s/>])([^>]*)>")
 
 
 def _check_dimensions(xml: bytes, sheet: str) -> None:
@@ -212,6 +217,21 @@ def _check_dimensions(xml: bytes, sheet: str) -> None:
             raise unreadable("セル番地", text)
         return int(m.group(2)), _col_number(m.group(1).upper().encode())
 
+    plain = _PLAIN_ROW_OR_CELL.findall(xml)
+    if len(plain) == len(_ROW_OR_CELL.findall(xml)):  # every row and cell plainly numbered
+        for tag in _DIMENSION_TAG.finditer(xml):
+            for m in _ATTR.finditer(tag.group(1)):
+                for part in (m.group(2) if m.group(2) is not None else m.group(3)).split(b":"):
+                    r, c = ref(part)
+                    if r > max_rows or c > max_cols:
+                        raise too_big(part.decode("utf-8", "replace"))
+        rows = [int(r or n) for r, _, n in plain]
+        letters = [c for _, c, _ in plain if c]
+        top_row = max(rows, default=0)
+        top_col = _col_number(max(letters, key=lambda c: (len(c), c))) if letters else 0
+        if top_row > max_rows or top_col > max_cols:
+            raise too_big(f"{_column_letters(top_col)}{top_row}")
+        return
     row = col = 0
     for tag in _TAG.finditer(xml):
         kind = tag.group(1)
