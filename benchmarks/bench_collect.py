@@ -74,12 +74,13 @@ def typed_register(reg):
     from plan_xl.model import Actual, Progress
 
     filled = copy.deepcopy(reg)
+    previous = {a.indicator_id: a for a in filled.actuals if a.year == YEAR - 1}
     for p in filled.plans:
         for section in filled.reporting_sections(p):
             filled.progress.append(Progress(p.id, section, YEAR, f"●{p.name}の{YEAR}年度の実績\n・説明会を 3 回開催した",
                                             "・引き続き計画どおり実施する。"))
         for ind in p.indicators:
-            prev = filled.actual_for(ind.id, YEAR - 1)
+            prev = previous.get(ind.id)
             value = prev.value if prev else 10.0
             filled.actuals.append(Actual(ind.id, YEAR, min(value + 1, 100.0) if ind.unit.startswith("%") else value + 1))
     return filled
@@ -106,9 +107,11 @@ def prepare(root: Path, n: int) -> Path:
     from plan_xl.register import save_register
     from plan_xl.workspace import Workspace
 
-    per_copy = len([d for d in synthetic_register(1).departments if d.name in synthetic_register(1).field_owners()])
+    one = synthetic_register(1)
+    per_copy = len(one.field_owners())
     reg = synthetic_register(-(-n // per_copy))
-    owners = [d.name for d in reg.departments if d.name in reg.field_owners()][:n]
+    field_owners = reg.field_owners()
+    owners = [d.name for d in reg.departments if d.name in field_owners][:n]
     ws = Workspace(root)
     root.mkdir(parents=True)
     save_register(reg, ws.register_path, ws.backups)

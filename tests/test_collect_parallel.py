@@ -32,10 +32,10 @@ def test_parallel_verdicts_equal_sequential_ones():
 def test_a_worker_that_aborts_costs_only_its_own_file(monkeypatch):
     real = collect_module.judge
 
-    def judge_or_abort(item, reg, key):
+    def judge_or_abort(item, *args):
         if item.name == "file3.xlsx":
             os.abort()  # what python-calamine does on absurd sheet sizes
-        return real(item, reg, key)
+        return real(item, *args)
 
     monkeypatch.setattr(collect_module, "judge", judge_or_abort)
     results = judge_all(_items(PARALLEL_FROM + 4), load_source(), b"k")

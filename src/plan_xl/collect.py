@@ -23,7 +23,7 @@ from .errors import PlanXlError, RegisterBusyError, UsageError
 from .findings import ERROR, WARNING, Finding
 from .identity import load_or_create_key
 from .lock import RegisterLock
-from .model import Actual, Progress, Provenance, Register, Submission
+from .model import Actual, Lookup, Progress, Provenance, Register, Submission
 from .reader import BadFile, open_workbook
 from .validate import Validation, validate
 from .workspace import Workspace
@@ -153,16 +153,17 @@ def _from_mail(path: Path, skipped: list) -> list[Received]:
 
 
 # --- judging ------------------------------------------------------------------------------
-def judge(item: Received, reg: Register, key: bytes) -> FileResult:
-    """The verdict for one file. Never raises for anything in the file."""
+def judge(item: Received, reg: Register, key: bytes, lookup: Lookup | None = None) -> FileResult:
+    """The verdict for one file. Never raises for anything in the file. Pass `lookup` when
+    judging many files against the same register."""
+    lookup = lookup or Lookup(reg)
     try:
         data = item.data
     except OSError as e:
         return FileResult(item, "読めないファイル", f"ファイルを開けません（{e.strerror or e}）。")
-    for s in reg.submissions:
-        if s.sha256 == item.sha256:
-            return FileResult(item, ALREADY, "同じファイルを受理済みです（台帳は変更しません）",
-                              s.department, s.year, s.template_id)
+    if s := lookup.submissions.get(item.sha256):
+        return FileResult(item, ALREADY, "同じファイルを受理済みです（台帳は変更しません）",
+                          s.department, s.year, s.template_id)
     if not item.name.lower().endswith(".xlsx"):
         ext = Path(item.name).suffix or "（拡張子なし）"
         return FileResult(item, "対象外の形式", f"{ext} ファイルは受け付けていません。"
@@ -178,7 +179,7 @@ def judge(item: Received, reg: Register, key: bytes) -> FileResult:
                                               "送付した調査票に記入して送ってください。")
     ident = book.identity
     try:
-        v = validate(book, reg, key, item.name)
+        v = validate(book, reg, key, item.name, lookup)
     except (KeyError, ValueError, IndexError) as e:
         return FileResult(item, NOT_TEMPLATE, f"調査票の識別情報が壊れています（{type(e).__name__}）。",
                           ident.department, ident.year, ident.template_id)
@@ -195,6 +196,8 @@ def merge(reg: Register, accepted: list[FileResult]) -> bool:
     year supersedes the earlier one, and both stay in the submissions table. Returns whether
     the register changed."""
     changed = False
+    progress = {(pr.plan_id, pr.section, pr.year): pr for pr in reg.progress}
+    actuals = {(a.indicator_id, a.year): a for a in reg.actuals}
     for r in sorted(accepted, key=lambda r: (r.item.received, r.item.name)):
         ident = r.validation.identity
         earlier = [s for s in reg.submissions if s.department == ident.department
@@ -212,18 +215,22 @@ def merge(reg: Register, accepted: list[FileResult]) -> bool:
             s.superseded_by = r.item.sha256
         reg.submissions.append(sub)
         prov = Provenance(r.item.name, r.item.sha256, ident.department, ident.template_id, r.item.received)
-        _apply(reg, r.validation, prov)
+        _apply(reg, r.validation, prov, progress, actuals)
         changed = True
+    reg.actuals = list(actuals.values())
     return changed
 
 
-def _apply(reg: Register, v: Validation, prov: Provenance) -> None:
+def _apply(reg: Register, v: Validation, prov: Provenance, progress: dict, actuals: dict) -> None:
+    """Write one accepted file's fields into the register (progress rows, and the `actuals`
+    dict that merge turns back into the register's list)."""
     for key, text in v.texts.items():
         kind, plan_id, section, year = key.split("|")
-        pr = reg.progress_for(plan_id, int(section), int(year))
+        pr = progress.get((plan_id, int(section), int(year)))
         if pr is None:
             pr = Progress(plan_id, int(section), int(year))
             reg.progress.append(pr)
+            progress[(pr.plan_id, pr.section, pr.year)] = pr
         if kind == "results":
             pr.results = text
         else:
@@ -231,9 +238,9 @@ def _apply(reg: Register, v: Validation, prov: Provenance) -> None:
         pr.source = prov
     for key, value in v.numbers.items():
         _, indicator_id, year = key.split("|")
-        reg.actuals = [a for a in reg.actuals if (a.indicator_id, a.year) != (indicator_id, int(year))]
+        actuals.pop((indicator_id, int(year)), None)
         if value is not None:
-            reg.actuals.append(Actual(indicator_id, int(year), value, prov))
+            actuals[(indicator_id, int(year))] = Actual(indicator_id, int(year), value, prov)
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -285,9 +292,9 @@ def judge_all(items: list[Received], reg: Register, key: bytes, progress=None) -
     """Judge every file, in worker processes when there are many. A worker that dies on a file
     (a reader aborting the process) costs that file a verdict, never the run."""
     if len(items) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
-        out = []
+        lookup, out = Lookup(reg), []
         for item in items:
-            out.append(judge(item, reg, key))
+            out.append(judge(item, reg, key, lookup))
             if progress:
                 progress(None)
         return out
@@ -313,12 +320,12 @@ def judge_all(items: list[Received], reg: Register, key: bytes, progress=None) -
     return results
 
 
-_WORKER: tuple[Register, bytes] | None = None
+_WORKER: tuple[Register, bytes, Lookup] | None = None
 
 
 def _worker_init(reg: Register, key: bytes) -> None:
     global _WORKER
-    _WORKER = (reg, key)
+    _WORKER = (reg, key, Lookup(reg))
 
 
 def _worker_judge(item: Received) -> FileResult:

@@ -284,8 +284,14 @@ class Register:
     def reporting_sections(self, plan: Plan) -> list[int]:
         """Which progress rows a plan reports: the sections that have had progress of their
         own (3-① reports per section), otherwise the whole plan (0)."""
-        own = {pr.section for pr in self.progress if pr.plan_id == plan.id and pr.section}
-        return sorted(own) if own else [0]
+        return self._reporting_sections().get(plan.id, [0])
+
+    def _reporting_sections(self) -> dict[str, list[int]]:
+        own: dict[str, set[int]] = {}
+        for pr in self.progress:
+            if pr.section:
+                own.setdefault(pr.plan_id, set()).add(pr.section)
+        return {plan_id: sorted(sections) for plan_id, sections in own.items()}
 
     def progress_for(self, plan_id: str, section: int, year: int) -> Progress | None:
         for pr in self.progress:
@@ -301,9 +307,9 @@ class Register:
 
     def field_owners(self) -> set[str]:
         """Departments that own at least one input field (a progress row or an indicator)."""
-        owners = set()
+        owners, reporting = set(), self._reporting_sections()
         for p in self.plans:
-            owners.update(p.owner(s) for s in self.reporting_sections(p))
+            owners.update(p.owner(s) for s in reporting.get(p.id, [0]))
             owners.update(p.owner(i.section) for i in p.indicators)
         return owners
 
@@ -321,3 +327,17 @@ class Register:
             if y not in done:
                 return y
         return self.period[-1]
+
+
+class Lookup:
+    """Dictionaries over a register, for code that looks up many times (validating thousands of
+    returned files). A snapshot: build a new one after changing the register."""
+
+    def __init__(self, reg: Register):
+        self.indicators = {i.id: i for p in reg.plans for i in p.indicators}
+        self.actuals = {(a.indicator_id, a.year): a for a in reg.actuals}
+        self.departments = {name_key(n): d.name for d in reg.departments for n in [d.name, *d.aliases]}
+        self.submissions = {s.sha256: s for s in reg.submissions}
+
+    def department_name(self, text: str) -> str | None:
+        return self.departments.get(name_key(text))

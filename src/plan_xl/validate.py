@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .findings import ERROR, WARNING, Finding
 from .identity import Identity, digest
-from .model import Indicator, Register, format_number
+from .model import Indicator, Lookup, Register, format_number
 from .reader import LIMITS, Workbook
 from .templates import indicator_bounds
 
@@ -57,8 +57,9 @@ def parse_number(raw, unit: str = "") -> tuple[float | None, bool]:
     return float(m.group(1) + m.group(2)), True
 
 
-def validate(book: Workbook, reg: Register, key: bytes, file: str) -> Validation:
+def validate(book: Workbook, reg: Register, key: bytes, file: str, lookup: Lookup | None = None) -> Validation:
     ident = book.identity
+    lookup = lookup or Lookup(reg)
     v = Validation(ident)
 
     def find(severity, message, sheet="", cell=""):
@@ -76,7 +77,7 @@ def validate(book: Workbook, reg: Register, key: bytes, file: str) -> Validation
     if ident.revision > reg.revision:
         find(ERROR, f"この調査票は現在の台帳（版 {reg.revision}）より新しい版 {ident.revision} から作られています。"
                     "別の台帳から発行された可能性があります。")
-    if reg.department_name(ident.department) is None:
+    if lookup.department_name(ident.department) is None:
         find(ERROR, f"所管課「{ident.department}」が台帳にありません。")
 
     inputs = _locate_fields(book, ident)
@@ -97,7 +98,7 @@ def validate(book: Workbook, reg: Register, key: bytes, file: str) -> Validation
             continue
         kind = spec.key.split("|")[0]
         if kind == "actual":
-            _check_number(v, spec.key, raw, reg, find, sheet, cell)
+            _check_number(v, spec.key, raw, lookup, find, sheet, cell)
         else:
             text = _check_text(raw, kind, find, sheet, cell)
             v.texts[spec.key] = text
@@ -133,9 +134,9 @@ def _check_text(raw, kind: str, find, sheet: str, cell: str) -> str:
     return text.strip("\n")
 
 
-def _check_number(v: Validation, key: str, raw, reg: Register, find, sheet: str, cell: str) -> None:
+def _check_number(v: Validation, key: str, raw, lookup: Lookup, find, sheet: str, cell: str) -> None:
     _, indicator_id, year = key.split("|")
-    ind: Indicator = reg.indicator(indicator_id)
+    ind: Indicator = lookup.indicators[indicator_id]
     if raw in ("", None):
         v.numbers[key] = None
         find(WARNING, f"「{ind.name}」の実績値が未記入です。分かる場合は記入してください。", sheet, cell)
@@ -153,7 +154,7 @@ def _check_number(v: Validation, key: str, raw, reg: Register, find, sheet: str,
     elif high is not None and value > high:
         find(ERROR, f"「{ind.name}」の実績値 {format_number(value)}{ind.unit} は {format_number(high)}{ind.unit} を"
                     "超えています。割合は 0〜100 で入力してください。", sheet, cell)
-    previous = reg.actual_for(indicator_id, int(year) - 1)
+    previous = lookup.actuals.get((indicator_id, int(year) - 1))
     if previous and previous.value > 0 and value > 0:
         ratio = value / previous.value
         if ratio > JUMP_FACTOR or ratio < 1 / JUMP_FACTOR:
