@@ -146,6 +146,9 @@ def collect(ctx: Context, paths) -> None:
         if not ctx.quiet:
             for f in r.findings:
                 click.echo(f"    {f}")
+    if not result.results:
+        ctx.say(f"取り込むファイルがありません（{', '.join(str(p) for p in paths)}）。"
+                "返送されたファイルや保存したメールを置いてから実行してください。")
     n_ok = sum(r.ok for r in result.results)
     ctx.say(f"ファイル {len(result.results)} 件: 受理 {n_ok} 件、差戻しなど {len(result.results) - n_ok} 件。"
             f"台帳は{'更新しました' if result.register_changed else '変更していません'}。")

@@ -6,6 +6,7 @@ register, which is written atomically under a lock (register.save_register, lock
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email
 import email.policy
@@ -183,6 +184,9 @@ def judge(item: Received, reg: Register, key: bytes, lookup: Lookup | None = Non
     except (KeyError, ValueError, IndexError) as e:
         return FileResult(item, NOT_TEMPLATE, f"調査票の識別情報が壊れています（{type(e).__name__}）。",
                           ident.department, ident.year, ident.template_id)
+    # what was issued (every field and cell fingerprint) is checked: keep only the identity's
+    # header, so thousands of results stay small in memory and between processes
+    v.identity = dataclasses.replace(ident, fields=[], prints=[])
     verdict = ACCEPTED if v.accepted else REJECTED
     n_err = sum(f.severity == ERROR for f in v.findings)
     message = "受け付けました" if v.accepted else f"誤りが {n_err} 件あるため差し戻します"
@@ -259,6 +263,8 @@ def collect(ws: Workspace, paths: list[Path] | None = None, progress=None,
     if excel_lock.exists():
         raise RegisterBusyError(f"台帳 {ws.register_path} が Excel で開かれています。閉じてからもう一度実行してください"
                                 f"（Excel を閉じても続く場合は {excel_lock.name} を削除してください）。")
+    if not paths:
+        ws.inbox.mkdir(parents=True, exist_ok=True)
     items, skipped = gather(paths or [ws.inbox])
     with RegisterLock(ws.workbooks / ".register.lock", notice=progress):
         reg = ws.load()
