@@ -19,3 +19,7 @@ class RegisterError(PlanXlError):
 
 class RegisterBusyError(RegisterError):
     """Another run holds the register lock, or Excel has the file open."""
+
+
+class MailError(PlanXlError):
+    """Mail settings, texts or the SMTP server are not usable."""

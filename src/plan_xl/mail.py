@@ -45,7 +45,7 @@ from email.utils import formataddr, formatdate, make_msgid
 from importlib import resources
 from pathlib import Path
 
-from .errors import PlanXlError, UsageError
+from .errors import MailError, UsageError
 from .fiscal import fy_label
 from .model import Register
 from .workspace import Workspace
@@ -65,10 +65,6 @@ XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 WEEKDAYS = "月火水木金土日"
 NO_DUE = "所定の期限"
 _WIRE = compat32.clone(linesep="\r\n")  # .eml files and SMTP both want CRLF
-
-
-class MailError(PlanXlError):
-    """Mail settings, texts or the SMTP server are not usable."""
 
 
 @dataclass(frozen=True)
