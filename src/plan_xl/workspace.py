@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import UsageError
 from .model import Register
 from .register import load_register, save_register
 from .source import load_source
@@ -94,6 +95,9 @@ class Workspace:
 
     def load(self) -> Register:
         """The register; built from the shipped FY2022 source on first use."""
+        if not self.root.is_dir():
+            raise UsageError(f"作業フォルダ {self.root} がありません。--dir の指定を確かめるか、"
+                             f"plan-xl init {self.root} で作成してください。")
         if not self.register_path.exists():
             save_register(load_source(), self.register_path, self.backups)
         return load_register(self.register_path)
