@@ -31,7 +31,7 @@ import openpyxl
 
 from .errors import PlanXlError
 from .fiscal import parse_fy
-from .layout import LAST_COL, SCHEDULE_COL, TARGET_COL, _targets_from_indicators
+from .layout import LAST_COL, SCHEDULE_COL, TARGET_COL, targets_from_indicators
 from .model import (
     CIRCLED,
     FIVE_LESS,
@@ -78,7 +78,7 @@ def import_report(path: Path) -> Register:
     actuals = _read_summary(wb[SUMMARY], plans) if SUMMARY in wb.sheetnames else []
     for plan in plans:
         for s in plan.sections:
-            if s.targets_text == _targets_from_indicators(s):
+            if s.targets_text == targets_from_indicators(s):
                 s.targets_text = ""
     meta = _read_cover(wb[COVER] if COVER in wb.sheetnames else None)
     names = [meta["coordinating_department"]] if meta["coordinating_department"] else []

@@ -311,7 +311,7 @@ def _section(sheet: PlanSheet, r: int, plan: Plan, s: Section) -> int:
         put(r, 0, r, 1, "")
         _schedule_row(sheet, r, [])
         r += 1
-    put(first, TARGET_COL, r - 1, LAST_COL, s.targets_text or _targets_from_indicators(s))
+    put(first, TARGET_COL, r - 1, LAST_COL, s.targets_text or targets_from_indicators(s))
     return r
 
 
@@ -335,7 +335,7 @@ def _schedule_row(sheet: PlanSheet, r: int, spans) -> None:
         k = end + 1
 
 
-def _targets_from_indicators(s: Section) -> str:
+def targets_from_indicators(s: Section) -> str:
     lines = [f"・{i.name} {format_number(i.target)}{i.unit}{i.comparator}" for i in s.indicators]
     base = [f"・{i.name} {format_number(i.baseline)}{i.unit}" for i in s.indicators
             if i.baseline is not None]
