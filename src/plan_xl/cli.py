@@ -161,7 +161,7 @@ def collect(ctx: Context, paths) -> None:
 
 
 @main.command()
-@click.option("--year", type=int, default=None, help="対象年度（省略時は進捗が未登録の最初の年度）")
+@click.option("--year", type=int, default=None, help="対象年度（西暦）（省略時は調査票を作成した最新の年度）")
 @click.pass_obj
 @handle_errors
 def status(ctx: Context, year) -> None:
@@ -174,7 +174,7 @@ def status(ctx: Context, year) -> None:
     from .outputs import department_status
 
     reg = ctx.workspace.load()
-    year = year or reg.first_open_year()
+    year = year or ctx.workspace.cycle_year(reg)
     rows = department_status(ctx.workspace, reg, year)
     click.echo(f"{year}年度 提出状況")
     click.echo(f"{'所管課':<12} {'状況':<6} 発行 返送 最後の判定")
@@ -276,7 +276,7 @@ def mail() -> None:
 
 def _mail_options(func):
     options = [
-        click.option("--year", type=int, default=None, help="年度（西暦）。省略時は進捗が未記入の最初の年度"),
+        click.option("--year", type=int, default=None, help="年度（西暦）。省略時は調査票を作成した最新の年度"),
         click.option("--send", is_flag=True, help="下書きを作らずに SMTP で送信します。"),
         click.option("--yes", "-y", is_flag=True, help="送信前の確認を省きます。"),
         click.option("--resend", is_flag=True, help="送信済みのメールも改めて送ります。"),
@@ -298,7 +298,7 @@ def _run_mail(ctx: Context, kind: str, year: int | None, send: bool, yes: bool, 
 
     ws = ctx.workspace
     reg = ws.load()
-    year = year or reg.first_open_year()
+    year = year or ctx.workspace.cycle_year(reg)
     settings = mailer.load_settings(ws, reg, encoding)
     batch = mailer.prepare_letters(ws, reg, kind, year, settings, **options)
     for problem in batch.problems:

@@ -280,7 +280,7 @@ def collect(ws: Workspace, paths: list[Path] | None = None, progress=None,
             from .register import save_register
 
             backup = save_register(reg, ws.register_path, ws.backups)
-    years = sorted({r.year for r in results if r.year} or {reg.first_open_year()})
+    years = sorted({r.year for r in results if r.year} or {ws.cycle_year(reg)})
     out = CollectResult(results, skipped, changed, backup)
     rejected = [r for r in results if r.verdict == REJECTED]
     _retire_corrections(ws, [r for r in results if r.verdict == ACCEPTED],

@@ -93,6 +93,13 @@ class Workspace:
     def report_path(self, year: int) -> Path:
         return self.workbooks / f"{year}年度_行財政改革実施計画_進捗状況.xlsx"
 
+    def cycle_year(self, reg: Register) -> int:
+        """The year being collected: the latest one templates were issued for, else the first
+        year without progress (the default --year of status, mail and collect's outputs)."""
+        issued = [int(p.name) for p in (self.root / "templates").glob("20[0-9][0-9]")
+                  if p.is_dir() and any(p.glob("*.xlsx"))]
+        return max(issued, default=reg.first_open_year())
+
     def load(self) -> Register:
         """The register; built from the shipped FY2022 source on first use."""
         if not self.root.is_dir():
