@@ -12,6 +12,7 @@ import click
 
 from . import __version__
 from .errors import PlanXlError
+from .layout import display_width
 from .workspace import Workspace
 
 
@@ -34,6 +35,11 @@ def _reconfigure_console() -> None:
                 stream.reconfigure(errors="replace")
             except (ValueError, OSError):
                 pass
+
+
+def pad(text: str, width: int) -> str:
+    """Left-align in a terminal, where a full-width character takes two columns."""
+    return text + " " * max(0, width - display_width(text))
 
 
 def handle_errors(func):
@@ -139,10 +145,11 @@ def collect(ctx: Context, paths) -> None:
         result = run_collect(ctx.workspace, paths, progress=lambda m: m and click.echo(m))
     for path, why in result.skipped:
         ctx.say(f"読み飛ばし  {path}  {why}")
-    width = max([len(r.verdict) for r in result.results] + [4])
+    verdicts = max([display_width(r.verdict) for r in result.results] + [8])
+    departments = max([display_width(r.department) for r in result.results] + [6])
     for r in result.results:
-        click.echo(f"{r.verdict:<{width}}  {r.department or '-':<10}  {r.item.label}  "
-                   f"誤り {r.errors} / 注意 {r.warnings}  {r.message}")
+        click.echo(f"{pad(r.verdict, verdicts)}  {pad(r.department or '-', departments)}  "
+                   f"誤り {r.errors:>2} / 注意 {r.warnings:>2}  {r.item.label}  {r.message}")
         if not ctx.quiet:
             for f in r.findings:
                 click.echo(f"    {f}")
@@ -177,10 +184,11 @@ def status(ctx: Context, year) -> None:
     year = year or ctx.workspace.cycle_year(reg)
     rows = department_status(ctx.workspace, reg, year)
     click.echo(f"{year}年度 提出状況")
-    click.echo(f"{'所管課':<12} {'状況':<6} 発行 返送 最後の判定")
+    width = max([display_width(s.department) for s in rows] + [6])
+    click.echo(f"{pad('所管課', width)}  状況    発行  返送  最後の判定")
     for s in rows:
-        click.echo(f"{s.department:<12} {s.state:<6} {'済' if s.issued else '未':<4} {s.returned:>4} "
-                   f"{s.last_verdict}")
+        click.echo(f"{pad(s.department, width)}  {pad(s.state, 6)}  {'済' if s.issued else '未'}    "
+                   f"{s.returned:>4}  {s.last_verdict}")
     counts = {k: sum(s.state == k for s in rows) for k in ("受理", "差戻し", "未提出")}
     ctx.say("、".join(f"{k} {v} 課" for k, v in counts.items()))
 
