@@ -92,3 +92,13 @@ def test_every_command_has_help_text_with_an_example():
         if isinstance(cmd, click.Group):
             continue
         assert cmd.help and "例:" in cmd.help and "plan-xl " in cmd.help.split("例:")[1], name
+
+
+def test_usage_errors_are_one_japanese_line_with_what_to_do(tmp_path):
+    result = _plan_xl(["status", "--yaer", "2023"], tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("エラー: オプション --yaer はありません（もしかして --year）。 "
+                                     "plan-xl status --help で使い方を確認できます。")
+    missing = _plan_xl(["mail", "report"], tmp_path)
+    assert missing.returncode == 2 and "'--to' を指定してください" in missing.stderr
+    assert "Traceback" not in missing.stderr

@@ -469,3 +469,39 @@ def import_(ctx: Context, report_file: Path, out: Path | None) -> None:
     if backup:
         ctx.say(f"以前の台帳を保存しました: {backup}")
     click.echo(f"台帳に取り込みました: {target}")
+
+
+def usage_message(e: click.UsageError) -> str:
+    """click's usage errors (English) as one Japanese line with what to do."""
+    hint = ""
+    if isinstance(e, (click.BadParameter, click.MissingParameter)) and e.param is not None:
+        hint = e.param.get_error_hint(e.ctx) if e.ctx else e.param.name
+    if isinstance(e, click.NoSuchOption):
+        maybe = f"（もしかして {'、'.join(e.possibilities)}）" if e.possibilities else ""
+        text = f"オプション {e.option_name} はありません{maybe}。"
+    elif isinstance(e, click.MissingParameter):
+        text = f"{hint} を指定してください。"
+    elif isinstance(e, click.BadParameter):
+        text = f"{hint} の指定が正しくありません（{e.message}）。"
+    elif e.message.startswith("No such command"):
+        text = f"そのコマンドはありません（{e.message}）。"
+    else:
+        text = f"指定が正しくありません（{e.format_message()}）。"
+    command = e.ctx.command_path if e.ctx else "plan-xl"
+    return f"エラー: {text} {command} --help で使い方を確認できます。"
+
+
+def run() -> None:
+    """The console entry point: `main` with usage errors in Japanese (exit code 2)."""
+    try:
+        main.main(prog_name="plan-xl", standalone_mode=False)
+    except click.UsageError as e:
+        click.echo(usage_message(e), err=True)
+        sys.exit(2)
+    except click.Abort:
+        click.echo("中断しました。", err=True)
+        sys.exit(1)
+    except click.ClickException as e:  # e.g. a file option that cannot be opened
+        click.echo(f"エラー: {e.format_message()}", err=True)
+        sys.exit(e.exit_code)
+
