@@ -70,8 +70,21 @@ def handle_errors(func):
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="plan-xl")
+class _Command(click.Command):
+    def get_help_option(self, ctx: click.Context):
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = "この説明を表示して終了します。"
+        return option
+
+
+class _Group(_Command, click.Group):
+    command_class = _Command
+    group_class = type  # subgroups are of this same class
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="plan-xl", help="バージョンを表示して終了します。")
 @click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path), default=".",
               show_default=True, help="作業フォルダ（workbooks/ と templates/ がある場所）")
 @click.option("-q", "--quiet", is_flag=True, help="経過の表示を省きます。")
