@@ -353,6 +353,27 @@ def test_correction_copy_marks_the_cells_to_fix(ws):
     assert cell.value == 150  # the department's own input is kept for them to correct
 
 
+def test_fixed_correction_copy_is_accepted_and_retired(ws):
+    """The loop a department goes through: rejected, fixes the correction copy, sends it back."""
+    reg = ws.load()
+    template = ws.template_path(YEAR, DX)
+    ident = identity(template)
+    values = typical_values(reg, ident)
+    pct = unit_field(reg, ident, "%")
+    values[pct.key] = 150
+    drop(ws, "dx.xlsx", fill(template, values))
+    copy = collect(ws).corrections[0]
+
+    values[pct.key] = 15.5
+    drop(ws, "dx_修正版.xlsx", fill(copy, values), T0 + dt.timedelta(days=3))
+    result = collect(ws)
+
+    fixed = next(r for r in result.results if r.item.name == "dx_修正版.xlsx")
+    assert fixed.verdict == "受理", fixed.findings
+    assert typed(load_register(ws.register_path), pct.key)[0] == 15.5
+    assert not copy.exists() and (copy.parent / "受理済み" / copy.name).exists()
+
+
 def test_status_command(ws):
     reg = ws.load()
     for dept, bad in ((DX, False), (JINJI, True)):

@@ -33,6 +33,7 @@ ACCEPTED = "受理"
 REJECTED = "差戻し"
 ALREADY = "処理済み"
 SUPERSEDED = "受理（差替え済み）"
+RESOLVED = "差戻し（解消済み）"  # rejected, but the department has since sent a file that was accepted
 NOT_TEMPLATE = "調査票ではない"
 
 
@@ -81,7 +82,7 @@ class FileResult:
 
     @property
     def ok(self) -> bool:
-        return self.verdict in (ACCEPTED, ALREADY, SUPERSEDED)
+        return self.verdict in (ACCEPTED, ALREADY, SUPERSEDED, RESOLVED)
 
 
 @dataclass
@@ -282,7 +283,7 @@ def collect(ws: Workspace, paths: list[Path] | None = None, progress=None,
             backup = save_register(reg, ws.register_path, ws.backups)
     years = sorted({r.year for r in results if r.year} or {ws.cycle_year(reg)})
     out = CollectResult(results, skipped, changed, backup)
-    rejected = [r for r in results if r.verdict == REJECTED]
+    rejected = _unresolved(reg, [r for r in results if r.verdict == REJECTED])
     _retire_corrections(ws, [r for r in results if r.verdict == ACCEPTED],
                         {(r.year, r.department) for r in rejected})
     out.corrections = write_corrections(ws, rejected)
@@ -345,6 +346,20 @@ def _judge_isolated(item: Received, reg: Register, key: bytes) -> FileResult:
     except BrokenProcessPool:
         return FileResult(item, "壊れたファイル", "ファイルの読み取り中に読み込み処理が異常終了しました。"
                                                  "Excel で開けることを確かめて、保存し直してから送ってください。")
+
+
+def _unresolved(reg: Register, rejected: list[FileResult]) -> list[FileResult]:
+    """Rejected files that still need correcting: not those the department has since replaced
+    with an accepted file (an old file left in the inbox is judged again on every run)."""
+    out = []
+    for r in rejected:
+        later = [s for s in reg.submissions if s.department == r.department and s.year == r.year
+                 and s.received >= r.item.received]
+        if later:
+            r.verdict, r.message = RESOLVED, f"{later[-1].file} を受理済みのため、修正は不要です"
+        else:
+            out.append(r)
+    return out
 
 
 def _retire_corrections(ws: Workspace, accepted: list[FileResult], still_rejected: set) -> None:
