@@ -120,3 +120,12 @@ def via_libreoffice(soffice: str, data: bytes, work: Path) -> bytes:
                     str(src / "filled.xlsx")], check=True, timeout=120, env=env,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return (out / "filled.xlsx").read_bytes()
+
+
+def zip_of(parts: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> bytes:
+    """A zip container with exactly these parts (for hand-made odd or hostile files)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    return buf.getvalue()

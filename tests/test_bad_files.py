@@ -18,7 +18,7 @@ import zlib
 import openpyxl
 import pytest
 import xlsxwriter
-from returned import ISSUED, YEAR, fill, identity, issue, typical_values
+from returned import ISSUED, YEAR, fill, identity, issue, typical_values, zip_of
 
 from plan_xl.identity import ID_SHEET
 from plan_xl.templates import TemplateOptions, build_template
@@ -61,14 +61,6 @@ def mini_xlsx(data: str = '<row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is><
              "xl/_rels/workbook.xml.rels": WB_RELS.format(target=target),
              "xl/" + target: sheet or SHEET.format(ns=ns, dim=dim, data=data)}
     return zip_of({**{k: v.encode() for k, v in parts.items()}, **(extra or {})})
-
-
-def zip_of(parts: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression) as z:
-        for name, data in parts.items():
-            z.writestr(name, data)
-    return buf.getvalue()
 
 
 def rezip(data: bytes, change=None, add: dict[str, bytes] | None = None, drop: str = "",

@@ -331,7 +331,8 @@ def test_exit_codes(ws):
     assert run(ws, "collect", "--no-such-option").exit_code == 2
 
 
-def test_correction_copy_marks_the_cells_to_fix(ws):
+def _dx_with_a_percentage_over_100(ws):
+    """DX戦略課's return with one error: a percentage of 150. Returns the field and the values."""
     reg = ws.load()
     template = ws.template_path(YEAR, DX)
     ident = identity(template)
@@ -339,6 +340,11 @@ def test_correction_copy_marks_the_cells_to_fix(ws):
     pct = unit_field(reg, ident, "%")
     values[pct.key] = 150
     drop(ws, "dx.xlsx", fill(template, values))
+    return pct, values
+
+
+def test_correction_copy_marks_the_cells_to_fix(ws):
+    pct, _ = _dx_with_a_percentage_over_100(ws)
 
     result = collect(ws)
 
@@ -355,13 +361,7 @@ def test_correction_copy_marks_the_cells_to_fix(ws):
 
 def test_fixed_correction_copy_is_accepted_and_retired(ws):
     """The loop a department goes through: rejected, fixes the correction copy, sends it back."""
-    reg = ws.load()
-    template = ws.template_path(YEAR, DX)
-    ident = identity(template)
-    values = typical_values(reg, ident)
-    pct = unit_field(reg, ident, "%")
-    values[pct.key] = 150
-    drop(ws, "dx.xlsx", fill(template, values))
+    pct, values = _dx_with_a_percentage_over_100(ws)
     copy = collect(ws).corrections[0]
 
     values[pct.key] = 15.5

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import zipfile
 from pathlib import Path
 
 import pytest
+from returned import zip_of
 
 from plan_xl import reader
 from plan_xl.reader import LIMITS, BadFile, prescan
@@ -21,23 +21,15 @@ def test_every_limit_is_documented_with_its_reason():
         assert reason
 
 
-def _zip(entries: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression) as zf:
-        for name, body in entries.items():
-            zf.writestr(name, body)
-    return buf.getvalue()
-
-
 BASE = {"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>",
         "xl/_rels/workbook.xml.rels": b"<Relationships/>"}
 
 
 @pytest.mark.parametrize("data, verdict, words", [
     (b"PK" + b"\0" * (LIMITS["file_bytes"][0] + 1), "大きすぎる", ["上限 20MB", "画像"]),
-    (_zip({**BASE, **{f"x/{n}.xml": b"" for n in range(LIMITS["zip_entries"][0])}}), "zip の異常",
+    (zip_of({**BASE, **{f"x/{n}.xml": b"" for n in range(LIMITS["zip_entries"][0])}}), "zip の異常",
      ["上限 1,000 個"]),
-    (_zip({**BASE, "x/bomb.xml": b"\0" * (2 * 1024 * 1024)}), "zip の異常", ["100 倍"]),
+    (zip_of({**BASE, "x/bomb.xml": b"\0" * (2 * 1024 * 1024)}), "zip の異常", ["100 倍"]),
 ])
 def test_limit_messages(data, verdict, words):
     with pytest.raises(BadFile) as e:
@@ -49,7 +41,7 @@ def test_limit_messages(data, verdict, words):
 
 def test_uncompressed_total_message(monkeypatch):
     monkeypatch.setitem(reader.LIMITS, "uncompressed_bytes", (1024 * 1024, "test"))
-    data = _zip({**BASE, "x/a.xml": b"a" * (2 * 1024 * 1024)}, zipfile.ZIP_STORED)
+    data = zip_of({**BASE, "x/a.xml": b"a" * (2 * 1024 * 1024)}, zipfile.ZIP_STORED)
     with pytest.raises(BadFile) as e:
         prescan(data)
     assert e.value.verdict == "大きすぎる" and "上限 1MB" in e.value.message
