@@ -270,9 +270,9 @@ def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings
         targets = [(a, [a], [], path, [path.name]) for a in recipients]
     else:
         if kind == "templates":
-            names = [d.name for d in reg.departments if d.name in reg.field_owners()]
+            names = [d.name for d in reg.departments if d.name in reg.field_owners(year)]
         elif kind == "reminders":
-            waiting = reg.field_owners() - reg.accepted_departments(year)
+            waiting = reg.field_owners(year) - reg.accepted_departments(year)
             names = [d.name for d in reg.departments if d.name in waiting]
         else:
             names = [d.name for d in reg.departments if ws.correction_path(year, d.name).is_file()]

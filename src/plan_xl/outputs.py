@@ -44,7 +44,7 @@ def department_status(ws: Workspace, reg: Register, year: int) -> list[Departmen
     log = [e for e in verdict_log(ws) if e.get("year") == year]
     accepted = reg.accepted_departments(year)
     out = []
-    owners = reg.field_owners()  # once: it walks every plan and progress row
+    owners = reg.field_owners(year)  # once: it walks every plan and progress row
     for d in reg.departments:
         if d.name not in owners:
             continue

@@ -27,6 +27,7 @@ Achievement rate (達成率) of an indicator in a year, by `achievement_rate`:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -71,10 +72,13 @@ def rate_method(ind: Indicator) -> str:
     return METHOD_KEEP if _meets(ind, ind.baseline) else METHOD_CHANGE
 
 
-def achievement_rate(ind: Indicator, actual: float | None) -> float | None:
-    """Progress toward the target as a fraction (1.0 = 100%); see the module docstring."""
+def achievement_rate(ind: Indicator, actual: float | None, year: int | None = None) -> float | None:
+    """Progress toward the target as a fraction (1.0 = 100%); see the module docstring. With
+    `year`, against the target in force that year (Indicator.target_for)."""
     if actual is None:
         return None
+    if year is not None and ind.target_for(year) != ind.target:
+        ind = dataclasses.replace(ind, target=ind.target_for(year))
     method = rate_method(ind)
     if method == METHOD_KEEP:
         return 1.0 if _meets(ind, actual) else 0.0
@@ -140,7 +144,7 @@ def summary_rows(reg: Register, year: int) -> list[SummaryRow]:
             for ind in s.indicators:
                 actuals = {y: index.actuals.get((ind.id, y)) for y in years}
                 rows.append(SummaryRow(**base, indicator=ind, actuals=actuals,
-                                       rates={y: achievement_rate(ind, v) for y, v in actuals.items()}))
+                                       rates={y: achievement_rate(ind, v, y) for y, v in actuals.items()}))
     return rows
 
 
@@ -165,8 +169,11 @@ def build_report(reg: Register, year: int, path: Path, issued: dt.date | None = 
     `issued` is the date printed on the cover; without it, the date of the last accepted
     submission of the year (none: the cover shows no date). Written to a temporary file first,
     so a report open in Excel is never left half-written."""
-    if year not in reg.period:
+    from .history import as_of
+
+    if year not in reg.all_years:
         raise UsageError(f"{year}年度は計画期間（{reg.period[0]}～{reg.period[-1]}年度）の外です。")
+    reg = as_of(reg, year)  # the plan as in force that year: later changes never alter it
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.xlsx")

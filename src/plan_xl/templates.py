@@ -211,10 +211,13 @@ def _guide(book, ws, reg: Register, ident: Identity, opts: TemplateOptions, plan
 def generate_templates(reg: Register, opts: TemplateOptions, key: bytes, out_dir: Path,
                        departments: list[str] | None = None, progress=None) -> list[Path]:
     """Write one template per department into `out_dir`; returns the paths in register order."""
+    from .history import as_of
     from .workspace import template_filename
 
     if opts.year not in reg.period:
-        raise UsageError(f"{opts.year}年度は計画期間（{reg.period[0]}〜{reg.period[-1]}年度）の外です。")
+        raise UsageError(f"{opts.year}年度は計画期間（{reg.period[0]}〜{reg.period[-1]}年度）の外です。"
+                         + ("新しい計画期間は plan-xl plan new-period で始めます。" if opts.year > reg.period[-1] else ""))
+    reg = as_of(reg, opts.year)  # only what is in force that year
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for department in departments_to_issue(reg, departments):
