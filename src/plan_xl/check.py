@@ -112,10 +112,11 @@ def departments_unique(ctx: Context):
             key = name_key(name)
             if key in owner and (owner[key] != d.name or n == 0):
                 other = owner[key]
+                if other == d.name:
+                    continue  # a duplicated row: duplicate_ids reports it
                 what = "所管課名" if n == 0 else "別名"
-                msg = ("同じ所管課が複数回登録されています。" if other == d.name and n == 0 else
-                       f"{what}「{name}」は「{other}」の名称・別名と同じです。別名は1つの課にだけ付けてください。")
-                yield ctx.error("所管課", d.name, "所管課" if n == 0 else "別名", msg)
+                yield ctx.error("所管課", d.name, "所管課" if n == 0 else "別名",
+                                f"{what}「{name}」は「{other}」の名称・別名と同じです。別名は1つの課にだけ付けてください。")
             else:
                 owner[key] = d.name
 
@@ -160,6 +161,20 @@ def plan_rows(ctx: Context):
                 yield ctx.error("計画", p.id, f, f"5レスの項目「{f}」は不明です。")
         if not p.sections:
             yield ctx.error("計画", p.id, "計画ID", "節が1つもありません（「節」シートに行を追加してください）。")
+
+
+@rule
+def duplicate_ids(ctx: Context):
+    """A second row with the same id would silently replace or shadow the first."""
+    for sheet, header in (("計画", "計画ID"), ("節", "節"), ("指標", "指標ID"), ("所管課", "所管課")):
+        first: dict[str, int] = {}
+        for n, values in ctx.tables.get(sheet, []):
+            key = row_key(sheet, values)
+            if key in first:
+                yield Finding(ERROR, f"{header}が重複しています（「{key.replace('|', ' 節')}」、{first[key]}行目と同じ）。"
+                                     "どちらかの行の ID を直してください。", sheet, where(sheet, n, header))
+            else:
+                first[key] = n
 
 
 def _department_problem(ctx: Context, name: str) -> str | None:

@@ -549,7 +549,7 @@ def _plan(reg, row, state):
                 disclosure_website=bool(row.text("市ウェブサイト")), disclosure_other=row.text("その他"),
                 disclosure_pages=_split(row.text("市ウェブページ"), "\n"), validity=row.validity())
     if pid in state["plans"]:
-        raise _Dangling("計画ID", f"計画ID「{pid}」が重複しています（{state['plans'][pid].name}）")
+        raise _Dangling("計画ID", f"計画IDが重複しています（「{pid}」{state['plans'][pid].name}）")
     state["plans"][pid] = plan
 
 
@@ -600,7 +600,7 @@ def _indicator(reg, row, state):
     if (ind.plan_id, ind.section) not in state["sections"]:
         raise _Dangling("節", f"{ind.plan_id} の節{ind.section}が「節」シートにありません")
     if ind.id in state["indicators"]:
-        raise _Dangling("指標ID", f"指標ID「{ind.id}」が重複しています")
+        raise _Dangling("指標ID", f"指標IDが重複しています（「{ind.id}」）")
     state["indicators"][ind.id] = ind
     state["sections"][(ind.plan_id, ind.section)].indicators.append(ind)
 
