@@ -106,19 +106,22 @@ def meta_present(ctx: Context):
 
 @rule
 def departments_unique(ctx: Context):
-    owner: dict[str, str] = {}
+    """Names and aliases must identify one department (width and spacing ignored): a collision
+    is reported at the alias that causes it, or at the later of two look-alike names."""
+    entries: dict[str, list[tuple[str, str, bool]]] = {}
     for d in ctx.reg.departments:
-        for n, name in enumerate([d.name, *d.aliases]):
-            key = name_key(name)
-            if key in owner and (owner[key] != d.name or n == 0):
-                other = owner[key]
-                if other == d.name:
-                    continue  # a duplicated row: duplicate_ids reports it
-                what = "所管課名" if n == 0 else "別名"
-                yield ctx.error("所管課", d.name, "所管課" if n == 0 else "別名",
-                                f"{what}「{name}」は「{other}」の名称・別名と同じです。別名は1つの課にだけ付けてください。")
-            else:
-                owner[key] = d.name
+        for k, name in enumerate([d.name, *d.aliases]):
+            entries.setdefault(name_key(name), []).append((d.name, name, k > 0))
+    for found in entries.values():
+        owners = list(dict.fromkeys(owner for owner, _, _ in found))
+        if len(owners) < 2:
+            continue
+        aliases = [e for e in found if e[2]]
+        for owner, name, _ in aliases or [e for e in found if e[0] != owners[0]]:
+            others = "、".join(o for o in owners if o != owner)
+            what = "別名" if aliases else "所管課名"
+            yield ctx.error("所管課", owner, "別名" if aliases else "所管課",
+                            f"{what}「{name}」は「{others}」の名称・別名と同じです。別名は1つの課にだけ付けてください。")
 
 
 @rule
@@ -256,37 +259,36 @@ def section_validity(ctx: Context):
 # --- 取組 and 指標 ------------------------------------------------------------------------
 @rule
 def schedules(ctx: Context):
+    rows = {}
+    for n, values in ctx.tables.get("取組", []):
+        rows.setdefault(row_key("取組", values), n)
     for p in ctx.reg.plans:
         for s in p.sections:
             for a_no, a in enumerate(s.actions, 1):
                 for r_no, row in enumerate(a.rows, 1):
                     for sp in row:
-                        key = f"{p.id}|{s.number}|{a_no}|{r_no}|{sp.start}|{('', '前', '後')[sp.half] if sp.half in (0, 1, 2) else sp.half}"
-                        n = _action_row(ctx, key)
-                        at = where("取組", n, "開始年度") if n else f"{p.id} 節{s.number} 取組{a_no}"
+                        half = ("", "前", "後")[sp.half] if sp.half in (0, 1, 2) else sp.half
+                        n = rows.get(f"{p.id}|{s.number}|{a_no}|{r_no}|{sp.start}|{half}")
+
+                        def at(header, n=n, p=p, s=s, a_no=a_no):
+                            return where("取組", n, header) if n else f"{p.id} 節{s.number} 取組{a_no}"
                         yield from _span_findings(ctx, p, a.name, sp, at)
                 if not a.name.strip():
                     yield Finding(ERROR, "取組内容が空です。", "取組", f"{p.id} 節{s.number} 取組{a_no}")
 
 
-def _action_row(ctx: Context, key: str) -> int | None:
-    for n, values in ctx.tables.get("取組", []):
-        if row_key("取組", values) == key:
-            return n
-    return None
-
-
-def _span_findings(ctx: Context, p: Plan, action: str, sp, at: str):
-    period = ctx.period
+def _span_findings(ctx: Context, p: Plan, action: str, sp, at):
+    period, v = ctx.period, p.validity
+    late = (period and sp.end > period[-1]) or (v.end is not None and sp.end > v.end)
+    header = "終了年度" if late else "開始年度"
     if period and not (period[0] <= sp.start <= sp.end <= period[-1]):
         yield Finding(ERROR, f"「{action}」の行動計画の年度 {sp.start}〜{sp.end} が計画期間"
-                             f"（{period[0]}〜{period[-1]}年度）の外です。", "取組", at)
-    v = p.validity
+                             f"（{period[0]}〜{period[-1]}年度）の外です。", "取組", at(header))
     if (v.start is not None and sp.start < v.start) or (v.end is not None and sp.end > v.end):
         yield Finding(ERROR, f"「{action}」の行動計画 {sp.start}〜{sp.end}年度が、計画 {p.id} の適用期間"
-                             f"（{v.start or ''}〜{v.end or ''}年度）の外です。", "取組", at)
+                             f"（{v.start or ''}〜{v.end or ''}年度）の外です。", "取組", at(header))
     if sp.half and (sp.half not in (1, 2) or sp.start != sp.end):
-        yield Finding(ERROR, "半期の指定は1年度の中だけにしてください。", "取組", at)
+        yield Finding(ERROR, "半期の指定は1年度の中だけにしてください。", "取組", at("半期"))
 
 
 @rule
@@ -308,7 +310,7 @@ def indicator_fields(ctx: Context):
                 yield ctx.error("指標", i.id, "方向", "方向は「上」か「下」にしてください。")
             if i.comparator not in ("", "以上", "以下"):
                 yield ctx.error("指標", i.id, "比較", "比較は「以上」「以下」または空欄にしてください。")
-            if ctx.period and i.target_year not in ctx.period and i.validity.covers(ctx.reg.period[-1]):
+            if ctx.period and i.target_year not in ctx.period:
                 yield ctx.error("指標", i.id, "目標年度", f"目標年度 {i.target_year} が計画期間の外です。")
 
 
@@ -376,16 +378,20 @@ def text_lengths(ctx: Context):
 @rule
 def progress_rows(ctx: Context):
     plans = {p.id: p for p in ctx.reg.plans}
-    numbers = {}
+    numbers: dict[tuple, list[int]] = {}
     for n, values in ctx.tables.get("進捗", []):
-        numbers.setdefault((str(values.get("計画ID")), _int(values.get("節")), _int(values.get("年度"))), n)
+        numbers.setdefault((str(values.get("計画ID")), _int(values.get("節")), _int(values.get("年度"))), []).append(n)
     counts = Counter((pr.plan_id, pr.section, pr.year) for pr in ctx.reg.progress)
+    seen: Counter = Counter()
     for pr in ctx.reg.progress:
-        n = numbers.get((pr.plan_id, pr.section, pr.year))
+        key = (pr.plan_id, pr.section, pr.year)
+        rows = numbers.get(key, [])
+        n = rows[min(seen[key], len(rows) - 1)] if rows else None
+        seen[key] += 1
 
         def at(header, n=n, pr=pr):
             return where("進捗", n, header) if n else f"{pr.plan_id} 節{pr.section} {pr.year}年度"
-        if counts[(pr.plan_id, pr.section, pr.year)] > 1:
+        if counts[key] > 1 and seen[key] > 1:
             yield Finding(ERROR, "同じ計画・節・年度の進捗が重複しています。", "進捗", at("年度"))
         plan = plans.get(pr.plan_id)
         if plan is None:
@@ -412,16 +418,20 @@ def _int(v):
 @rule
 def actual_rows(ctx: Context):
     indicators = {i.id: (p, i) for p in ctx.reg.plans for i in p.indicators}
-    numbers = {}
+    numbers: dict[tuple, list[int]] = {}
     for n, values in ctx.tables.get("指標実績", []):
-        numbers.setdefault((str(values.get("指標ID")), _int(values.get("年度"))), n)
+        numbers.setdefault((str(values.get("指標ID")), _int(values.get("年度"))), []).append(n)
     counts = Counter((a.indicator_id, a.year) for a in ctx.reg.actuals)
+    seen: Counter = Counter()
     for a in ctx.reg.actuals:
-        n = numbers.get((a.indicator_id, a.year))
+        key = (a.indicator_id, a.year)
+        rows = numbers.get(key, [])
+        n = rows[min(seen[key], len(rows) - 1)] if rows else None
+        seen[key] += 1
 
         def at(header, n=n, a=a):
             return where("指標実績", n, header) if n else f"{a.indicator_id} {a.year}年度"
-        if counts[(a.indicator_id, a.year)] > 1:
+        if counts[key] > 1 and seen[key] > 1:
             yield Finding(ERROR, "同じ指標・年度の実績が重複しています。", "指標実績", at("年度"))
         if a.indicator_id not in indicators:
             yield Finding(ERROR, f"指標ID「{a.indicator_id}」が指標シートにありません。", "指標実績", at("指標ID"))
@@ -469,7 +479,8 @@ def unrecorded_edits(ctx: Context):
     for d in table_diff(ctx.reg):
         if d.column == "行" and not d.after:
             yield Finding(ERROR, f"行（{d.key}）が削除されています。行は削除せず、元に戻して「適用終了」と"
-                                 "「終了区分」を記入してください（plan-xl plan retire でもできます）。", d.sheet, d.key)
+                                 "「終了区分」を記入してください（plan-xl plan retire でもできます）。", d.sheet,
+                          f"{d.key}（削除された行）")
         else:
             at = where(d.sheet, d.row, None if d.column == "行" else d.column) if d.row else d.key
             what = "行が追加されています" if d.column == "行" else f"「{_short(d.before)}」→「{_short(d.after)}」"
