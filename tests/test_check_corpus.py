@@ -92,8 +92,8 @@ CASES = [
      "目標値の履歴"),
     ("schedule beyond the period", lambda wb: set_at(wb, "取組", first_row(wb, "取組", 計画ID="1-3-7"), "終了年度", 2027),
      "取組", "計画期間"),
-    ("schedule after the item ended", lambda wb: put(wb, "計画", "計画ID", "1-3-7", "適用終了", 2023) and
-     put(wb, "計画", "計画ID", "1-3-7", "終了区分", "完了") and None, "取組", "適用期間"),
+    ("schedule before the item started", lambda wb: put(wb, "計画", "計画ID", "1-3-7", "適用開始", 2023) and None,
+     "取組", "適用期間"),
     ("progress before the item started", lambda wb: put(wb, "計画", "計画ID", "1-3-6", "適用開始", 2024) and None, "進捗",
      "適用期間"),
     ("half year typo", lambda wb: set_at(wb, "取組", first_row(wb, "取組", 計画ID="1-3-7"), "半期", "中"), "取組",

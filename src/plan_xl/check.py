@@ -284,9 +284,12 @@ def _span_findings(ctx: Context, p: Plan, action: str, sp, at):
     if period and not (period[0] <= sp.start <= sp.end <= period[-1]):
         yield Finding(ERROR, f"「{action}」の行動計画の年度 {sp.start}〜{sp.end} が計画期間"
                              f"（{period[0]}〜{period[-1]}年度）の外です。", "取組", at(header))
-    if (v.start is not None and sp.start < v.start) or (v.end is not None and sp.end > v.end):
+    if v.start is not None and sp.start < v.start:
         yield Finding(ERROR, f"「{action}」の行動計画 {sp.start}〜{sp.end}年度が、計画 {p.id} の適用期間"
-                             f"（{v.start or ''}〜{v.end or ''}年度）の外です。", "取組", at(header))
+                             f"（{v.start}〜{v.end or ''}年度）の前から始まっています。", "取組", at("開始年度"))
+    elif v.end is not None and sp.end > v.end:  # the schedule as planned stays readable history
+        yield Finding(WARNING, f"「{action}」の行動計画が、計画 {p.id} の終了（{v.end}年度）の後の年度にも"
+                               "あります（終了後の年度の調査票・報告書には出ません）。", "取組", at("終了年度"))
     if sp.half and (sp.half not in (1, 2) or sp.start != sp.end):
         yield Finding(ERROR, "半期の指定は1年度の中だけにしてください。", "取組", at("半期"))
 
