@@ -355,7 +355,8 @@ def _progress(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int,
     start = r
     put(r, 1, r, 1, "年度", "label")
     put(r, 2, r, 6, "実績", "label")
-    put(r, 7, r, LAST_COL, "計画の見直し", "label")
+    final = input_year is not None and input_year == reg.period[-1]  # the period's last year: 総括
+    put(r, 7, r, LAST_COL, "計画の見直し（計画期間の総括）" if final else "計画の見直し", "label")
     r += 1
     for year in years:
         pr = reg.progress_for(plan.id, section, year)

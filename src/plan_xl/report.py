@@ -211,7 +211,7 @@ def _write(book: Workbook, reg: Register, year: int, issued: dt.date | None) -> 
     rows = summary_rows(reg, year)
     _cover(book, fmt, reg, year, title, issued)
     _contents(book, fmt, reg, rows)
-    _summary(book, fmt, year, report_years(reg, year), rows)
+    _summary(book, fmt, year, report_years(reg, year), rows, final=year == reg.period[-1])
     _charts(book, fmt, report_years(reg, year), rows)
     styles = Styles(book)
     years = report_years(reg, year)
@@ -319,17 +319,28 @@ def _contents(book, fmt, reg: Register, rows: list[SummaryRow]) -> None:
     ws.freeze_panes(2, 0)
 
 
-def summary_headers(years: list[int]) -> list[tuple[str, float]]:
-    """集計's columns (header, width); `importer` reads them back by header."""
+def summary_headers(years: list[int], final: bool = False) -> list[tuple[str, float]]:
+    """集計's columns (header, width); `importer` reads them back by header. The report of a
+    period's final year adds 期間目標 (達成 / 未達成 against the period target)."""
     per_year = [h for y in years for h in ((f"{fy_short(y)}実績", 8), (f"{fy_short(y)}達成率", 7))]
     return [("計画ID", 6), ("節", 3), ("実施計画名・節", 20), ("所管課", 10), ("提出状況", 6),
             ("指標ID", 7), (INDICATOR_HEADER, 24), ("単位", 6), ("望ましい方向", 6),
             ("現況値", 8), ("現況値の時点", 9), *per_year, ("目標値", 8), ("比較", 4),
-            ("目標年度", 5), ("算定方法", 8)]
+            ("目標年度", 5), ("算定方法", 8), *([(PERIOD_RESULT, 6)] if final else [])]
 
 
-def _summary(book, fmt, year: int, years: list[int], rows: list[SummaryRow]) -> None:
-    headers = summary_headers(years)
+PERIOD_RESULT = "期間目標"
+
+
+def period_result(ind: Indicator, actual: float | None) -> str:
+    """達成 / 未達成 of the period target by the final year's actual (blank without one)."""
+    if actual is None:
+        return ""
+    return "達成" if _meets(ind, actual) else "未達成"
+
+
+def _summary(book, fmt, year: int, years: list[int], rows: list[SummaryRow], final: bool = False) -> None:
+    headers = summary_headers(years, final)
     widths = [w for _, w in headers]
     ws = _sheet(book, SUMMARY, widths, repeat=(3, 3))
     ws.write_string(0, 0, f"集計 {fy_label(year)} 実施計画の提出状況と指標の達成率", fmt.heading)
@@ -349,6 +360,7 @@ def _summary(book, fmt, year: int, years: list[int], rows: list[SummaryRow]) -> 
             for y in years:
                 values += [row.actuals[y], row.rates[y]]
             values += [ind.target, ind.comparator, ind.target_year, rate_method(ind)]
+            values += [period_result(ind, row.actuals[year])] if final else []
         else:
             values += [""] * (len(headers) - len(values))
         for c, value in enumerate(values):
