@@ -162,13 +162,17 @@ def table_dicts(reg: Register) -> dict[str, list[tuple[int, dict]]]:
     return out
 
 
-def _plan_key(plan_id: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in plan_id.split("-"))
+def _plan_key(plan_id: str) -> tuple:
+    """Sort key of a plan id; a malformed id (check reports it) sorts last instead of failing."""
+    parts = str(plan_id).split("-")
+    if all(p.isdigit() for p in parts):
+        return (0, *(int(p) for p in parts))
+    return (1, str(plan_id))
 
 
-def _indicator_key(indicator_id: str) -> tuple[int, ...]:
-    plan_id, _, n = indicator_id.partition(".")
-    return (*_plan_key(plan_id), int(n or 0))
+def _indicator_key(indicator_id: str) -> tuple:
+    plan_id, _, n = str(indicator_id).partition(".")
+    return (*_plan_key(plan_id), int(n) if n.isdigit() else 0, n)
 
 
 def write_register_file(reg: Register, path: Path) -> None:
