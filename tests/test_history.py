@@ -118,3 +118,40 @@ def test_a_period_before_reiwa_reports(tmp_path, register):
     texts = {c.value for ws in openpyxl.load_workbook(path, read_only=True).worksheets
              for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
     assert "2016年度（平成28年度）" in texts and "2019年度末までの目標値" in texts
+
+
+def test_a_reorganisation_typed_into_the_register_is_recorded_like_the_commands(tmp_path):
+    ws = Workspace(tmp_path / "作業")
+    ws.root.mkdir()
+    run(ws, "init")
+    run(ws, "report", "--year", "2022")
+    before = [[c.value for c in row] for s in openpyxl.load_workbook(ws.report_path(2022)).worksheets
+              for row in s.iter_rows()]
+    wb = openpyxl.load_workbook(ws.register_path)
+    depts = wb["所管課"]
+    head = [c.value for c in depts[1]]
+    for r in range(2, depts.max_row + 1):
+        name = depts.cell(r, 1).value
+        if name == "男女共同参画課":  # renamed, the old name kept as 別名
+            depts.cell(r, 1).value = "ダイバーシティ推進課"
+            depts.cell(r, head.index("別名") + 1).value = "男女共同参画課"
+        if name == "中央公民館":  # merged into 生涯学習課 from FY2024
+            for h, v in (("適用終了", 2023), ("終了区分", "統合"), ("後継", "生涯学習課")):
+                depts.cell(r, head.index(h) + 1).value = v
+    wb.save(ws.register_path)
+    refused = CliRunner().invoke(main, ["--dir", str(ws.root), "report", "--year", "2022"])
+    assert refused.exit_code == 1 and "変更履歴に記録されていません" in refused.output
+    run(ws, "plan", "record", "--from", "2024", "--reason", "令和6年4月1日付組織改編")
+    run(ws, "check")
+    reg = ws.load()
+    assert "ダイバーシティ推進課" in reg.plan("1-1-3").sections[1].departments
+    assert reg.plan("1-3-1").sections[2].departments == ["生涯学習課"]
+    assert "中央公民館" not in reg.field_owners(2024) and "中央公民館" in reg.field_owners(2023)
+    run(ws, "templates", "--year", "2024")
+    names = {p.name for p in ws.templates_dir(2024).glob("*.xlsx")}
+    assert "2024年度_進捗状況調査票_ダイバーシティ推進課.xlsx" in names
+    assert not any("中央公民館" in n or "男女共同参画課" in n for n in names)
+    run(ws, "report", "--year", "2022")
+    after = [[c.value for c in row] for s in openpyxl.load_workbook(ws.report_path(2022)).worksheets
+             for row in s.iter_rows()]
+    assert after == before

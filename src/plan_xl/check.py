@@ -102,6 +102,8 @@ def meta_present(ctx: Context):
             yield Finding(ERROR, f"項目「{key}」は西暦の年度（例: 2022）にしてください: {value}", "情報", key)
     if ctx.period is None and ctx.reg.meta.get("plan_start", "").isdigit():
         yield Finding(ERROR, "計画期間の開始年度が終了年度より後です。", "情報", "plan_start")
+    elif ctx.period is not None and len(ctx.reg.period) > 4:
+        yield Finding(ERROR, "計画期間は4年度までにしてください（行動計画の欄が4年度分です）。", "情報", "plan_end")
 
 
 @rule

@@ -67,7 +67,25 @@ def table_diff(reg: Register) -> list[Diff]:
                 before, after = _norm(saved[key].get(header)), _norm(values.get(header))
                 if before != after:
                     out.append(Diff(sheet, key, header, before, after, n))
-        out += [Diff(sheet, key, "行", REMOVED, "", None) for key in saved if key not in live]
+        removed = [key for key in saved if key not in live]
+        out += [Diff(sheet, key, "行", REMOVED, "", None) for key in removed]
+    live_departments = {row_key("所管課", v): v for _, v in reg.tables.get("所管課", [])}
+    return _renames(out, live_departments, reg.saved_tables.get("所管課", {}))
+
+
+def _renames(diffs: list[Diff], departments: dict[str, dict], saved: dict[str, dict]) -> list[Diff]:
+    """A department renamed in Excel (its name cell changed, the old name kept as 別名) is
+    one change of the 所管課 column, not a row removed and another added."""
+    out = list(diffs)
+    for gone in [d for d in diffs if d.sheet == "所管課" and d.before == REMOVED]:
+        new = next((d for d in out if d.sheet == "所管課" and d.after == ADDED
+                    and gone.key in _norm(departments.get(d.key, {}).get("別名")).split("、")), None)
+        if new is not None:
+            out.remove(gone)
+            out.remove(new)
+            out.append(Diff("所管課", new.key, "所管課", gone.key, new.key, new.row))
+            out.append(Diff("所管課", new.key, "別名", _norm(saved.get(gone.key, {}).get("別名")),
+                            _norm(departments[new.key].get("別名")), new.row))
     return out
 
 
@@ -86,8 +104,22 @@ def record_edits(reg: Register, year: int, reason: str, now: dt.datetime | None 
             item = _item(reg, d.sheet, d.key)
             if item is not None and item.validity.start is None:
                 item.validity.start = year
+    before = len(reg.changes)
     reg.changes += changes
-    return changes
+    _follow_reorganisation(reg, diffs, Recorder(reg, year, reason, EXCEL_EDIT, now))
+    return reg.changes[before:]
+
+
+def _follow_reorganisation(reg: Register, diffs: list[Diff], rec: Recorder) -> None:
+    """A rename or a merge typed into the 所管課 sheet moves the plans too, as the commands do."""
+    for d in diffs:
+        if d.sheet == "所管課" and d.column == "所管課" and d.before:
+            _reassign(reg, d.before, d.after, rec)
+    for dept in reg.departments:
+        v = dept.validity
+        if v.how == "統合" and v.successor and v.end is not None and any(
+                d.sheet == "所管課" and d.key == dept.name and d.column in ("終了区分", "後継", "適用終了") for d in diffs):
+            _reassign(reg, dept.name, v.successor, Recorder(reg, v.end + 1, rec.reason, EXCEL_EDIT))
 
 
 def _when(now: dt.datetime | None) -> str:
