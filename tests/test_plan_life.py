@@ -116,6 +116,9 @@ def test_four_years_of_changes_and_a_new_period(tmp_path):
     assert report(ws, 2023) == first_2023
     first_2024 = report(ws, 2024)
     assert not any(name.startswith("1-3-2 ") for name in first_2024)  # merged after FY2023
+    changes = {c for row in first_2024["計画の変更"] for c in row}
+    assert {"目標値を達成したため", "デジタルファースト推進事業に統合", "2024年度"} <= changes
+    assert "計画の変更" not in first_2022
     assert any(name.startswith("1-3-9 ") for name in first_2024)
     for plan_id in ("1-3-1", "1-3-5", "1-1-3"):
         texts = [c for row in sheet_rows(first_2024, plan_id) for c in row if isinstance(c, str)]

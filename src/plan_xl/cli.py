@@ -516,7 +516,24 @@ def plan_group() -> None:
     """
 
 
-_from_option = click.option("--from", "year", type=int, required=True, help="変更を適用する最初の年度（西暦）")
+def _fiscal_year_or_date(ctx, param, value: str) -> int:
+    """--from 2024, or an effective date (組織改編 of 2022-11-01 applies from FY2022)."""
+    import datetime as dt
+
+    from .fiscal import parse_fy
+
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        try:
+            return parse_fy(value)
+        except ValueError:
+            raise click.BadParameter(f"年度（例: 2024）か日付（例: 2024-04-01）を指定してください: {value}") from None
+    return day.year if day.month >= 4 else day.year - 1
+
+
+_from_option = click.option("--from", "year", required=True, callback=_fiscal_year_or_date,
+                            help="変更を適用する最初の年度（例: 2024）、または施行日（例: 2024-04-01）")
 _reason_option = click.option("--reason", required=True, help="変更の理由（変更履歴に残ります）")
 
 

@@ -23,6 +23,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from .errors import RegisterError, UsageError
+from .fiscal import fy_short
 from .model import Change, Department, Plan, Register, Section, Target, Validity, format_number
 from .register import STRUCTURE, register_from_tables, row_key, table_dicts
 
@@ -444,6 +445,11 @@ def describe_change(c: Change) -> str:
     what = (f"{c.after or c.before}" if c.column == "行" else
             f"{c.column}: 「{_clip(c.before)}」→「{_clip(c.after)}」")
     return f"{c.year}年度から  「{c.sheet}」{c.key}  {what}  （{c.by}、{c.when}）{c.reason}"
+
+
+def describe_change_row(c: Change) -> list:
+    """A change as the report's 計画の変更 sheet shows it."""
+    return [fy_short(c.year), c.sheet, c.key, c.column, c.before, c.after, c.reason, f"{c.by} {c.when}"]
 
 
 def _clip(text: str, n: int = 30) -> str:
