@@ -169,3 +169,19 @@ def test_each_mistake_is_found_where_it_is_and_nothing_runs(tmp_path, pristine, 
         assert "台帳に誤りが" in result.output and "Traceback" not in result.output
     assert not (root / "templates" / "2023").exists()
     assert not list((root / "workbooks").glob("2022年度_*.xlsx"))
+
+
+def test_column_letters_follow_the_workbook_when_a_clerk_inserts_a_column(tmp_path, pristine):
+    path = tmp_path / "register.xlsx"
+    shutil.copy(pristine, path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["指標"]
+    ws.insert_cols(1)
+    ws.cell(1, 1).value = "メモ"  # the clerk's own column, in front
+    r = row_of(ws, "指標ID", "1-3-5.1")
+    ws.cell(r, col(ws, "目標値")).value = 150000
+    wb.save(path)
+    reg = load_register(path)
+    hits = [f for f in check_register(reg) if "目標値の履歴" in f.message]
+    assert [f.cell for f in hits] == [f"{r}行目 G列（目標値）"]
+    assert reg.extra_columns["指標"]["メモ"] == {}  # kept (empty) on the next save

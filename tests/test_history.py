@@ -155,3 +155,19 @@ def test_a_reorganisation_typed_into_the_register_is_recorded_like_the_commands(
     after = [[c.value for c in row] for s in openpyxl.load_workbook(ws.report_path(2022)).worksheets
              for row in s.iter_rows()]
     assert after == before
+
+
+def test_a_clerk_column_on_a_collected_sheet_survives_a_later_write(tmp_path, register):
+    path = tmp_path / "register.xlsx"
+    save_register(register, path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["進捗"]
+    ws.cell(1, ws.max_column + 1).value = "備考"
+    ws.cell(3, ws.max_column).value = "確認済み"
+    key = (ws.cell(3, 1).value, ws.cell(3, 2).value, ws.cell(3, 3).value)
+    wb.save(path)
+    save_register(load_register(path), path)
+    ws = openpyxl.load_workbook(path)["進捗"]
+    headers = [c.value for c in ws[1]]
+    row = next(r for r in ws.iter_rows(min_row=2, values_only=True) if tuple(r[:3]) == key)
+    assert row[headers.index("備考")] == "確認済み"

@@ -39,7 +39,11 @@ class Context:
         n = self.rows.get((sheet, key))
         if n is None:
             return f"{key}" + (f" {header}" if header else "")
-        return where(sheet, n, header)
+        return self.where(sheet, n, header)
+
+    def where(self, sheet: str, row: int, header: str | None = None) -> str:
+        """「12行目 C列（目標値）」 with the column letter of the workbook as the clerk has it."""
+        return where(sheet, row, header, self.tables.get("_headers", {}).get(sheet))
 
     def error(self, sheet: str, key: str, header: str | None, message: str) -> Finding:
         return Finding(ERROR, message, sheet, self.at(sheet, key, header))
@@ -177,7 +181,7 @@ def duplicate_ids(ctx: Context):
             key = row_key(sheet, values)
             if key in first:
                 yield Finding(ERROR, f"{header}が重複しています（「{key.replace('|', ' 節')}」、{first[key]}行目と同じ）。"
-                                     "どちらかの行の ID を直してください。", sheet, where(sheet, n, header))
+                                     "どちらかの行の ID を直してください。", sheet, ctx.where(sheet, n, header))
             else:
                 first[key] = n
 
@@ -273,7 +277,7 @@ def schedules(ctx: Context):
                         n = rows.get(f"{p.id}|{s.number}|{a_no}|{r_no}|{sp.start}|{half}")
 
                         def at(header, n=n, p=p, s=s, a_no=a_no):
-                            return where("取組", n, header) if n else f"{p.id} 節{s.number} 取組{a_no}"
+                            return ctx.where("取組", n, header) if n else f"{p.id} 節{s.number} 取組{a_no}"
                         yield from _span_findings(ctx, p, a.name, sp, at)
                 if not a.name.strip():
                     yield Finding(ERROR, "取組内容が空です。", "取組", f"{p.id} 節{s.number} 取組{a_no}")
@@ -395,7 +399,7 @@ def progress_rows(ctx: Context):
         seen[key] += 1
 
         def at(header, n=n, pr=pr):
-            return where("進捗", n, header) if n else f"{pr.plan_id} 節{pr.section} {pr.year}年度"
+            return ctx.where("進捗", n, header) if n else f"{pr.plan_id} 節{pr.section} {pr.year}年度"
         if counts[key] > 1 and seen[key] > 1:
             yield Finding(ERROR, "同じ計画・節・年度の進捗が重複しています。", "進捗", at("年度"))
         plan = plans.get(pr.plan_id)
@@ -435,7 +439,7 @@ def actual_rows(ctx: Context):
         seen[key] += 1
 
         def at(header, n=n, a=a):
-            return where("指標実績", n, header) if n else f"{a.indicator_id} {a.year}年度"
+            return ctx.where("指標実績", n, header) if n else f"{a.indicator_id} {a.year}年度"
         if counts[key] > 1 and seen[key] > 1:
             yield Finding(ERROR, "同じ指標・年度の実績が重複しています。", "指標実績", at("年度"))
         if a.indicator_id not in indicators:
@@ -453,7 +457,7 @@ def submission_rows(ctx: Context):
         name = "" if values.get("所管課") is None else str(values.get("所管課"))
         if name and ctx.reg.department_name(name) is None:
             yield Finding(ERROR, f"所管課「{name}」が所管課シートにありません（名称を変えたときは旧名を別名に"
-                                 "残してください）。", "提出", where("提出", n, "所管課"))
+                                 "残してください）。", "提出", ctx.where("提出", n, "所管課"))
 
 
 @rule
@@ -462,7 +466,7 @@ def decision_rows(ctx: Context):
     for n, values in ctx.tables.get("判断記録", []):
         pid = "" if values.get("計画ID") is None else str(values.get("計画ID"))
         if pid and pid not in plans:
-            yield Finding(ERROR, f"計画ID「{pid}」が計画シートにありません。", "判断記録", where("判断記録", n, "計画ID"))
+            yield Finding(ERROR, f"計画ID「{pid}」が計画シートにありません。", "判断記録", ctx.where("判断記録", n, "計画ID"))
 
 
 @rule
@@ -471,7 +475,7 @@ def change_rows(ctx: Context):
         if c.sheet in {"所管課", "計画", "節", "指標"} and c.column != "行" and (c.sheet, c.key) not in ctx.rows:
             n = ctx.tables.get("変更履歴", [])[k][0] if k < len(ctx.tables.get("変更履歴", [])) else None
             yield Finding(ERROR, f"変更履歴の対象「{c.key}」が「{c.sheet}」シートにありません（行を削除しないでください）。",
-                          "変更履歴", where("変更履歴", n, "対象") if n else c.key)
+                          "変更履歴", ctx.where("変更履歴", n, "対象") if n else c.key)
 
 
 @rule
@@ -487,7 +491,7 @@ def unrecorded_edits(ctx: Context):
                                  "「終了区分」を記入してください（plan-xl plan retire でもできます）。", d.sheet,
                           f"{d.key}（削除された行）")
         else:
-            at = where(d.sheet, d.row, None if d.column == "行" else d.column) if d.row else d.key
+            at = ctx.where(d.sheet, d.row, None if d.column == "行" else d.column) if d.row else d.key
             what = "行が追加されています" if d.column == "行" else f"「{_short(d.before)}」→「{_short(d.after)}」"
             yield Finding(ERROR, f"Excel での変更が変更履歴に記録されていません（{what}）。"
                                  "plan-xl plan record --from 年度 --reason 理由 で記録してください。", d.sheet, at)

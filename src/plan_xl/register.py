@@ -148,7 +148,10 @@ def row_key(sheet: str, row: dict) -> str:
         return "" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
     keys = {"所管課": ["所管課"], "計画": ["計画ID"], "節": ["計画ID", "節"], "指標": ["指標ID"],
             "取組": ["計画ID", "節", "取組", "行", "開始年度", "半期"],
-            "目標値の履歴": ["指標ID", "適用開始", "目標値"], "目標体系": ["種別", "重点推進目標", "取組事項"]}
+            "目標値の履歴": ["指標ID", "適用開始", "目標値"], "目標体系": ["種別", "重点推進目標", "取組事項"],
+            "情報": ["項目"], "進捗": ["計画ID", "節", "年度"], "指標実績": ["指標ID", "年度"],
+            "提出": ["様式ID", "SHA-256"], "判断記録": ["計画ID", "内容"],
+            "変更履歴": ["記録日時", "シート", "対象", "列", "適用開始"]}
     return "|".join(get(h) for h in keys[sheet])
 
 
@@ -214,11 +217,8 @@ def _extra_values(reg: Register, sheet: str, row: list) -> list:
     if not extra:
         return []
     headers = [h for h, _ in SHEETS[sheet]]
-    key = row_key(sheet, dict(zip(headers, row, strict=False))) if sheet in _KEYED else str(row[0])
+    key = row_key(sheet, dict(zip(headers, row, strict=False)))
     return [values.get(key, "") for values in extra.values()]
-
-
-_KEYED = {"所管課", "計画", "節", "指標", "取組", "目標値の履歴", "目標体系"}
 
 
 def _write_guards(ws, sheet: str, columns: list[tuple[str, int]], n_rows: int) -> None:
@@ -432,10 +432,11 @@ def read_tables(path: Path) -> tuple[dict, dict, dict, list[Finding]]:
     missing = [s for s in SHEETS if s not in names and s not in OPTIONAL_SHEETS]
     if missing:
         raise RegisterError(f"台帳 {path.name} にシート「{'」「'.join(missing)}」がありません。")
-    tables, extras, problems = {}, {}, []
+    tables, extras, problems = {"_headers": {}}, {}, []
     for sheet in SHEETS:
         rows = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False) if sheet in names else []
         tables[sheet], extras[sheet] = _sheet_rows(path, sheet, rows, problems)
+        tables["_headers"][sheet] = [str(h).strip() if h is not None else "" for h in rows[0]] if rows else None
     saved = {}
     if SAVED_SHEET in names:
         for row in wb.get_sheet_by_name(SAVED_SHEET).to_python(skip_empty_area=False):
@@ -461,13 +462,12 @@ def _sheet_rows(path: Path, sheet: str, rows: list[list], problems: list[Finding
         if not any(v not in ("", None) for v in row):
             continue
         values = {h: (row[headers.index(h)] if headers.index(h) < len(row) else None)
-                  for h in known if h in headers}
+                  for h, _ in SHEETS[sheet] if h in headers}
         values = {h: (None if v == "" else v) for h, v in values.items()}
         out.append((n, values))
         for c, h in extra:
             if c < len(row) and row[c] not in ("", None):
-                key = row_key(sheet, values) if sheet in _KEYED else str(next(iter(values.values()), ""))
-                added[h][key] = row[c]
+                added[h][row_key(sheet, values)] = row[c]
     return out, added
 
 
@@ -496,12 +496,10 @@ def register_from_tables(tables: dict, problems: list[Finding] | None = None) ->
             row = _Row(sheet, n, values)
             try:
                 build(reg, row, state)
-            except CellError as e:
+            except (CellError, _Dangling) as e:
+                headers = tables.get("_headers", {}).get(sheet)
                 problems.append(Finding(ERROR, f"{e}（この行は読み飛ばしました）", sheet,
-                                        where(sheet, n, e.header)))
-            except _Dangling as e:
-                problems.append(Finding(ERROR, f"{e}（この行は読み飛ばしました）", sheet,
-                                        where(sheet, n, e.header)))
+                                        where(sheet, n, e.header, headers)))
     reg.plans = list(state["plans"].values())
     apply_next_era(reg.meta, problems)
     return reg
