@@ -1,6 +1,6 @@
 """A corpus of broken registers, each a mistake a clerk makes editing register.xlsx in Excel
 (made here with openpyxl, which saves the way Excel does). For every one: `check` does not
-crash, names the sheet, row and column in Japanese, and templates / report / collect refuse."""
+crash, names the sheet, row and column in Japanese, and templates / report / collect / mail refuse."""
 
 from __future__ import annotations
 
@@ -163,7 +163,8 @@ def test_each_mistake_is_found_where_it_is_and_nothing_runs(tmp_path, pristine, 
     runner = CliRunner()
     out = runner.invoke(main, ["--dir", str(root), "check"])
     assert out.exit_code == 1 and f"「{sheet}」シート" in out.output and "Traceback" not in out.output
-    for args in (["templates", "--year", "2023"], ["report", "--year", "2022"], ["collect"]):
+    for args in (["templates", "--year", "2023"], ["report", "--year", "2022"], ["collect"],
+                 ["mail", "reminders", "--year", "2023"]):
         result = runner.invoke(main, ["--dir", str(root), *args])
         assert result.exit_code == 1, (args, result.output)
         assert "台帳に誤りが" in result.output and "Traceback" not in result.output

@@ -270,7 +270,8 @@ def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings
         targets = [(a, [a], [], path, [path.name]) for a in recipients]
     else:
         if kind == "templates":
-            names = [d.name for d in reg.departments if d.name in reg.field_owners(year)]
+            owners = reg.field_owners(year)  # once: it builds the plan as in force that year
+            names = [d.name for d in reg.departments if d.name in owners]
         elif kind == "reminders":
             waiting = reg.field_owners(year) - reg.accepted_departments(year)
             names = [d.name for d in reg.departments if d.name in waiting]
