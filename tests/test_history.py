@@ -171,3 +171,22 @@ def test_a_clerk_column_on_a_collected_sheet_survives_a_later_write(tmp_path, re
     headers = [c.value for c in ws[1]]
     row = next(r for r in ws.iter_rows(min_row=2, values_only=True) if tuple(r[:3]) == key)
     assert row[headers.index("備考")] == "確認済み"
+
+
+def test_a_schedule_year_edited_in_excel_is_one_recorded_edit(tmp_path):
+    ws = Workspace(tmp_path / "作業")
+    ws.root.mkdir()
+    run(ws, "init")
+    wb = openpyxl.load_workbook(ws.register_path)
+    actions = wb["取組"]
+    head = [c.value for c in actions[1]]
+    r = next(r for r in range(2, actions.max_row + 1)
+             if actions.cell(r, 1).value == "1-3-5" and actions.cell(r, head.index("開始年度") + 1).value == 2023)
+    actions.cell(r, head.index("開始年度") + 1).value = 2024
+    wb.save(ws.register_path)
+    out = run(ws, "plan", "record", "--from", "2024", "--reason", "開始を1年遅らせた")
+    assert "変更履歴に 1 件を記録しました" in out
+    reg = ws.load()
+    assert reg.changes[-1].column == "開始年度" and (reg.changes[-1].before, reg.changes[-1].after) == ("2023", "2024")
+    starts = lambda r: [sp.start for row in r.plan("1-3-5").sections[0].actions[0].rows for sp in row]  # noqa: E731
+    assert starts(reg) == [2022, 2024] and starts(as_of(reg, 2023)) == [2022, 2023]

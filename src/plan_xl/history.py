@@ -71,7 +71,35 @@ def table_diff(reg: Register) -> list[Diff]:
         removed = [key for key in saved if key not in live]
         out += [Diff(sheet, key, "行", REMOVED, "", None) for key in removed]
     live_departments = {row_key("所管課", v): v for _, v in reg.tables.get("所管課", [])}
-    return _renames(out, live_departments, reg.saved_tables.get("所管課", {}))
+    out = _renames(out, live_departments, reg.saved_tables.get("所管課", {}))
+    for sheet, parts in PAIRED.items():
+        live = {row_key(sheet, v): (n, v) for n, v in reg.tables.get(sheet, [])}
+        out = _pair_edits(out, sheet, parts, reg.saved_tables.get(sheet, {}), live)
+    return out
+
+
+# Sheets whose row identity includes a column a clerk may well edit (a schedule's 開始年度, a
+# target history value): a row removed and one added with the same leading key parts is an edit.
+PAIRED = {"取組": 4, "目標値の履歴": 2}
+
+
+def _pair_edits(diffs: list[Diff], sheet: str, parts: int, saved: dict, live: dict) -> list[Diff]:
+    out = list(diffs)
+    added = [d for d in diffs if d.sheet == sheet and d.after == ADDED]
+    for gone in [d for d in diffs if d.sheet == sheet and d.before == REMOVED]:
+        prefix = gone.key.split("|")[:parts]
+        new = next((d for d in added if d.key.split("|")[:parts] == prefix), None)
+        if new is None:
+            continue
+        added.remove(new)
+        out.remove(gone)
+        out.remove(new)
+        n, values = live[new.key]
+        for header in sorted(set(values) | set(saved[gone.key])):
+            before, after = _norm(saved[gone.key].get(header)), _norm(values.get(header))
+            if before != after:
+                out.append(Diff(sheet, new.key, header, before, after, n))
+    return out
 
 
 def _renames(diffs: list[Diff], departments: dict[str, dict], saved: dict[str, dict]) -> list[Diff]:
