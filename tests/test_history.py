@@ -190,3 +190,22 @@ def test_a_schedule_year_edited_in_excel_is_one_recorded_edit(tmp_path):
     assert reg.changes[-1].column == "開始年度" and (reg.changes[-1].before, reg.changes[-1].after) == ("2023", "2024")
     starts = lambda r: [sp.start for row in r.plan("1-3-5").sections[0].actions[0].rows for sp in row]  # noqa: E731
     assert starts(reg) == [2022, 2024] and starts(as_of(reg, 2023)) == [2022, 2023]
+
+
+def test_a_target_typed_over_in_excel_becomes_target_history(tmp_path):
+    ws = Workspace(tmp_path / "作業")
+    ws.root.mkdir()
+    run(ws, "init")
+    wb = openpyxl.load_workbook(ws.register_path)
+    kpis = wb["指標"]
+    head = [c.value for c in kpis[1]]
+    r = next(r for r in range(2, kpis.max_row + 1) if kpis.cell(r, 1).value == "1-3-5.1")
+    kpis.cell(r, head.index("目標値") + 1).value = 150000
+    wb.save(ws.register_path)
+    run(ws, "plan", "record", "--from", "2024", "--reason", "目標値を達成したため")
+    run(ws, "check")  # history, value and printed text agree
+    reg = ws.load()
+    ind = reg.indicator("1-3-5.1")
+    assert (ind.target_for(2023), ind.target_for(2024)) == (100000, 150000)
+    assert "150,000件/年" in reg.plan("1-3-5").sections[0].targets_text
+    assert "100,000件/年" in as_of(reg, 2023).plan("1-3-5").sections[0].targets_text

@@ -135,8 +135,29 @@ def record_edits(reg: Register, year: int, reason: str, now: dt.datetime | None 
                 item.validity.start = year
     before = len(reg.changes)
     reg.changes += changes
-    _follow_reorganisation(reg, diffs, Recorder(reg, year, reason, EXCEL_EDIT, now))
+    rec = Recorder(reg, year, reason, EXCEL_EDIT, now)
+    _follow_reorganisation(reg, diffs, rec)
+    _follow_targets(reg, diffs, rec)
     return reg.changes[before:]
+
+
+def _follow_targets(reg: Register, diffs: list[Diff], rec: Recorder) -> None:
+    """A target typed over in the 指標 sheet becomes a target history entry from the year,
+    and the printed 目標値 text follows, as `plan target` does."""
+    for d in diffs:
+        if d.sheet != "指標" or d.column != "目標値" or not d.before:
+            continue
+        try:
+            old, new = float(d.before), float(d.after)
+        except ValueError:
+            continue  # check reports the unreadable value
+        plan, section, ind = _indicator(reg, d.key)
+        if not ind.targets:
+            ind.targets.append(Target(old, min(reg.periods[0][0], rec.year), "当初の目標値"))
+        ind.targets.append(Target(new, rec.year, rec.reason))
+        text = replace_printed_target(section.targets_text, ind.name, new)
+        rec("節", f"{plan.id}|{section.number}", "目標値（表記）", section.targets_text, text)
+        section.targets_text = text
 
 
 def _follow_reorganisation(reg: Register, diffs: list[Diff], rec: Recorder) -> None:
