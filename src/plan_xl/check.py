@@ -224,7 +224,8 @@ def departments_in_force(ctx: Context):
                                     f"所管課「{d}」は{v.end}年度で終了（{v.how or '終了'}）していますが、"
                                     f"{v.end + 1}年度以降もこの{'節' if s.departments else '計画'}の所管課です。"
                                     f"{'後継の「' + v.successor + '」に' if v.successor else '後継の課に'}"
-                                    "変えてください（plan-xl plan merge で記録できます）。")
+                                    "変えるか（plan-xl plan merge-department）、実施計画を終了してください"
+                                    "（plan-xl plan retire）。")
 
 
 def _last_year(ctx: Context, *ends: int | None) -> int | None:

@@ -583,7 +583,7 @@ def plan_target(ctx: Context, indicator, value, year, reason, note) -> None:
 @click.pass_obj
 @handle_errors
 def plan_retire(ctx: Context, item, last, how, into, reason) -> None:
-    """実施計画（計画ID）または指標（指標ID）を --last の年度で終了します（行は削除しません）。
+    """実施計画（計画ID）・指標（指標ID）・所管課（課の廃止）を --last の年度で終了します（行は削除しません）。
 
     \b
     例:

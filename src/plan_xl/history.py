@@ -293,7 +293,12 @@ def replace_printed_target(text: str, name: str, value: float) -> str:
 
 
 def retire(reg: Register, item_id: str, last_year: int, how: str, successor: str, rec: Recorder) -> None:
-    """End a plan item (計画ID) or an indicator (指標ID) after `last_year`: 統合 / 完了 / 廃止."""
+    """End a plan item (計画ID), an indicator (指標ID) or a department (廃止 of a 所管課) after
+    `last_year`: 統合 / 完了 / 廃止."""
+    if not re.match(r"^\d", item_id) and reg.department_name(item_id):
+        dept = reg.department(item_id)
+        _end(dept.validity, "所管課", dept.name, last_year, how, successor, rec)
+        return
     item = next((i for p in reg.plans for i in p.indicators if i.id == item_id), None) or _plan(reg, item_id)
     sheet = "計画" if isinstance(item, Plan) else "指標"
     if how == "統合" and not successor:
