@@ -112,6 +112,9 @@ def test_four_years_of_changes_and_a_new_period(tmp_path):
     assert_clean(ws)
     assert "マイナンバー推進課" in issued(ws, 2024) and "中央公民館" not in issued(ws, 2024)
     assert "ダイバーシティ推進課" in issued(ws, 2024) and "男女共同参画課" not in issued(ws, 2024)
+    guide = openpyxl.load_workbook(next(ws.templates_dir(2024).glob("*市民課.xlsx")), read_only=True)["記入要領"]
+    guide_text = {c.value for row in guide.iter_rows() for c in row}
+    assert "5. この年度からの計画の変更" in guide_text and "1-3-5.1" in guide_text  # the 見直し context
     assert report(ws, 2022) == first_2022
     assert report(ws, 2023) == first_2023
     first_2024 = report(ws, 2024)

@@ -208,7 +208,27 @@ def _guide(book, ws, reg: Register, ident: Identity, opts: TemplateOptions, plan
         note = f"記入欄 {count}か所" if count else "記入欄なし（参考）"
         ws.write_string(r, 2, f"{plan.name}（{'、'.join(plan.departments)}）… {note}", text)
         r += 1
+    r = _changes_this_year(ws, r, reg, opts.year, plans, head, text)
     ws.write_string(r + 1, 1, f"調査票ID {ident.template_id}（台帳の版 {ident.revision}、発行 {ident.issued}）", text)
+
+
+def _changes_this_year(ws, r: int, reg: Register, year: int, plans, head, text) -> int:
+    """5. この年度からの計画の変更: what was decided for these plans from this year (変更履歴), so
+    that the 計画の見直し is written knowing it."""
+    ids = {p.id for p in plans}
+    changes = [c for c in reg.changes if c.year == year and c.key.split("|")[0].split(".")[0] in ids]
+    if not changes:
+        return r
+    ws.merge_range(r + 1, 1, r + 1, 2, "", head)
+    ws.write_string(r + 1, 1, "5. この年度からの計画の変更", head)
+    r += 2
+    for c in changes:
+        what = ("追加" if c.column == "行" else f"{c.column}を変更" if len(c.before + c.after) > 40
+                else f"{c.column}: {c.before or '（なし）'} → {c.after or '（なし）'}")
+        ws.write_string(r, 1, c.key.replace("|", " 節"), text)
+        ws.write_string(r, 2, f"{what}（{c.reason}）"[:500], text)
+        r += 1
+    return r
 
 
 def generate_templates(reg: Register, opts: TemplateOptions, key: bytes, out_dir: Path,
