@@ -412,7 +412,7 @@ def progress_rows(ctx: Context):
         elif not plan.validity.covers(pr.year):
             yield Finding(ERROR, f"{pr.year}年度は計画 {plan.id} の適用期間（{plan.validity.start or ''}〜"
                                  f"{plan.validity.end or ''}年度）の外です。", "進捗", at("年度"))
-        if ctx.period and pr.year not in ctx.period and pr.year > ctx.period[-1]:
+        if ctx.period and pr.year not in ctx.period:
             yield Finding(ERROR, "年度が計画期間の外です。", "進捗", at("年度"))
         if pr.source.department and ctx.reg.department_name(pr.source.department) is None:
             yield Finding(ERROR, f"提出課「{pr.source.department}」が所管課シートにありません。", "進捗", at("提出課"))
@@ -448,7 +448,7 @@ def actual_rows(ctx: Context):
         elif not (indicators[a.indicator_id][0].validity.covers(a.year)
                   and indicators[a.indicator_id][1].validity.covers(a.year)):
             yield Finding(ERROR, f"{a.year}年度は指標 {a.indicator_id} の適用期間の外です。", "指標実績", at("年度"))
-        if ctx.period and a.year > ctx.period[-1]:
+        if ctx.period and a.year not in ctx.period:
             yield Finding(ERROR, "年度が計画期間の外です。", "指標実績", at("年度"))
 
 
