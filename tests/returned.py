@@ -18,9 +18,9 @@ from pathlib import Path
 
 import openpyxl
 
+from plan_xl.collect.read import open_workbook
 from plan_xl.identity import FieldSpec, Identity, load_or_create_key
 from plan_xl.model import Register
-from plan_xl.reader import open_workbook
 from plan_xl.templates import TemplateOptions, generate_templates
 from plan_xl.workspace import Workspace
 
@@ -31,7 +31,7 @@ ISSUED = dt.datetime(2024, 4, 1, 9, 0, 0)
 def issue(root: Path) -> Workspace:
     """A working folder with the register, the signing key and every FY2023 template."""
     ws = Workspace(root)
-    root.mkdir(parents=True, exist_ok=True)
+    ws.create()
     reg = ws.load()
     key = load_or_create_key(ws.key_path)
     generate_templates(reg, TemplateOptions(YEAR, issued=ISSUED), key, ws.templates_dir(YEAR))

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX")
 
 DRIVER = textwrap.dedent("""
     import sys, time
-    import plan_xl.outputs as outputs
+    import plan_xl.collect.feedback as outputs
     import plan_xl.register as register
 
     point, root = sys.argv[1], sys.argv[2]
