@@ -66,7 +66,8 @@ def typical_values(reg: Register, ident: Identity) -> dict[str, object]:
             values[f.key] = "・引き続き計画どおり実施する。\n・周知方法を見直す。"
         else:
             previous = reg.actual_for(rest[0], YEAR - 1)
-            values[f.key] = previous.value + 1.5 if previous else 12.5
+            baseline = reg.indicator(rest[0]).baseline
+            values[f.key] = previous.value + 1.5 if previous else (baseline + 1.5 if baseline else 12.5)
     return values
 
 

@@ -133,7 +133,8 @@ def _failed(item: Received, verdict: Verdict, message: str) -> Received:
 
 
 def _inner(outer: Received, name: str, data: bytes, received: str = "", sender: str = "") -> Received:
-    name = _UNSAFE_NAME.sub("_", name.replace("\\", "/").rsplit("/", 1)[-1]) or "添付ファイル"
+    name = name.rstrip("\0").replace("\\", "/").rsplit("/", 1)[-1]  # a path inside a zip: its file name
+    name = _UNSAFE_NAME.sub("_", name) or "添付ファイル"
     return Received(name, data, outer.source, received or outer.received,
                     chain=(*outer.chain, outer.name), sender=sender or outer.sender)
 
