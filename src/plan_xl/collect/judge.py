@@ -58,12 +58,12 @@ class FileResult:
 @dataclass
 class Judge:
     """What every verdict is judged against: the register, the signing key, the year being
-    collected and the templates this folder issued (template id -> department)."""
+    collected and the templates this folder issued (template id -> department, signature)."""
 
     reg: Register
     key: bytes
     year: int
-    issued: dict[str, str] = field(default_factory=dict)
+    issued: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def __post_init__(self):
         self.lookup = Lookup(self.reg)
@@ -158,9 +158,9 @@ def _actual_sender(item: Received, ctx: Judge) -> str:
 def _unsigned(v: Validation, item: Received, ident: Identity, ctx: Judge) -> str:
     """Name a forged or foreign identity as such; the file belongs to whoever really sent it."""
     actual = _actual_sender(item, ctx)
-    if ident.template_id in ctx.issued:
-        why = (f"識別情報が書き換えられています（{ctx.issued[ident.template_id]}あてに発行した調査票の"
-               "識別情報と一致しません）。")
+    issued_to, signature = ctx.issued.get(ident.template_id, ("", ""))
+    if signature and signature == ident.signature:  # our signature, over content changed since
+        why = f"識別情報が書き換えられています（{issued_to}あてに発行した調査票の識別情報と一致しません）。"
     else:
         why = ("この作業フォルダで発行した調査票ではありません。別の作業フォルダ（別の台帳）で作成された"
                "調査票か、識別情報を書き換えた調査票の可能性があります。")

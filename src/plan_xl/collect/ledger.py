@@ -55,13 +55,17 @@ def entries(ws: Workspace) -> list[dict]:
     return out
 
 
-_TEMPLATE_ID = re.compile(r'name="plan_xl_template_id"[^>]*>\s*<[^>]*>([^<]*)<')
-_DEPARTMENT = re.compile(r'name="plan_xl_department"[^>]*>\s*<[^>]*>([^<]*)<')
+def _property(name: str) -> re.Pattern:
+    return re.compile(rf'name="plan_xl_{name}"[^>]*>\s*<[^>]*>([^<]*)<')
 
 
-def issued_templates(ws: Workspace) -> dict[str, str]:
-    """Template id -> department of every template this folder has issued and still holds
-    (read from the custom properties xlsxwriter wrote; our own files, so a regex will do)."""
+_TEMPLATE_ID, _DEPARTMENT, _SIGNATURE = _property("template_id"), _property("department"), _property("signature")
+
+
+def issued_templates(ws: Workspace) -> dict[str, tuple[str, str]]:
+    """Template id -> (department, signature) of every template this folder has issued and
+    still holds (read from the custom properties xlsxwriter wrote; our own files, so a regex
+    will do). Tells a return whose identity was edited from one signed elsewhere."""
     out = {}
     for path in sorted((ws.root / "templates").glob("20[0-9][0-9]/*.xlsx")):
         try:
@@ -69,9 +73,9 @@ def issued_templates(ws: Workspace) -> dict[str, str]:
                 xml = zf.read("docProps/custom.xml").decode("utf-8")
         except (OSError, KeyError, zipfile.BadZipFile, UnicodeDecodeError):
             continue
-        tid, dept = _TEMPLATE_ID.search(xml), _DEPARTMENT.search(xml)
-        if tid and dept:
-            out[tid.group(1)] = dept.group(1)
+        tid, dept, sig = _TEMPLATE_ID.search(xml), _DEPARTMENT.search(xml), _SIGNATURE.search(xml)
+        if tid and dept and sig:
+            out[tid.group(1)] = (dept.group(1), sig.group(1))
     return out
 
 
