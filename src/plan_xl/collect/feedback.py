@@ -20,12 +20,14 @@ from .read import open_workbook
 from .validate import _as_text
 from .verdict import State
 
-# Three colours a department tells apart at a glance, on screen and printed: red for 誤り, blue
-# for 注意 (the old yellow FFEB9C was nearly the input cells' FFF2CC), the input yellow itself.
-ERROR_FILL = "FFC7CE"
+# Three colours a department tells apart at a glance, on screen and printed in grey: red for 誤り,
+# blue for 注意 (the old yellow FFEB9C was nearly the input cells' FFF2CC), the input yellow itself;
+# hues 0°/208°/45°, luminance 0.69/0.83/0.95.
+ERROR_FILL = "FF9B9B"
 WARNING_FILL = "BDD7EE"
 INPUT_FILL_RGB = INPUT_FILL.lstrip("#").upper()
 CORRECTION_SHEET = "修正依頼"
+HEADER_ROW = 7  # of the 修正依頼 table, under the title, the instruction and the colour key
 
 
 def _book(path: Path) -> xlsxwriter.Workbook:
@@ -204,7 +206,7 @@ def _summary_sheet(book, findings: list[Finding], originals: dict, title: str) -
     from openpyxl.worksheet.page import PageMargins
 
     ws = book.create_sheet(CORRECTION_SHEET, 0)
-    widths = {"A": 5, "B": 7, "C": 15, "D": 26, "E": 7, "F": 70, "G": 28}
+    widths = {"A": 5, "B": 7, "C": 15, "D": 30, "E": 7, "F": 70, "G": 28}
     for col, width in widths.items():
         ws.column_dimensions[col].width = width
     font, bold = Font(name=FONT, size=10), Font(name=FONT, size=10, bold=True)
@@ -220,32 +222,37 @@ def _summary_sheet(book, findings: list[Finding], originals: dict, title: str) -
     ws.merge_cells("A2:G2")
     ws["A2"].alignment, ws["A2"].font = wrap, font
     ws.row_dimensions[2].height = 44
-    for col, (label, fill) in zip("BDF", (("誤り", ERROR_FILL), ("注意", WARNING_FILL), ("入力欄", INPUT_FILL_RGB)), strict=True):
-        ws[f"{col}3"] = label
-        ws[f"{col}3"].fill = PatternFill("solid", fgColor=fill)
-        ws[f"{col}3"].font, ws[f"{col}3"].border = bold, box
-    ws["C3"], ws["E3"], ws["G3"] = "必ず直す", "内容を確認", "入力できる欄"
+    legend = (("誤り", ERROR_FILL, "必ず直してください（直さないと受理できません）。"),
+              ("注意", WARNING_FILL, "内容を確認してください。「対応不要」とあるものは読み取り結果のお知らせです。"),
+              ("入力欄", INPUT_FILL_RGB, "記入できる欄です（ほかの欄は変更しないでください）。"))
+    for r, (label, fill, text) in enumerate(legend, 3):
+        ws.cell(r, 2, label).fill = PatternFill("solid", fgColor=fill)
+        ws.cell(r, 2).font, ws.cell(r, 2).border = bold, box
+        ws.cell(r, 3, text).font = font
+        ws.merge_cells(start_row=r, start_column=3, end_row=r, end_column=7)
+    top = HEADER_ROW
     header = ["No.", "区分", "対応", "シート", "セル", "内容", "元の値（戻してあります）"]
     for c, text in enumerate(header, 1):
-        cell = ws.cell(5, c, text)
+        cell = ws.cell(top, c, text)
         cell.font, cell.border, cell.fill = bold, box, PatternFill("solid", fgColor="D9E1F2")
     for n, f in enumerate(findings, 1):
         row = [n, f.severity, f.action, f.sheet, f.cell, f.message, originals.get((f.sheet, f.cell), "")]
         for c, value in enumerate(row, 1):
-            cell = ws.cell(5 + n, c, value)
+            cell = ws.cell(top + n, c, value)
             if isinstance(value, str):
                 cell.data_type = "s"  # text from a returned file never becomes a formula
             cell.font, cell.alignment, cell.border = font, wrap, box
-        ws.cell(5 + n, 2).fill = PatternFill("solid", fgColor=ERROR_FILL if f.severity == ERROR else WARNING_FILL)
-        ws.row_dimensions[5 + n].height = 13.5 * max(_lines(f.message, widths["F"]),
-                                                     _lines(row[6], widths["G"]), _lines(f.sheet, widths["D"])) + 3
-    ws.print_title_rows = "5:5"
+        ws.cell(top + n, 2).fill = PatternFill("solid", fgColor=ERROR_FILL if f.severity == ERROR else WARNING_FILL)
+        ws.row_dimensions[top + n].height = 13.5 * max(_lines(f.message, widths["F"]),
+                                                       _lines(row[6], widths["G"]),
+                                                       _lines(f.sheet, widths["D"])) + 3
+    ws.print_title_rows = f"{top}:{top}"
     ws.page_setup.orientation, ws.page_setup.paperSize = "landscape", ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.5, bottom=0.5)
-    ws.print_area = f"A1:G{5 + max(len(findings), 1)}"
-    ws.freeze_panes = "A6"
+    ws.print_area = f"A1:G{top + max(len(findings), 1)}"
+    ws.freeze_panes = f"A{top + 1}"
 
 
 def _lines(text: str, width: float) -> int:
