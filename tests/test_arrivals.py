@@ -63,7 +63,7 @@ def test_outlook_msg_is_opened_and_traced_to_its_container(ws):
     r = only(collect(ws))
 
     assert (r.verdict, r.department) == (Verdict.ACCEPTED, DX)
-    assert r.item.label == f"提出メール.msg » {NAME}" and r.item.sender == "dx@city.example.jp"
+    assert r.item.label == f"提出メール.msg ＞ {NAME}" and r.item.sender == "dx@city.example.jp"
     assert r.item.received == SENT.astimezone().replace(tzinfo=None).isoformat()
     assert archived(ws) == {"提出メール.msg": msg, NAME: data}  # both, exactly as received
     entry = json.loads((ws.state / "verdicts.jsonl").read_text(encoding="utf-8").splitlines()[-1])
@@ -86,7 +86,7 @@ def test_zip_with_japanese_names(ws, encoding):
 
     verdicts = {r.item.name: r.verdict for r in result.results}
     assert verdicts == {NAME: Verdict.ACCEPTED, "メモ.txt": Verdict.WRONG_TYPE}
-    assert {r.item.label for r in result.results} == {f"提出.zip » {NAME}", "提出.zip » メモ.txt"}
+    assert {r.item.label for r in result.results} == {f"提出.zip ＞ {NAME}", "提出.zip ＞ メモ.txt"}
 
 
 def test_zipcrypto_opens_with_the_password_given(ws):
@@ -95,7 +95,7 @@ def test_zipcrypto_opens_with_the_password_given(ws):
 
     r = only(collect(ws, opener=Opener(["違う", "令和6年pass"])))
 
-    assert r.verdict == Verdict.ACCEPTED and r.item.label == f"PPAP.zip » {NAME}"
+    assert r.verdict == Verdict.ACCEPTED and r.item.label == f"PPAP.zip ＞ {NAME}"
 
 
 def test_zipcrypto_without_or_with_a_wrong_password_is_a_clear_verdict(ws):
@@ -110,7 +110,7 @@ def test_zipcrypto_password_prompted_on_the_command_line(ws):
     (ws.inbox / "PPAP.zip").write_bytes(zip_archive([(NAME, filled(ws))], "cp932", password="secret"))
     result = CliRunner().invoke(main, ["--dir", str(ws.root), "collect", "--zip-password", "secret"])
     assert result.exit_code == 0, result.output
-    assert f"PPAP.zip » {NAME}" in result.output
+    assert f"PPAP.zip ＞ {NAME}" in result.output
 
 
 def test_zip_inside_limits_like_a_workbook(ws):
@@ -144,7 +144,7 @@ def test_mail_forwarded_as_an_attachment(ws):
     r = only(collect(ws))
 
     assert r.verdict == Verdict.ACCEPTED
-    assert r.item.label == f"転送.eml » 調査票の提出.eml » {NAME}"
+    assert r.item.label == f"転送.eml ＞ 調査票の提出.eml ＞ {NAME}"
     assert r.item.sender == "dx@city.example.jp"  # the department's own mail, not the forwarder's
     assert not r.findings  # the sender matches the template: nothing surprising
 
@@ -154,7 +154,7 @@ def test_msg_with_a_zip_inside(ws):
     msg = outlook_msg("提出", "dx@city.example.jp", SENT, [("提出.zip", zip_archive([(NAME, data)], "cp932"))])
     (ws.inbox / "提出.msg").write_bytes(msg)
     r = only(collect(ws))
-    assert r.verdict == Verdict.ACCEPTED and r.item.label == f"提出.msg » 提出.zip » {NAME}"
+    assert r.verdict == Verdict.ACCEPTED and r.item.label == f"提出.msg ＞ 提出.zip ＞ {NAME}"
 
 
 def test_macro_enabled_book_is_read_as_values_with_a_notice(ws):

@@ -45,6 +45,8 @@ from email.utils import formataddr, formatdate, make_msgid
 from importlib import resources
 from pathlib import Path
 
+from .collect.ledger import department_states
+from .collect.verdict import State
 from .errors import MailError, UsageError
 from .fiscal import fy_label
 from .model import Register
@@ -242,9 +244,6 @@ def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings
     """Every message of one kind for one fiscal year, with the files each department gets."""
     if kind not in KINDS:
         raise UsageError(f"メールの種類は {', '.join(KINDS)} のいずれかです（{kind}）。")
-    from .collect.ledger import department_states
-    from .collect.verdict import State
-
     text, source = _mail_text(ws, kind)
     texts = {kind: (text, source)}
     coordinator = reg.meta.get("coordinating_department", "")

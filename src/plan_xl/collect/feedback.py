@@ -12,7 +12,7 @@ from pathlib import Path
 import xlsxwriter
 
 from ..findings import ERROR, Finding
-from ..layout import FONT, INPUT_FILL
+from ..layout import FONT, INPUT_FILL, display_width
 from ..model import Register
 from ..workspace import Workspace
 from . import ledger
@@ -257,8 +257,6 @@ def _summary_sheet(book, findings: list[Finding], originals: dict, title: str) -
 
 def _lines(text: str, width: float) -> int:
     """Lines a wrapped cell needs (full-width characters take two columns)."""
-    from ..layout import display_width
-
     per_line = max(width * 0.95, 4)
     return sum(max(1, -(-display_width(line) // int(per_line))) for line in str(text or "").split("\n"))
 

@@ -2,7 +2,7 @@
 mails forwarded as attachments and .zip archives (Japanese names, ZipCrypto passwords).
 
 A container is opened here and never judged itself: each file inside becomes a `Received`
-that remembers the chain of containers it came in (shown in the log as 「a.msg » b.zip » c.xlsx」)
+that remembers the chain of containers it came in (shown as 「a.msg ＞ b.zip ＞ c.xlsx」)
 and who sent it. A container that cannot be opened still becomes a `Received`, carrying the
 verdict it gets (`problem`), so nothing received goes without a verdict. The limits of the
 workbook pre-scan (read.LIMITS) bound every archive too, so a zip cannot do what an .xlsx
@@ -28,6 +28,7 @@ from ..errors import UsageError
 from .read import LIMITS, RATIO_MIN_BYTES
 from .verdict import Verdict
 
+SEPARATOR = " ＞ "  # between a container and what it held; a cp932 console can show it (» it cannot)
 MAX_DEPTH = 3  # containers inside containers: a forwarded mail with a zip holds a workbook at depth 3
 CONTAINERS = (".eml", ".msg", ".zip")
 _UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
@@ -54,7 +55,7 @@ class Received:
 
     @property
     def label(self) -> str:
-        return " » ".join([*self.chain, self.name])
+        return SEPARATOR.join([*self.chain, self.name])
 
 
 @dataclass

@@ -9,6 +9,7 @@ the register lock, in that order, so the status workbook always shows this run's
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,8 +128,6 @@ def _archive(ws: Workspace, item: Received) -> tuple[str, str]:
 
 
 def _keep(ws: Workspace, name: str, data: bytes) -> str:
-    import hashlib
-
     ws.archive.mkdir(parents=True, exist_ok=True)
     path = ws.archive / f"{hashlib.sha256(data).hexdigest()[:16]}_{name}"
     if not path.exists():
