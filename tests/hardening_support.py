@@ -67,7 +67,7 @@ def sensible_values(ident: Identity) -> dict[tuple[str, str], object]:
     for n, f in enumerate(ident.fields):
         if not f.editable:
             continue
-        kind = f.key.split("|")[0]
+        kind = f.field.kind
         if kind == "results":
             out[(f.sheet, f.cell)] = f"●取組を実施した（{n}）。\n・研修を2回開催"
         elif kind == "revision":

@@ -59,14 +59,14 @@ def typical_values(reg: Register, ident: Identity) -> dict[str, object]:
     last year's (so no jump warning)."""
     values: dict[str, object] = {}
     for f in editable(ident):
-        kind, *rest = f.key.split("|")
-        if kind == "results":
-            values[f.key] = f"●{rest[0]} 第{rest[1]}節の{YEAR}年度の実績\n・説明会を 3 回開催した（{ident.department}）"
-        elif kind == "revision":
+        key = f.field
+        if key.kind == "results":
+            values[f.key] = f"●{key.target} 第{key.section}節の{YEAR}年度の実績\n・説明会を 3 回開催した（{ident.department}）"
+        elif key.kind == "revision":
             values[f.key] = "・引き続き計画どおり実施する。\n・周知方法を見直す。"
         else:
-            previous = reg.actual_for(rest[0], YEAR - 1)
-            baseline = reg.indicator(rest[0]).baseline
+            previous = reg.actual_for(key.target, YEAR - 1)
+            baseline = reg.indicator(key.target).baseline
             values[f.key] = previous.value + 1.5 if previous else (baseline + 1.5 if baseline else 12.5)
     return values
 

@@ -29,7 +29,7 @@ from returned import (
 from plan_xl.cli import main
 from plan_xl.collect import collect
 from plan_xl.collect.feedback import ERROR_FILL
-from plan_xl.model import Provenance
+from plan_xl.model import FieldKey, Provenance
 from plan_xl.register import load_register
 
 DX = "DX戦略課"  # owns text fields, a percentage and counts, and shares sheets with two others
@@ -61,17 +61,17 @@ def received(when: dt.datetime = T0) -> str:
 
 def unit_field(reg, ident, unit_prefix: str):
     return next(f for f in editable(ident, "actual")
-                if reg.indicator(f.key.split("|")[1]).unit.startswith(unit_prefix))
+                if reg.indicator(f.field.target).unit.startswith(unit_prefix))
 
 
 def typed(reg, key: str):
     """What the register holds for a field key."""
-    kind, *rest = key.split("|")
-    if kind == "actual":
-        a = reg.actual_for(rest[0], int(rest[1]))
+    field = FieldKey.parse(key)
+    if field.kind == "actual":
+        a = reg.actual_for(field.target, field.year)
         return a.value, a.source
-    pr = reg.progress_for(rest[0], int(rest[1]), int(rest[2]))
-    return (pr.results if kind == "results" else pr.revision), pr.source
+    pr = reg.progress_for(field.target, field.section, field.year)
+    return (pr.results if field.kind == "results" else pr.revision), pr.source
 
 
 def run(ws, *args):

@@ -91,8 +91,9 @@ def gather(paths: list[Path], opener: Opener | None = None) -> tuple[list[Receiv
             mtime = dt.datetime.fromtimestamp(f.stat().st_mtime).isoformat(timespec="seconds")
             top = Received(f.name, None, f, mtime)
             found = _expand(top, opener, 0)
-            if not found and f.suffix.lower() != ".zip":
-                out.skipped.append((f, "添付ファイルのないメールのため読み飛ばしました"))
+            if not found:
+                out.skipped.append((f, "空の zip ファイルのため読み飛ばしました" if f.suffix.lower() == ".zip"
+                                    else "添付ファイルのないメールのため読み飛ばしました"))
             out.items += found
         else:
             mtime = dt.datetime.fromtimestamp(f.stat().st_mtime).isoformat(timespec="seconds")
