@@ -66,8 +66,9 @@ def typical_values(reg: Register, ident: Identity) -> dict[str, object]:
             values[f.key] = "・引き続き計画どおり実施する。\n・周知方法を見直す。"
         else:
             previous = reg.actual_for(key.target, YEAR - 1)
-            baseline = reg.indicator(key.target).baseline
-            values[f.key] = previous.value + 1.5 if previous else (baseline + 1.5 if baseline else 12.5)
+            ind = reg.indicator(key.target)
+            value = previous.value + 1.5 if previous else (ind.baseline + 1.5 if ind.baseline else 12.5)
+            values[f.key] = min(value, ind.bounds[1]) if ind.percent else value
     return values
 
 

@@ -109,3 +109,9 @@ def test_a_template_of_another_working_folder_says_so(ws, tmp_path):
     assert r.verdict == Verdict.REJECTED
     assert "別の作業フォルダ" in r.findings[0].message and "この作業フォルダで発行した調査票ではありません" \
         in r.findings[0].message
+
+
+def test_a_file_the_coordinating_section_passes_on_says_nothing(ws):
+    as_mail(ws, filled(ws, "健康長寿課"), f"{YEAR}年度_進捗状況調査票_健康長寿課.xlsx", "行政マネジメント課")
+    (r,) = collect(ws).results
+    assert r.verdict == Verdict.ACCEPTED and not notes(r)

@@ -55,6 +55,10 @@ def _table(book, name: str, headers: list[tuple[str, int]], rows: list[list], ti
                 ws.write_number(r, c, value, body)
             else:
                 ws.write_string(r, c, "" if value is None else str(value), body)
+        # wrapped text gets the height it needs: a row height is not recomputed on opening
+        lines = max(_lines(str(v), w) for v, (_, w) in zip(row, headers, strict=True))
+        if lines > 1:
+            ws.set_row(r, 13.5 * lines + 2)
     ws.freeze_panes(top + 1, 0)
     ws.autofilter(top, 0, top + max(len(rows), 1), len(headers) - 1)
     ws.set_landscape()
@@ -78,13 +82,14 @@ def write_status(ws: Workspace, reg: Register, year: int, now: dt.datetime) -> P
     heading = [title, f"{now:%Y年%m月%d日 %H:%M} 現在（plan-xl collect の実行時点）",
                f"所管課 {len(statuses)} 課: {counts}。返送ファイル {len({e.get('sha256') for e in files})} 件。"]
     _table(book, "所管課別", [("所管課", 20), ("状況", 10), ("調査票発行", 10), ("返送ファイル数", 12),
-                           ("最後の判定", 16), ("最後のファイル", 44), ("誤り", 6)],
+                           ("最後の判定", 16), ("最後のファイル", 64), ("誤り", 6)],
            [[s.department, str(s.state), "済" if s.issued else "未", s.returned, s.last_verdict, s.last_file,
              s.errors] for s in statuses], heading)
-    _table(book, "ファイル別", [("受付日時", 20), ("ファイル", 44), ("所管課", 18), ("判定", 16),
-                             ("内容", 60), ("誤り", 6), ("注意", 6), ("SHA-256", 20)],
+    _table(book, "ファイル別", [("受付日時", 20), ("ファイル", 50), ("所管課", 18), ("判定", 16),
+                             ("内容", 50), ("誤り", 6), ("注意", 6), ("保管ファイル（workbooks/archive）", 40)],
            [[e["received"], e["file"], e.get("department", ""), e["verdict"], e["message"],
-             e.get("errors", 0), e.get("warnings", 0), e["sha256"]] for e in files], [f"{title}: ファイル別の判定"])
+             e.get("errors", 0), e.get("warnings", 0), e.get("archived") or e["sha256"]] for e in files],
+           [f"{title}: ファイル別の判定"])
     _table(book, "指摘一覧", [("ファイル", 44), ("所管課", 18), ("区分", 6), ("対応", 14), ("シート", 30),
                           ("セル", 8), ("内容", 80)],
            [[e["file"], e.get("department", ""), f["severity"], f.get("action", ""), f["sheet"], f["cell"],

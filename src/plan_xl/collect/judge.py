@@ -67,7 +67,10 @@ class Judge:
 
     def __post_init__(self):
         self.lookup = Lookup(self.reg)
-        self.emails = {a.lower(): d.name for d in self.reg.departments
+        # The coordinating section forwards and saves others' mails: its own address says nothing
+        # about whose file it is.
+        coordinator = self.reg.meta.get("coordinating_department", "")
+        self.emails = {a.lower(): d.name for d in self.reg.departments if d.name != coordinator
                        for a in _addresses(d.email)}
         names = [(name_key(n), d.name) for d in self.reg.departments for n in [d.name, *d.aliases]]
         self.names = sorted(names, key=lambda x: -len(x[0]))  # 市民税課 before 市民課
