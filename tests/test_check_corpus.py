@@ -135,7 +135,7 @@ CASES = [
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory):
     ws = Workspace(tmp_path_factory.mktemp("pristine"))
-    ws.load()
+    ws.create()
     return ws.register_path
 
 

@@ -22,8 +22,7 @@ WEIRD = [None, "", "x", "=1+1", -1, 0, 1.5, 2.0, 10**12, "1-3-5", "1-3-5.1", "ï¼
 def test_random_damage_never_crashes_check(tmp_path, seed):
     rnd = random.Random(seed)
     ws = Workspace(tmp_path / "w")
-    ws.root.mkdir()
-    ws.load()
+    ws.create()
     path = tmp_path / "damaged.xlsx"
     shutil.copy(ws.register_path, path)
     wb = openpyxl.load_workbook(path)
