@@ -156,6 +156,7 @@ class Progress:
     results: str = ""  # 実績
     revision: str = ""  # 計画の見直し
     source: Provenance = field(default_factory=Provenance)
+    self_rating: str = ""  # 自己評価: a label of the rating scale, for items without numbers
 
 
 @dataclass
@@ -166,6 +167,7 @@ class Actual:
     year: int
     value: float
     source: Provenance = field(default_factory=Provenance)
+    reason: str = ""  # 変動要因: why the value moved a lot against last year
 
 
 @dataclass
@@ -215,6 +217,24 @@ class Submission:
     superseded_by: str = ""  # sha256 of the later accepted file, when superseded
 
 
+@dataclass(frozen=True)
+class Rating:
+    """One step of the rating scale (評価基準). An achievement rate of at least `minimum`
+    (1.0 = 100%) gets `label`; the steps are tried best first. `minimum` None: every rate below
+    the steps above; `no_data`: the label when there is no actual (実績なし)."""
+
+    label: str
+    minimum: float | None
+    meaning: str = ""
+    no_data: bool = False
+
+
+# The scale comparable cities publish (木津川市, 下野市); the register's 評価基準 sheet overrides it.
+DEFAULT_RATINGS = (Rating("S", 1.0, "特に良好に進捗"), Rating("A", 0.8, "良好に進捗"),
+                   Rating("B", 0.5, "概ね進捗"), Rating("C", None, "進捗に課題あり"),
+                   Rating("–", None, "実績なし", no_data=True))
+
+
 @dataclass
 class Register:
     """The master register: everything plan-xl knows."""
@@ -228,6 +248,7 @@ class Register:
     actuals: list[Actual] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
     submissions: list[Submission] = field(default_factory=list)
+    ratings: list[Rating] = field(default_factory=lambda: list(DEFAULT_RATINGS))  # 評価基準
 
     # --- lookups -------------------------------------------------------------------------
     @property
@@ -237,6 +258,15 @@ class Register:
     @property
     def baseline_year(self) -> int:
         return int(self.meta["baseline_year"])
+
+    @property
+    def rating_scale(self) -> list[Rating]:
+        return list(self.ratings or DEFAULT_RATINGS)
+
+    @property
+    def reason_threshold(self) -> float:
+        """A change against last year above this fraction asks for a 変動要因 (情報 sheet)."""
+        return float(self.meta.get("reason_threshold_percent") or 30) / 100
 
     @property
     def revision(self) -> int:

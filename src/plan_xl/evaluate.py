@@ -1,0 +1,254 @@
+"""Achievement evaluation (達成度評価): rates, ratings, change against last year, and when a
+department must give the reason for a big change (変動要因).
+
+Values in, values out: `evaluate(reg, year)` returns an Evaluation that the report, the
+DataFrames (frames.py) and the export share, so all of them say the same thing.
+
+Rules
+- Achievement rate (達成率) against the target in force that year (`target_for`); see
+  `achievement_rate`. The true rate is kept; `capped` gives the displayed one (at most 100%).
+- Rating of an indicator: the first step of the register's scale (評価基準, default S ≥ 100%,
+  A ≥ 80%, B ≥ 50%, C below, – no actual) whose minimum the true rate reaches. The rate already
+  respects the direction (a "lower is better" indicator gains rate as its value falls).
+- Rating of a plan item: from the mean of its indicators' capped rates that year; an item with
+  no rated indicator takes its departments' 自己評価 (the worst when sections differ); else –.
+- Change against last year (上昇 / 横ばい / 低下): the rating compared with last year's on the
+  scale's order; no comparison when either year has no rating.
+- Final year of the period: 達成 when the actual meets the target in force, else 未達成.
+- A reason is asked when the actual moves by more than the register's threshold (default 30%)
+  against last year's actual (the baseline for the first year), or moves the wrong way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .model import Indicator, Plan, Rating, Register
+
+RISE, FLAT, FALL = "上昇", "横ばい", "低下"
+MET, NOT_MET = "達成", "未達成"
+BASIS_INDICATORS, BASIS_SELF = "指標", "自己評価"
+
+
+# --- the rate --------------------------------------------------------------------------------
+def target_for(ind: Indicator, year: int) -> float:
+    """The target in force in `year`. The one place that knows where targets live: point it at
+    the register's target history when the register keeps one."""
+    return ind.target
+
+
+def meets(ind: Indicator, value: float, target: float | None = None) -> bool:
+    target = ind.target if target is None else target
+    return value >= target if ind.direction == "up" else value <= target
+
+
+# Which formula gave the rate (the 集計's 算定方法 column, explained in report.RATE_NOTE).
+METHOD_CHANGE = "標準"
+METHOD_KEEP = "現状維持"
+METHOD_NO_BASE_UP = "現況値なし"
+METHOD_NO_BASE_DOWN = "現況値なし（減少）"
+
+
+def rate_method(ind: Indicator, target: float | None = None) -> str:
+    """Which formula `achievement_rate` applies to this indicator."""
+    if ind.baseline is None:
+        return METHOD_NO_BASE_UP if ind.direction == "up" else METHOD_NO_BASE_DOWN
+    return METHOD_KEEP if meets(ind, ind.baseline, target) else METHOD_CHANGE
+
+
+def achievement_rate(ind: Indicator, actual: float | None, target: float | None = None) -> float | None:
+    """Progress toward `target` (default the indicator's) as a fraction, 1.0 = 100%:
+    (actual − baseline) ÷ (target − baseline); a target the baseline already meets is kept
+    (100% or 0%); without a baseline actual ÷ target (up) or target ÷ actual (down)."""
+    if actual is None:
+        return None
+    target = ind.target if target is None else target
+    method = rate_method(ind, target)
+    if method == METHOD_KEEP:
+        return 1.0 if meets(ind, actual, target) else 0.0
+    if method == METHOD_CHANGE:
+        return (actual - ind.baseline) / (target - ind.baseline)
+    numerator, denominator = (actual, target) if method == METHOD_NO_BASE_UP else (target, actual)
+    return numerator / denominator if denominator else None
+
+
+def capped(rate: float | None) -> float | None:
+    """The rate as displayed and averaged: beyond the target counts as 100%."""
+    return None if rate is None else min(rate, 1.0)
+
+
+# --- ratings ---------------------------------------------------------------------------------
+def rate_label(scale: list[Rating], rate: float | None) -> str:
+    """The scale's label for a true achievement rate (None: the no-data label)."""
+    if rate is None:
+        return no_data_label(scale)
+    for step in scale:
+        if not step.no_data and (step.minimum is None or rate >= step.minimum - 1e-9):
+            return step.label
+    return no_data_label(scale)
+
+
+def no_data_label(scale: list[Rating]) -> str:
+    return next((s.label for s in scale if s.no_data), "–")
+
+
+def change(scale: list[Rating], before: str, now: str) -> str:
+    """上昇 / 横ばい / 低下 between two labels, '' when either is not a rating."""
+    order = [s.label for s in scale if not s.no_data]
+    if before not in order or now not in order:
+        return ""
+    a, b = order.index(before), order.index(now)
+    return FLAT if a == b else RISE if b < a else FALL
+
+
+def worst(scale: list[Rating], labels: list[str]) -> str:
+    order = [s.label for s in scale if not s.no_data]
+    known = [x for x in labels if x in order]
+    return max(known, key=order.index) if known else ""
+
+
+# --- big changes ---------------------------------------------------------------------------
+def reason_needed(ind: Indicator, previous: float | None, value: float | None, threshold: float) -> str:
+    """Why a 変動要因 is asked for `value` against last year's `previous`, or '' when not."""
+    if value is None or previous is None:
+        return ""
+    delta = value - previous
+    wrong_way = delta < 0 if ind.direction == "up" else delta > 0
+    if previous and abs(delta) / abs(previous) > threshold + 1e-9:
+        return f"前年度比 {delta / abs(previous):+.0%}"
+    if wrong_way:
+        return "目標と逆の方向に変化"
+    return ""
+
+
+def previous_value(reg_actuals: dict, ind: Indicator, year: int, first_year: int) -> float | None:
+    """Last year's actual; for the first year of the period, the baseline (現況値)."""
+    before = reg_actuals.get((ind.id, year - 1))
+    if before is not None:
+        return before.value
+    return ind.baseline if year == first_year else None
+
+
+# --- the evaluation --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IndicatorResult:
+    """One indicator in one year."""
+
+    indicator: Indicator
+    year: int
+    target: float
+    actual: float | None
+    rate: float | None  # true rate, not capped
+    rating: str
+    previous: float | None  # last year's actual (the baseline in the first year)
+    change: str  # the rating against last year's
+    outcome: str  # 達成 / 未達成 in the final year of the period, else ''
+    reason: str  # 変動要因 given by the department
+    alert: str  # why a reason is asked, '' when not
+    collected: bool = False  # the actual came from a returned file (so a reason was asked)
+
+    @property
+    def shown_rate(self) -> float | None:
+        return capped(self.rate)
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """One plan item in one year."""
+
+    plan: Plan
+    year: int
+    rating: str
+    basis: str  # 指標 / 自己評価 / ''
+    previous_rating: str
+    change: str
+    rate: float | None  # mean of the indicators' capped rates (basis 指標)
+
+
+@dataclass
+class Evaluation:
+    year: int
+    scale: list[Rating]
+    indicators: list[IndicatorResult] = field(default_factory=list)
+    plans: list[PlanResult] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        """Plan items per rating, in the scale's order (the no-data label last)."""
+        return {s.label: sum(p.rating == s.label for p in self.plans) for s in self.scale}
+
+    def change_counts(self) -> dict[str, int]:
+        return {c: sum(p.change == c for p in self.plans) for c in (RISE, FLAT, FALL)}
+
+    def fallen(self) -> list[PlanResult]:
+        """Plan items whose rating fell against last year."""
+        return [p for p in self.plans if p.change == FALL]
+
+
+class _Facts:
+    """Dict lookups over the register for one evaluation."""
+
+    def __init__(self, reg: Register):
+        self.reg, self.scale = reg, reg.rating_scale
+        self.actuals = {(a.indicator_id, a.year): a for a in reg.actuals}
+        self.first = reg.period[0]
+
+    def indicator(self, ind: Indicator, year: int) -> IndicatorResult:
+        target = target_for(ind, year)
+        a = self.actuals.get((ind.id, year))
+        value = a.value if a else None
+        rate = achievement_rate(ind, value, target)
+        rating = rate_label(self.scale, rate)
+        before = self.actuals.get((ind.id, year - 1))
+        before_rating = rate_label(self.scale, achievement_rate(ind, before.value, target_for(ind, year - 1))
+                                   if before else None)
+        previous = previous_value(self.actuals, ind, year, self.first)
+        final = year == self.reg.period[-1] or year == ind.target_year
+        outcome = "" if not final or value is None else MET if meets(ind, value, target) else NOT_MET
+        return IndicatorResult(ind, year, target, value, rate, rating, previous,
+                               change(self.scale, before_rating, rating), outcome,
+                               a.reason if a else "",
+                               reason_needed(ind, previous, value, self.reg.reason_threshold),
+                               bool(a and a.source.file))
+
+    def plan_rating(self, plan: Plan, year: int) -> tuple[str, str, float | None]:
+        rates = [capped(achievement_rate(i, a.value, target_for(i, year))) for i in plan.indicators
+                 if (a := self.actuals.get((i.id, year)))]
+        rates = [r for r in rates if r is not None]
+        if rates:
+            mean = sum(rates) / len(rates)
+            return rate_label(self.scale, mean), BASIS_INDICATORS, mean
+        own = worst(self.scale, [pr.self_rating for pr in self.reg.progress
+                                 if pr.plan_id == plan.id and pr.year == year])
+        return (own, BASIS_SELF, None) if own else (no_data_label(self.scale), "", None)
+
+
+def evaluate(reg: Register, year: int) -> Evaluation:
+    """Every indicator and plan item of the register, rated for `year`."""
+    facts = _Facts(reg)
+    out = Evaluation(year, facts.scale)
+    for plan in reg.plans:
+        out.indicators += [facts.indicator(ind, year) for ind in plan.indicators]
+        rating, basis, rate = facts.plan_rating(plan, year)
+        before = facts.plan_rating(plan, year - 1)[0] if year - 1 >= facts.first else ""
+        out.plans.append(PlanResult(plan, year, rating, basis, before,
+                                    change(facts.scale, before, rating), rate))
+    return out
+
+
+def self_rating_choices(scale: list[Rating]) -> list[str]:
+    """The 自己評価 list in a template: 「A 良好に進捗」."""
+    return [f"{s.label} {s.meaning}".strip() for s in scale if not s.no_data]
+
+
+def parse_self_rating(scale: list[Rating], text: str) -> str | None:
+    """A chosen 自己評価 back to its label (None: not on the list); '' stays ''."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", str(text)).strip()
+    if not text:
+        return ""
+    head = text.split()[0].upper()
+    for s in scale:
+        if not s.no_data and unicodedata.normalize("NFKC", s.label).upper() == head:
+            return s.label
+    return None
