@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .model import Indicator, Plan, Rating, Register
+from .model import Indicator, Plan, Rating, Register, format_number
 
 RISE, FLAT, FALL = "上昇", "横ばい", "低下"
 MET, NOT_MET = "達成", "未達成"
@@ -127,6 +127,43 @@ def previous_value(reg_actuals: dict, ind: Indicator, year: int, first_year: int
     if before is not None:
         return before.value
     return ind.baseline if year == first_year else None
+
+
+def reason_bounds(ind: Indicator, previous: float, threshold: float) -> tuple[float | None, float | None]:
+    """Values outside [low, high] ask for a reason (None: no bound): exactly `reason_needed`."""
+    step = threshold * abs(previous) if previous else None
+    if ind.direction == "up":
+        return previous, None if step is None else previous + step
+    return None if step is None else previous - step, previous
+
+
+def _template_previous(reg: Register, ind: Indicator, year: int) -> float | None:
+    actuals = {(a.indicator_id, a.year): a for a in reg.actuals if a.indicator_id == ind.id}
+    return previous_value(actuals, ind, year, reg.period[0])
+
+
+def reason_hint(reg: Register, ind: Indicator, year: int) -> str:
+    """The template's prompt: which values of `year` will need a 変動要因."""
+    previous = _template_previous(reg, ind, year)
+    if previous is None:
+        return ""
+    low, high = reason_bounds(ind, previous, reg.reason_threshold)
+    limits = [f"{format_number(low)} 未満" if low is not None else "",
+              f"{format_number(high)} 超" if high is not None else ""]
+    label = "前年度" if year != reg.period[0] else "現況値"
+    return (f"{label}（{format_number(previous)}）に比べ {'・'.join(x for x in limits if x)} の場合は、"
+            "「変動要因」に理由を記入してください。")
+
+
+def reason_formula(reg: Register, ind: Indicator, year: int, actual_cell: str, reason_cell: str) -> str:
+    """An Excel condition that is true while the typed actual needs a reason and has none."""
+    previous = _template_previous(reg, ind, year)
+    if previous is None:
+        return ""
+    low, high = reason_bounds(ind, previous, reg.reason_threshold)
+    tests = ([f"{actual_cell}<{format_number(low)}"] if low is not None else []) + (
+        [f"{actual_cell}>{format_number(high)}"] if high is not None else [])
+    return f"=AND(ISNUMBER({actual_cell}),LEN(TRIM({reason_cell}))=0,OR({','.join(tests)}))"
 
 
 # --- the evaluation --------------------------------------------------------------------------
@@ -238,6 +275,11 @@ def evaluate(reg: Register, year: int) -> Evaluation:
 def self_rating_choices(scale: list[Rating]) -> list[str]:
     """The 自己評価 list in a template: 「A 良好に進捗」."""
     return [f"{s.label} {s.meaning}".strip() for s in scale if not s.no_data]
+
+
+def self_rating_choice(scale: list[Rating], label: str) -> str:
+    """The list entry of a stored 自己評価 label ('' when none)."""
+    return next((c for c in self_rating_choices(scale) if label and c.split()[0] == label), label)
 
 
 def parse_self_rating(scale: list[Rating], text: str) -> str | None:
