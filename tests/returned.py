@@ -18,6 +18,7 @@ from pathlib import Path
 
 import openpyxl
 
+from plan_xl.evaluate import reason_needed
 from plan_xl.identity import FieldSpec, Identity, load_or_create_key
 from plan_xl.model import Register
 from plan_xl.reader import open_workbook
@@ -56,17 +57,24 @@ def editable(ident: Identity, kind: str | None = None) -> list[FieldSpec]:
 
 def typical_values(reg: Register, ident: Identity) -> dict[str, object]:
     """What a careful department types: bullet text with line breaks, plain numbers close to
-    last year's (so no jump warning)."""
+    last year's (so no jump warning), a 変動要因 where the move asks for one, a 自己評価."""
     values: dict[str, object] = {}
     for f in editable(ident):
         kind, *rest = f.key.split("|")
-        if kind == "results":
+        if kind == "reason":
+            continue  # typed below, once the actual is known
+        if kind == "rating":
+            values[f.key] = "B 概ね進捗"
+        elif kind == "results":
             values[f.key] = f"●{rest[0]} 第{rest[1]}節の{YEAR}年度の実績\n・説明会を 3 回開催した（{ident.department}）"
         elif kind == "revision":
             values[f.key] = "・引き続き計画どおり実施する。\n・周知方法を見直す。"
         else:
             previous = reg.actual_for(rest[0], YEAR - 1)
             values[f.key] = previous.value + 1.5 if previous else 12.5
+            ind = reg.indicator(rest[0])
+            if previous and reason_needed(ind, previous.value, values[f.key], reg.reason_threshold):
+                values[f"reason|{rest[0]}|{rest[1]}"] = f"・{ind.name}は制度の見直しにより変動した。"
     return values
 
 

@@ -28,6 +28,7 @@ from returned import (
 
 from plan_xl.cli import main
 from plan_xl.collect import collect
+from plan_xl.evaluate import self_rating_choice
 from plan_xl.model import Provenance
 from plan_xl.outputs import ERROR_FILL
 from plan_xl.register import load_register
@@ -67,10 +68,12 @@ def unit_field(reg, ident, unit_prefix: str):
 def typed(reg, key: str):
     """What the register holds for a field key."""
     kind, *rest = key.split("|")
-    if kind == "actual":
+    if kind in ("actual", "reason"):
         a = reg.actual_for(rest[0], int(rest[1]))
-        return a.value, a.source
+        return (a.value if kind == "actual" else a.reason), a.source
     pr = reg.progress_for(rest[0], int(rest[1]), int(rest[2]))
+    if kind == "rating":
+        return self_rating_choice(reg.rating_scale, pr.self_rating), pr.source
     return (pr.results if kind == "results" else pr.revision), pr.source
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import PlanXlError, RegisterBusyError, UsageError
+from .evaluate import merge_evaluation_fields
 from .findings import ERROR, WARNING, Finding
 from .identity import load_or_create_key
 from .lock import RegisterLock
@@ -246,6 +247,7 @@ def _apply(reg: Register, v: Validation, prov: Provenance, progress: dict, actua
         actuals.pop((indicator_id, int(year)), None)
         if value is not None:
             actuals[(indicator_id, int(year))] = Actual(indicator_id, int(year), value, prov)
+    merge_evaluation_fields(v.extras, progress, actuals)
 
 
 # --- the run ------------------------------------------------------------------------------

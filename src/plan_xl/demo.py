@@ -16,6 +16,7 @@ from pathlib import Path
 
 import openpyxl
 
+from .evaluate import previous_value, reason_needed, self_rating_choices
 from .fiscal import fy_short
 from .model import Indicator, Register, format_number
 from .reader import open_workbook
@@ -39,6 +40,9 @@ encoding = "utf-8"        # or iso-2022-jp
 DEMO_YEAR = 2023
 MISTAKES = "市民課"  # full-width digits, a changed pre-filled cell, a missing 実績
 SILENT = "河川課"  # does not reply
+# An indicator that moves the wrong way in the demo year, with the department's 変動要因, so the
+# report's 評価 lists an item that fell back.
+FALLS_BACK = {"1-2-2.1": (1.12, "●制度改正への対応と、休止していた窓口業務の再開により、業務量が一時的に増加した。")}
 
 
 def init_workspace(root: Path) -> list[Path]:
@@ -65,6 +69,8 @@ def init_workspace(root: Path) -> list[Path]:
 
 def demo_value(reg: Register, ind: Indicator, year: int) -> float:
     """A plausible actual: a third of the way from last year's value toward the target."""
+    if year == DEMO_YEAR and ind.id in FALLS_BACK:
+        return FALLS_BACK[ind.id][0]
     previous = reg.actual_for(ind.id, year - 1)
     start = previous.value if previous else (ind.baseline if ind.baseline is not None else ind.target / 2)
     value = start + (ind.target - start) / 3
@@ -94,13 +100,23 @@ def fill_template(data: bytes, reg: Register, mistakes: bool = False) -> bytes:
     ident = open_workbook(data).identity
     wb = openpyxl.load_workbook(io.BytesIO(data))
     first_results = True
+    cells = {f.key: (wb[f.sheet], f.cell) for f in ident.fields}
     for f in (f for f in ident.fields if f.editable):
         ws = wb[f.sheet]
         kind, *rest = f.key.split("|")
+        if kind == "reason":
+            continue  # typed with its actual
+        if kind == "rating":
+            ws[f.cell] = self_rating_choices(reg.rating_scale)[1]
+            continue
         if kind == "actual":
-            value = demo_value(reg, reg.indicator(rest[0]), ident.year)
-            unit = reg.indicator(rest[0]).unit
-            ws[f.cell] = _full_width(f"{value:,.10g}") + unit if mistakes else value
+            ind = reg.indicator(rest[0])
+            value = demo_value(reg, ind, ident.year)
+            ws[f.cell] = _full_width(f"{value:,.10g}") + ind.unit if mistakes else value
+            reason = demo_reason(reg, ind, ident.year, value)
+            if reason and f"reason|{ind.id}|{ident.year}" in cells:
+                sheet, cell = cells[f"reason|{ind.id}|{ident.year}"]
+                sheet[cell] = reason
             continue
         results, revision = demo_texts(reg, rest[0], int(rest[1]), ident.year)
         if kind == "results" and mistakes and first_results:
@@ -115,6 +131,16 @@ def fill_template(data: bytes, reg: Register, mistakes: bool = False) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def demo_reason(reg: Register, ind: Indicator, year: int, value: float) -> str:
+    """The 変動要因 a department writes when the template asks for one."""
+    if year == DEMO_YEAR and ind.id in FALLS_BACK:
+        return FALLS_BACK[ind.id][1]
+    previous = previous_value({(a.indicator_id, a.year): a for a in reg.actuals}, ind, year, reg.period[0])
+    if not reason_needed(ind, previous, value, reg.reason_threshold):
+        return ""
+    return f"●取組の周知と利用の定着が進み、{ind.name}が大きく改善した。"
 
 
 def _full_width(text: str) -> str:

@@ -21,8 +21,10 @@ Rules
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
+from .findings import ERROR, WARNING
 from .model import Indicator, Plan, Rating, Register, format_number
 
 RISE, FLAT, FALL = "上昇", "横ばい", "低下"
@@ -115,7 +117,7 @@ def reason_needed(ind: Indicator, previous: float | None, value: float | None, t
     delta = value - previous
     wrong_way = delta < 0 if ind.direction == "up" else delta > 0
     if previous and abs(delta) / abs(previous) > threshold + 1e-9:
-        return f"前年度比 {delta / abs(previous):+.0%}"
+        return f"{abs(delta) / abs(previous):.0%}{'増加' if delta > 0 else '減少'}"  # 「…から45%増加」
     if wrong_way:
         return "目標と逆の方向に変化"
     return ""
@@ -294,3 +296,55 @@ def parse_self_rating(scale: list[Rating], text: str) -> str | None:
         if not s.no_data and unicodedata.normalize("NFKC", s.label).upper() == head:
             return s.label
     return None
+
+
+# --- collect's hooks: reading and merging 変動要因 and 自己評価 ---------------------------------
+EVALUATION_FIELDS = ("reason", "rating")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+REASON_MAX_CHARS = 2_000
+
+
+def read_evaluation_field(kind: str, raw, reg: Register, find, sheet: str, cell: str) -> str:
+    """The text of a returned 変動要因 or 自己評価 cell; findings through `find`."""
+    text = format_number(raw) if isinstance(raw, float) else "" if raw is None else str(raw)
+    text = _CONTROL.sub("", text.replace("\r\n", "\n")).strip()
+    if kind == "reason":
+        if len(text) > REASON_MAX_CHARS:
+            find(ERROR, f"「変動要因」が長すぎます（{len(text):,}字）。{REASON_MAX_CHARS:,}字以内で要点を"
+                        "記入してください。", sheet, cell)
+        return text
+    label = parse_self_rating(reg.rating_scale, text)
+    if label is None:
+        choices = "、".join(self_rating_choices(reg.rating_scale))
+        find(ERROR, f"「自己評価」の「{text}」は一覧にありません。{choices} から選んでください。", sheet, cell)
+        return ""
+    if not label:
+        find(WARNING, "「自己評価」が未選択です。その年度の進捗を一覧から選んでください。", sheet, cell)
+    return label
+
+
+def ask_reasons(v, reg: Register, lookup, inputs: dict, find) -> None:
+    """A 注意 for each actual that moved a lot, or the wrong way, without a 変動要因 (only for
+    templates that have the 変動要因 cell)."""
+    for key, value in v.numbers.items():
+        _, indicator_id, year = key.split("|")
+        reason_key = f"reason|{indicator_id}|{year}"
+        if value is None or reason_key not in inputs or v.extras.get(reason_key):
+            continue
+        ind = lookup.indicators[indicator_id]
+        previous = previous_value(lookup.actuals, ind, int(year), reg.period[0])
+        why = reason_needed(ind, previous, value, reg.reason_threshold)
+        if why:
+            label = "現況値" if int(year) == reg.period[0] else "前年度"
+            find(WARNING, f"「{ind.name}」の実績値 {format_number(value)} は{label}（{format_number(previous)}）"
+                          f"から{why}しています。「変動要因」にその理由を記入してください。", *inputs[reason_key])
+
+
+def merge_evaluation_fields(extras: dict[str, str], progress: dict, actuals: dict) -> None:
+    """Accepted 変動要因 go with their actual (and its provenance), 自己評価 with the progress row."""
+    for key, text in extras.items():
+        kind, *rest = key.split("|")
+        if kind == "reason" and (a := actuals.get((rest[0], int(rest[1])))):
+            a.reason = text
+        elif kind == "rating" and (pr := progress.get((rest[0], int(rest[1]), int(rest[2])))):
+            pr.self_rating = text

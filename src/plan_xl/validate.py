@@ -11,6 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from .evaluate import EVALUATION_FIELDS, ask_reasons, read_evaluation_field
 from .findings import ERROR, WARNING, Finding
 from .identity import Identity, digest
 from .model import Indicator, Lookup, Register, format_number
@@ -31,6 +32,7 @@ class Validation:
     findings: list[Finding] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)  # results|…/revision|… -> text
     numbers: dict[str, float | None] = field(default_factory=dict)  # actual|… -> value
+    extras: dict[str, str] = field(default_factory=dict)  # reason|… (変動要因), rating|… (自己評価)
 
     @property
     def accepted(self) -> bool:
@@ -97,6 +99,9 @@ def validate(book: Workbook, reg: Register, key: bytes, file: str, lookup: Looku
                 find(ERROR, f"{spec.owner}が記入する欄です。この欄は変更しないでください。", sheet, cell)
             continue
         kind = spec.key.split("|")[0]
+        if kind in EVALUATION_FIELDS:
+            v.extras[spec.key] = read_evaluation_field(kind, raw, reg, find, sheet, cell)
+            continue
         if kind == "actual":
             _check_number(v, spec.key, raw, lookup, find, sheet, cell)
         else:
@@ -104,6 +109,7 @@ def validate(book: Workbook, reg: Register, key: bytes, file: str, lookup: Looku
             v.texts[spec.key] = text
             if kind == "results" and not text.strip():
                 find(ERROR, "「実績」が未記入です。その年度の取組の実績を記入してください。", sheet, cell)
+    ask_reasons(v, reg, lookup, inputs, find)
     return v
 
 
