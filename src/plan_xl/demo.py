@@ -35,8 +35,13 @@ user = ""
 sender = "{sender}"
 sender_name = "{sender_name}"
 encoding = "utf-8"        # or iso-2022-jp
+
+[open_data]
+# 全国地方公共団体コード (6 digits with the check digit), the first column of `plan-xl export`
+local_government_code = "{code}"
 """
 
+KNOWN_CODES = {"郡山市": "072036"}  # the shipped register's city; others fill in their own
 DEMO_YEAR = 2023
 MISTAKES = "市民課"  # full-width digits, a changed pre-filled cell, a missing 実績
 SILENT = "河川課"  # does not reply
@@ -61,7 +66,8 @@ def init_workspace(root: Path) -> list[Path]:
         coordinator = reg.meta.get("coordinating_department", "")
         sender = reg.department(coordinator).email if reg.department_name(coordinator) else ""
         ws.settings_path.write_text(SETTINGS_TEMPLATE.format(
-            sender=sender, sender_name=f"{reg.meta.get('city', '')} {coordinator}".strip()), encoding="utf-8")
+            sender=sender, sender_name=f"{reg.meta.get('city', '')} {coordinator}".strip(),
+            code=KNOWN_CODES.get(reg.meta.get("city", ""), "")), encoding="utf-8")
         made.append(ws.settings_path)
     made += copy_default_templates(ws.mail_templates)
     return made
@@ -140,7 +146,7 @@ def demo_reason(reg: Register, ind: Indicator, year: int, value: float) -> str:
     previous = previous_value({(a.indicator_id, a.year): a for a in reg.actuals}, ind, year, reg.period[0])
     if not reason_needed(ind, previous, value, reg.reason_threshold):
         return ""
-    return f"●取組の周知と利用の定着が進み、{ind.name}が大きく改善した。"
+    return f"●{ind.name}は、取組の進み具合と利用状況の変化により前年度から大きく変動した。"
 
 
 def _full_width(text: str) -> str:

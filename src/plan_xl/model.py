@@ -272,6 +272,12 @@ class Register:
     def revision(self) -> int:
         return int(self.meta.get("revision", "1"))
 
+    def frames(self, year: int | None = None, code: str = ""):
+        """The register as pandas DataFrames (see plan_xl.frames)."""
+        from .frames import frames
+
+        return frames(self, year, code)
+
     def plan(self, plan_id: str) -> Plan:
         for p in self.plans:
             if p.id == plan_id:
