@@ -7,6 +7,7 @@ import openpyxl
 import pytest
 
 from plan_xl import evaluate as ev_module
+from plan_xl.errors import RegisterError
 from plan_xl.evaluate import FALL, FLAT, MET, NOT_MET, RISE, evaluate, reason_needed
 from plan_xl.model import (
     Actual,
@@ -156,3 +157,14 @@ def test_a_register_written_before_the_evaluation_loads_with_the_defaults(tmp_pa
     reg = load_register(path)
     assert reg.rating_scale == list(source_register.rating_scale)
     assert len(reg.actuals) == len(source_register.actuals) and all(a.reason == "" for a in reg.actuals)
+
+
+def test_the_scale_rows_may_come_in_any_order_and_a_bad_threshold_is_named():
+    reg = register(UP, actuals=[(UP.id, 2022, 40), (UP.id, 2023, 52)])
+    reg.ratings = [Rating("–", None, "実績なし", no_data=True), Rating("C", None, "課題あり"),
+                   Rating("A", 0.8, "良好"), Rating("B", 0.5, "概ね"), Rating("S", 1.0, "特に良好")]
+    [result] = evaluate(reg, 2023).indicators
+    assert (result.rating, result.change) == ("A", RISE)
+    reg.meta["reason_threshold_percent"] = "三十"
+    with pytest.raises(RegisterError, match="「情報」シートの reason_threshold_percent「三十」"):
+        evaluate(reg, 2023)

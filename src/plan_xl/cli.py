@@ -440,6 +440,7 @@ def report(ctx: Context, year: int | None, out: Path | None, issued, pdf: bool) 
       plan-xl report --year 2023 --pdf
       plan-xl report --year 2023 --out 報告書.xlsx --date 2024-08-01
     """
+    from .evaluate import rating_summary
     from .report import build_report, describe
 
     reg = ctx.workspace.load()
@@ -447,6 +448,7 @@ def report(ctx: Context, year: int | None, out: Path | None, issued, pdf: bool) 
     path = build_report(reg, year, out or ctx.workspace.report_path(year),
                         issued.date() if issued else None)
     ctx.say(describe(reg, year))
+    ctx.say(rating_summary(reg, year))
     click.echo(f"報告書を作成しました: {path}")
     if pdf:
         from .pdf import to_pdf

@@ -80,12 +80,18 @@ def capped(rate: float | None) -> float | None:
 
 
 # --- ratings ---------------------------------------------------------------------------------
+def ranked(scale: list[Rating]) -> list[Rating]:
+    """The rating steps best first, however the clerk ordered the 評価基準 rows."""
+    steps = [s for s in scale if not s.no_data]
+    return sorted(steps, key=lambda s: (s.minimum is None, -(s.minimum or 0.0)))
+
+
 def rate_label(scale: list[Rating], rate: float | None) -> str:
     """The scale's label for a true achievement rate (None: the no-data label)."""
     if rate is None:
         return no_data_label(scale)
-    for step in scale:
-        if not step.no_data and (step.minimum is None or rate >= step.minimum - 1e-9):
+    for step in ranked(scale):
+        if step.minimum is None or rate >= step.minimum - 1e-9:
             return step.label
     return no_data_label(scale)
 
@@ -96,7 +102,7 @@ def no_data_label(scale: list[Rating]) -> str:
 
 def change(scale: list[Rating], before: str, now: str) -> str:
     """上昇 / 横ばい / 低下 between two labels, '' when either is not a rating."""
-    order = [s.label for s in scale if not s.no_data]
+    order = [s.label for s in ranked(scale)]
     if before not in order or now not in order:
         return ""
     a, b = order.index(before), order.index(now)
@@ -104,7 +110,7 @@ def change(scale: list[Rating], before: str, now: str) -> str:
 
 
 def worst(scale: list[Rating], labels: list[str]) -> str:
-    order = [s.label for s in scale if not s.no_data]
+    order = [s.label for s in ranked(scale)]
     known = [x for x in labels if x in order]
     return max(known, key=order.index) if known else ""
 
@@ -272,6 +278,15 @@ def evaluate(reg: Register, year: int) -> Evaluation:
         out.plans.append(PlanResult(plan, year, rating, basis, before,
                                     change(facts.scale, before, rating), rate))
     return out
+
+
+def rating_summary(reg: Register, year: int) -> str:
+    """One Japanese line for the CLI: plan items per rating and against last year."""
+    ev = evaluate(reg, year)
+    counts = "、".join(f"{k} {v}件" for k, v in ev.counts().items())
+    changes = "、".join(f"{k} {v}件" for k, v in ev.change_counts().items())
+    fallen = "、".join(p.plan.id for p in ev.fallen())
+    return f"評価: {counts}（前年度比 {changes}{'：' + fallen if fallen else ''}）"
 
 
 def self_rating_choices(scale: list[Rating]) -> list[str]:

@@ -266,7 +266,14 @@ class Register:
     @property
     def reason_threshold(self) -> float:
         """A change against last year above this fraction asks for a 変動要因 (情報 sheet)."""
-        return float(self.meta.get("reason_threshold_percent") or 30) / 100
+        text = self.meta.get("reason_threshold_percent") or "30"
+        try:
+            return float(text) / 100
+        except ValueError:
+            from .errors import RegisterError
+
+            raise RegisterError(f"台帳の「情報」シートの reason_threshold_percent「{text}」が数値ではありません"
+                                "（変動要因を求める増減の割合、例: 30）。") from None
 
     @property
     def revision(self) -> int:
