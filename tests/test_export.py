@@ -108,3 +108,12 @@ def test_register_frames_and_the_year_over_year_table(reg):
     t = reg.frames(2023)[INDICATOR_YEARS]
     table = t.pivot_table(index="指標ID", columns="年度", values="実績値", aggfunc="first")
     assert table.loc["1-3-1.1"].tolist() == [15.9, 23.9]
+
+
+def test_pandas_stays_off_collects_path():
+    import subprocess
+    import sys
+
+    code = "import sys, plan_xl.collect, plan_xl.cli; print('pandas' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
