@@ -370,7 +370,7 @@ def _progress(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int,
             fields.append(InputField(f"revision|{base}", "revision", name, r, 7, owner, editable))
             r += 1
             r = _indicator_inputs(sheet, r, reg, indicators, year, plan, department, fields)
-            if not indicators:
+            if not plan.indicators:  # an item without numbers is rated by its department
                 r = _self_rating_input(sheet, r, reg, plan, section, year, department, fields)
         elif pr is not None:
             put(r, 1, r, 1, fy_short(year), "label")
