@@ -168,3 +168,15 @@ def test_the_scale_rows_may_come_in_any_order_and_a_bad_threshold_is_named():
     reg.meta["reason_threshold_percent"] = "三十"
     with pytest.raises(RegisterError, match="「情報」シートの reason_threshold_percent「三十」"):
         evaluate(reg, 2023)
+
+
+def test_check_names_broken_rating_settings(source_register):
+    from plan_xl.check import check_register
+
+    reg = source_register
+    assert [f for f in check_register(reg) if f.sheet in ("評価基準", "情報")] == []
+    broken = Register(**{**vars(reg), "meta": {**reg.meta, "reason_threshold_percent": "x"},
+                         "ratings": [Rating("S", 1.0), Rating("S", 0.5), Rating("–", None, no_data=True)]})
+    found = {(f.sheet, f.cell, f.severity) for f in check_register(broken) if f.sheet in ("評価基準", "情報")}
+    assert found == {("評価基準", "2行目", "誤り"), ("評価基準", "3行目", "誤り"), ("評価基準", "B列", "誤り"),
+                     ("情報", "reason_threshold_percent", "誤り")}

@@ -24,7 +24,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .findings import ERROR, WARNING
+from .errors import RegisterError
+from .findings import ERROR, WARNING, Finding
 from .model import Indicator, Plan, Rating, Register, format_number
 
 RISE, FLAT, FALL = "上昇", "横ばい", "低下"
@@ -311,6 +312,40 @@ def parse_self_rating(scale: list[Rating], text: str) -> str | None:
         if not s.no_data and unicodedata.normalize("NFKC", s.label).upper() == head:
             return s.label
     return None
+
+
+# --- the register's settings (plan-xl check) -------------------------------------------------
+def check_evaluation_settings(reg: Register) -> list[Finding]:
+    """評価基準 and reason_threshold_percent as a clerk may have edited them in Excel."""
+    out: list[Finding] = []
+
+    def error(where: str, message: str, sheet: str = "評価基準") -> None:
+        out.append(Finding(ERROR, message, sheet, where))
+
+    scale = reg.rating_scale
+    labels = [s.label for s in scale]
+    for n, step in enumerate(scale, 2):
+        if not step.label.strip():
+            error(f"{n}行目", "評価（A列）が空欄です。")
+        elif labels.count(step.label) > 1:
+            error(f"{n}行目", f"評価「{step.label}」が複数あります。")
+        if step.minimum is not None and not 0 <= step.minimum <= 10:
+            error(f"{n}行目", f"達成率の下限 {step.minimum:.0%} は 0〜1000（%）の範囲にしてください。")
+    if sum(s.no_data for s in scale) != 1:
+        error("B列", "達成率の下限が「実績なし」の行（実績がないときの評価）を1行だけにしてください。")
+    if sum(s.minimum is None and not s.no_data for s in scale) != 1:
+        error("B列", "達成率の下限が空欄の行（いちばん低い評価）を1行だけにしてください。")
+    try:
+        if reg.reason_threshold <= 0:
+            error("reason_threshold_percent", "変動要因を求める増減の割合は正の数にしてください（例: 30）。", "情報")
+    except RegisterError as e:
+        error("reason_threshold_percent", str(e), "情報")
+    rated = {s.label for s in scale if not s.no_data}
+    for pr in reg.progress:
+        if pr.self_rating and pr.self_rating not in rated:
+            out.append(Finding(WARNING, f"自己評価「{pr.self_rating}」が評価基準にありません。", "進捗",
+                               f"{pr.plan_id} 節{pr.section} {pr.year}年度"))
+    return out
 
 
 # --- collect's hooks: reading and merging 変動要因 and 自己評価 ---------------------------------
