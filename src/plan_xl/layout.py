@@ -17,6 +17,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from .evaluate import self_rating_choice, self_rating_choices, target_for
 from .fiscal import fy_label, fy_short
 from .model import FIVE_LESS, Indicator, Plan, Register, Section, format_number
 
@@ -410,7 +411,7 @@ def _indicator_inputs(sheet: PlanSheet, r: int, reg: Register, indicators: list[
         hint = f"{'高い' if ind.direction == 'up' else '低い'}ほど良い" if editable else f"{owner}が記入"
         put(r, 2, r, 5, f"{ind.label}\n（{hint}）")
         put(r, 6, r, 6, _with_label(ind.baseline, ind.baseline_label), "number")
-        put(r, 7, r, 7, f"{format_number(ind.target)}{ind.comparator}".strip(), "number")
+        put(r, 7, r, 7, f"{format_number(target_for(ind, year))}{ind.comparator}".strip(), "number")
         put(r, 8, r, 9, previous.value if previous else "", "number")
         put(r, 10, r, 10, current.value if current else "", "input_number" if editable else "number")
         # the reason sits right of its actual (templates.py's conditional format relies on it)
@@ -426,8 +427,6 @@ def _indicator_inputs(sheet: PlanSheet, r: int, reg: Register, indicators: list[
 def _self_rating_input(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int, year: int,
                        department: str | None, fields: list[InputField]) -> int:
     """自己評価 of a progress row without numeric targets: a choice from the rating scale."""
-    from .evaluate import self_rating_choice, self_rating_choices
-
     owner = plan.owner(section)
     editable = department == owner
     pr = reg.progress_for(plan.id, section, year)
