@@ -63,9 +63,12 @@ def test_the_reason_is_kept_with_the_actuals_provenance(demo):
 
 def test_export_on_the_demo_reads_back_equal(demo):
     ws, _ = demo
+    out = ws.workbooks / "opendata" / str(DEMO_YEAR)
+    made_by_demo = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert len(made_by_demo) == 5
     result = CliRunner().invoke(main, ["--dir", str(ws.root), "export"])
     assert result.exit_code == 0, result.output
-    out = ws.workbooks / "opendata" / str(DEMO_YEAR)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == made_by_demo  # the same bytes again
     tables = frames(ws.load(), DEMO_YEAR, "072036")
     stem = f"072036_行財政改革実施計画_{DEMO_YEAR}年度"
     for name, df in tables.items():

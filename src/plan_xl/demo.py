@@ -2,7 +2,7 @@
 
 The demo fills the FY2023 templates the way departments do (openpyxl typing into the input
 cells, some returned as saved e-mails), with one department making typical mistakes and one
-not replying, then runs collect, status, report and mail drafts.
+not replying, then runs collect, status, report, the open data and mail drafts.
 """
 
 from __future__ import annotations
@@ -169,6 +169,8 @@ def as_email(data: bytes, filename: str, department: str, sender: str, to: str, 
 def run_demo(root: Path, say: Callable[[str], None]) -> dict[str, Path]:
     """The whole FY2023 cycle in a fresh working folder; returns the main outputs."""
     from .collect import collect
+    from .evaluate import rating_summary
+    from .export import export, local_government_code
     from .identity import load_or_create_key
     from .mail import load_settings, prepare_letters, write_drafts
     from .outputs import department_status
@@ -230,6 +232,10 @@ def run_demo(root: Path, say: Callable[[str], None]) -> dict[str, Path]:
 
     report = build_report(reg, DEMO_YEAR, ws.report_path(DEMO_YEAR), issued=dt.date(2024, 6, 10))
     say(f"6/7 取りまとめた報告書: {report}")
+    say(f"    {rating_summary(reg, DEMO_YEAR)}")
+    opendata = export(reg, DEMO_YEAR, ws.workbooks / "opendata" / str(DEMO_YEAR),
+                      local_government_code(ws.settings_path))
+    say(f"    オープンデータ（CSV・Excel・JSON）: {opendata[0].parent}")
     batch = prepare_letters(ws, reg, "report", DEMO_YEAR, load_settings(ws, reg),
                             to=["kanbu@city.example.jp"], report_file=report)
     write_drafts(batch, ws, load_settings(ws, reg))
