@@ -305,6 +305,10 @@ def _evaluation(book, fmt, reg: Register, ev: Evaluation) -> None:
     before = evaluate(reg, ev.year - 1).counts() if ev.year - 1 >= reg.period[0] else {}
     r = _small_table(ws, fmt, widths, 3, ["評価", "意味", "実施計画数", "前年度"],
                      [[s.label, s.meaning, ev.counts()[s.label], before.get(s.label, "")] for s in ev.scale])
+    labels = [s.label for s in ev.scale]
+    r = _small_table(ws, fmt, widths, r + 1, ["重点推進目標", "", *labels],
+                     [[g.number, g.name, *[sum(p.rating == k for p in ev.plans if p.plan.goal == g.number)
+                                           for k in labels]] for g in reg.goals])
     changes = ev.change_counts()
     unrated = len(ev.plans) - sum(changes.values())
     r = _small_table(ws, fmt, widths, r + 1, ["前年度比", "説明", "実施計画数"],
