@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .errors import RegisterError
 from .findings import ERROR, WARNING, Finding
@@ -229,6 +230,20 @@ class Evaluation:
         """Plan items whose rating fell against last year."""
         return [p for p in self.plans if p.change == FALL]
 
+    def plan_result(self, plan_id: str) -> PlanResult:
+        return self._plans_by_id[plan_id]
+
+    def indicator_result(self, indicator_id: str) -> IndicatorResult:
+        return self._indicators_by_id[indicator_id]
+
+    @cached_property  # a report looks up every row: once the evaluation is complete, index it
+    def _plans_by_id(self) -> dict[str, PlanResult]:
+        return {p.plan.id: p for p in self.plans}
+
+    @cached_property
+    def _indicators_by_id(self) -> dict[str, IndicatorResult]:
+        return {r.indicator.id: r for r in self.indicators}
+
 
 class _Facts:
     """Dict lookups over the register for one evaluation."""
@@ -236,6 +251,9 @@ class _Facts:
     def __init__(self, reg: Register):
         self.reg, self.scale = reg, reg.rating_scale
         self.actuals = {(a.indicator_id, a.year): a for a in reg.actuals}
+        self.self_ratings: dict[tuple[str, int], list[str]] = {}
+        for pr in reg.progress:
+            self.self_ratings.setdefault((pr.plan_id, pr.year), []).append(pr.self_rating)
         self.first = reg.period[0]
 
     def indicator(self, ind: Indicator, year: int) -> IndicatorResult:
@@ -263,8 +281,7 @@ class _Facts:
         if rates:
             mean = sum(rates) / len(rates)
             return rate_label(self.scale, mean), BASIS_INDICATORS, mean
-        own = worst(self.scale, [pr.self_rating for pr in self.reg.progress
-                                 if pr.plan_id == plan.id and pr.year == year])
+        own = worst(self.scale, self.self_ratings.get((plan.id, year), []))
         return (own, BASIS_SELF, None) if own else (no_data_label(self.scale), "", None)
 
 

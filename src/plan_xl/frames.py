@@ -59,10 +59,14 @@ def frames(reg: Register, year: int | None = None, code: str = "") -> dict[str, 
               "目指す姿": p.vision, "5レス": "、".join(p.five_less), "計画期間開始年度": reg.period[0],
               "計画期間終了年度": reg.period[-1]} for p in reg.plans]
     item_years, indicator_years = [], []
+    names = {p.id: p.name for p in reg.plans}
+    progress: dict[tuple[str, int], list] = {}
+    for pr in reg.progress:
+        progress.setdefault((pr.plan_id, pr.year), []).append(pr)
     for y in years:
         ev = evaluate(reg, y)
         for p in ev.plans:
-            results, revision = _texts(reg, p.plan, y)
+            results, revision = _texts(progress, p.plan, y)
             item_years.append({**head, "計画ID": p.plan.id, "実施計画名": p.plan.name, "年度": y,
                                "評価": p.rating, "評価の根拠": p.basis, "達成率の平均（%）": _percent(p.rate),
                                "前年度の評価": p.previous_rating, "前年度比": p.change,
@@ -70,7 +74,7 @@ def frames(reg: Register, year: int | None = None, code: str = "") -> dict[str, 
         for r in ev.indicators:
             ind = r.indicator
             indicator_years.append({
-                **head, "計画ID": ind.plan_id, "実施計画名": reg.plan(ind.plan_id).name, "指標ID": ind.id,
+                **head, "計画ID": ind.plan_id, "実施計画名": names[ind.plan_id], "指標ID": ind.id,
                 "指標名": ind.name, "単位": ind.unit, "望ましい方向": DIRECTION[ind.direction],
                 "現況値": ind.baseline, "現況値の時点": ind.baseline_label, "年度": y, "目標値": r.target,
                 "比較": ind.comparator, "目標年度": ind.target_year, "実績値": r.actual,
@@ -86,10 +90,9 @@ def _percent(rate: float | None) -> float | None:
     return None if rate is None else round(rate * 100, 1)
 
 
-def _texts(reg: Register, plan, year: int) -> tuple[str, str]:
+def _texts(progress: dict, plan, year: int) -> tuple[str, str]:
     """実績 and 計画の見直し of a plan item in a year, sections in order, each under its title."""
-    rows = sorted((pr for pr in reg.progress if pr.plan_id == plan.id and pr.year == year),
-                  key=lambda pr: pr.section)
+    rows = sorted(progress.get((plan.id, year), []), key=lambda pr: pr.section)
     def title(pr):
         return f"【{plan.sections[pr.section - 1].title}】\n" if pr.section and len(rows) > 1 else ""
     return ("\n".join(title(pr) + pr.results for pr in rows),

@@ -390,9 +390,9 @@ def evaluation_headers(final: bool) -> list[tuple[str, float]]:
 
 def _evaluation_values(row: SummaryRow, ev: Evaluation, final: bool) -> list:
     if row.indicator is None:  # a section without numbers: its 自己評価, when one was given
-        own = next((p.rating for p in ev.plans if p.plan.id == row.plan.id and p.basis == BASIS_SELF), "")
-        return [own, "", *([""] if final else []), ""]
-    r = next(x for x in ev.indicators if x.indicator.id == row.indicator.id)
+        plan = ev.plan_result(row.plan.id)
+        return [plan.rating if plan.basis == BASIS_SELF else "", "", *([""] if final else []), ""]
+    r = ev.indicator_result(row.indicator.id)
     reason = r.reason or (f"（未記入: {r.alert}）" if r.alert and r.collected else "")
     return [r.rating, r.change, *([r.outcome] if final else []), reason]
 
