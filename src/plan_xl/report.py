@@ -1,9 +1,10 @@
 """The consolidated progress report (進捗状況報告書): one workbook the coordinating section
 publishes after collection.
 
-Sheets, in order: 表紙 (cover), 目次 (contents, with links to the plan sheets), 集計 (one row
-per plan section and indicator: submission status, baseline, actuals, target, achievement
-rate), グラフ (native bar charts of the achievement rates, each above the table it plots), then
+Sheets, in order: 表紙 (cover), 評価 (plan items per rating, the change against last year,
+the items that fell back with the departments' 変動要因; evaluate.py), 目次 (contents, with
+links to the plan sheets and each item's rating), 集計 (one row per plan section and indicator:
+submission status, baseline, actuals, target in force, achievement rate, rating, 変動要因), グラフ (native bar charts of the achievement rates, each above the table it plots), then
 one sheet per plan item drawn by `layout.draw_plan` with every reported year up to the report
 year.
 
@@ -12,7 +13,8 @@ are fixed and nothing depends on the clock, so the same register gives the same 
 Every text from the register is written with `write_string` (and the workbook refuses to turn
 strings into formulas, links or numbers); the only links are plan-xl's own internal ones in 目次.
 
-Achievement rate (達成率) of an indicator in a year, by `achievement_rate`:
+Achievement rate (達成率) of an indicator in a year, by `evaluate.achievement_rate` against the
+target in force that year (`evaluate.target_for`):
 - the usual case, baseline not yet at the target: (actual − baseline) ÷ (target − baseline).
   The same formula serves both directions: for a "lower is better" indicator target − baseline
   is negative, so falling values give a positive rate. 0% = still at the baseline, 100% = target
@@ -323,12 +325,12 @@ def _evaluation(book, fmt, reg: Register, ev: Evaluation) -> None:
     fallen = ev.fallen()
     ws.write_string(r + 1, 0, f"評価が前年度より低下した実施計画（{len(fallen)}件）", fmt.heading)
     r += 2
-    rows = [_plan_line(reg, ev, p) for p in fallen]
+    rows = [_plan_line(ev, p) for p in fallen]
     r = _small_table(ws, fmt, widths, r, ["計画ID", "実施計画名", "所管課", "前年度", "評価", "根拠", "変動要因"],
                      rows or [["", "評価が低下した実施計画はありません。", "", "", "", "", ""]])
 
 
-def _plan_line(reg: Register, ev: Evaluation, p) -> list:
+def _plan_line(ev: Evaluation, p) -> list:
     reasons = [f"{i.indicator.name}: {i.reason}" for i in ev.indicators
                if i.indicator.plan_id == p.plan.id and i.reason]
     return [p.plan.id, p.plan.name, "、".join(p.plan.departments), p.previous_rating, p.rating,
