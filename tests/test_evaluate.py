@@ -180,3 +180,30 @@ def test_check_names_broken_rating_settings(source_register):
     found = {(f.sheet, f.cell, f.severity) for f in check_register(broken) if f.sheet in ("評価基準", "情報")}
     assert found == {("評価基準", "2行目", "誤り"), ("評価基準", "3行目", "誤り"), ("評価基準", "B列", "誤り"),
                      ("情報", "reason_threshold_percent", "誤り")}
+
+
+def test_the_template_asks_for_reasons_with_the_same_bounds(tmp_path, source_register):
+    import datetime as dt
+
+    from plan_xl.reader import open_workbook
+    from plan_xl.templates import TemplateOptions, build_template
+
+    path = tmp_path / "調査票.xlsx"
+    build_template(source_register, "行政マネジメント課", TemplateOptions(2023, issued=dt.datetime(2024, 4, 1)),
+                   b"k" * 32, path)
+    fields = {f.key: f for f in open_workbook(path.read_bytes()).identity.fields}
+    actual, reason = fields["actual|1-2-2.1|2023"], fields["reason|1-2-2.1|2023"]
+    assert actual.sheet == reason.sheet and actual.editable and reason.editable
+    ws = openpyxl.load_workbook(path)[actual.sheet]
+    # 1-2-2.1 is lower-is-better at 1.05 in FY2022: a reason below 1.05 − 30% = 0.735 or above 1.05
+    rules = [(str(rng.sqref), rule.formula[0]) for rng in ws.conditional_formatting for rule in rng.rules]
+    assert (reason.cell, f"AND(ISNUMBER({actual.cell}),LEN(TRIM({reason.cell}))=0,"
+                         f"OR({actual.cell}<0.735,{actual.cell}>1.05))") in rules
+    assert reason_needed(DOWN, 1.05, 0.734, 0.3) and not reason_needed(DOWN, 1.05, 0.736, 0.3)
+    prompts = {str(v.sqref): v for v in ws.data_validations.dataValidation}
+    assert "前年度（1.05）に比べ 0.735 未満・1.05 超 の場合は、「変動要因」に理由を記入" in prompts[actual.cell].prompt
+    assert prompts[reason.cell].promptTitle == "変動要因"
+    rating = fields["rating|1-1-1|0|2023"]
+    choice = openpyxl.load_workbook(path)[rating.sheet].data_validations.dataValidation
+    [lst] = [v for v in choice if str(v.sqref) == rating.cell]
+    assert lst.type == "list" and lst.formula1 == '"S 特に良好に進捗,A 良好に進捗,B 概ね進捗,C 進捗に課題あり"'
