@@ -185,7 +185,7 @@ def test_check_names_broken_rating_settings(source_register):
 def test_the_template_asks_for_reasons_with_the_same_bounds(tmp_path, source_register):
     import datetime as dt
 
-    from plan_xl.reader import open_workbook
+    from plan_xl.collect.read import open_workbook
     from plan_xl.templates import TemplateOptions, build_template
 
     path = tmp_path / "調査票.xlsx"

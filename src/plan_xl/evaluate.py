@@ -27,7 +27,7 @@ from functools import cached_property
 
 from .errors import RegisterError
 from .findings import ERROR, WARNING, Finding
-from .model import Indicator, Plan, Rating, Register, format_number
+from .model import FieldKey, Indicator, Plan, Rating, Register, format_number
 
 RISE, FLAT, FALL = "上昇", "横ばい", "低下"
 MET, NOT_MET = "達成", "未達成"
@@ -390,28 +390,42 @@ def read_evaluation_field(kind: str, raw, reg: Register, find, sheet: str, cell:
     return label
 
 
-def ask_reasons(v, reg: Register, lookup, inputs: dict, find) -> None:
-    """A 注意 for each actual that moved a lot, or the wrong way, without a 変動要因 (only for
-    templates that have the 変動要因 cell)."""
+def read_evaluation(book, reg: Register, v, find) -> None:
+    """collect's rule (collect/validate.RULES): read the department's 変動要因 and 自己評価 cells
+    into `v.extras`, and ask in a 注意 for a reason an actual needs and does not have."""
+    located = {}
+    for spec in v.identity.fields:
+        key = spec.field
+        if key.kind in EVALUATION_FIELDS and spec.editable:
+            sheet, cell = located[key] = book.scan.names.get(spec.name, (spec.sheet, spec.cell))
+            v.extras[key] = read_evaluation_field(key.kind, book.cell(sheet, cell), reg, find, sheet, cell)
+    if any(k.kind == "reason" for k in located):
+        ask_reasons(v, reg, located, find)
+
+
+def ask_reasons(v, reg: Register, located: dict, find) -> None:
+    """A 注意 at the 変動要因 cell of each actual that moved a lot, or the wrong way, without a
+    reason (templates issued before the 変動要因 cell existed are not asked)."""
+    wanted = {(k.target, k.year - 1) for k in v.numbers}
+    actuals = {(a.indicator_id, a.year): a for a in reg.actuals if (a.indicator_id, a.year) in wanted}
+    indicators = {i.id: i for p in reg.plans for i in p.indicators}
     for key, value in v.numbers.items():
-        _, indicator_id, year = key.split("|")
-        reason_key = f"reason|{indicator_id}|{year}"
-        if value is None or reason_key not in inputs or v.extras.get(reason_key):
+        reason_key = FieldKey("reason", key.target, key.year)
+        if value is None or reason_key not in located or v.extras.get(reason_key):
             continue
-        ind = lookup.indicators[indicator_id]
-        previous = previous_value(lookup.actuals, ind, int(year), reg.period[0])
+        ind = indicators[key.target]
+        previous = previous_value(actuals, ind, key.year, reg.period[0])
         why = reason_needed(ind, previous, value, reg.reason_threshold)
         if why:
-            label = "現況値" if int(year) == reg.period[0] else "前年度"
+            label = "現況値" if key.year == reg.period[0] else "前年度"
             find(WARNING, f"「{ind.name}」の実績値 {format_number(value)} は{label}（{format_number(previous)}）"
-                          f"から{why}しています。「変動要因」にその理由を記入してください。", *inputs[reason_key])
+                          f"から{why}しています。「変動要因」にその理由を記入してください。", *located[reason_key])
 
 
-def merge_evaluation_fields(extras: dict[str, str], progress: dict, actuals: dict) -> None:
+def merge_evaluation_fields(extras: dict[FieldKey, str], progress: dict, actuals: dict) -> None:
     """Accepted 変動要因 go with their actual (and its provenance), 自己評価 with the progress row."""
     for key, text in extras.items():
-        kind, *rest = key.split("|")
-        if kind == "reason" and (a := actuals.get((rest[0], int(rest[1])))):
+        if key.kind == "reason" and (a := actuals.get((key.target, key.year))):
             a.reason = text
-        elif kind == "rating" and (pr := progress.get((rest[0], int(rest[1]), int(rest[2])))):
+        elif key.kind == "rating" and (pr := progress.get((key.target, key.section, key.year))):
             pr.self_rating = text

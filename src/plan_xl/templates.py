@@ -21,7 +21,7 @@ from .evaluate import reason_formula, reason_hint, self_rating_choice, self_rati
 from .fiscal import fy_label, fy_short
 from .identity import ID_SHEET, CellPrint, FieldSpec, Identity, digest, to_rows
 from .layout import FONT, INPUT_FILL, INPUT_FILL_NAME, InputField, Styles, draw_plan, sheet_name
-from .model import Indicator, Register, format_number
+from .model import FieldKey, Indicator, Register, format_number
 
 REASON_MISSING_FILL = "#F8CBAD"  # a 変動要因 cell while a big change still has no reason
 
@@ -35,10 +35,8 @@ class TemplateOptions:
 
 
 def indicator_bounds(ind: Indicator) -> tuple[float, float | None]:
-    """The possible range of an indicator's value: percentages 0–100, everything else ≥ 0."""
-    if ind.unit.startswith(("%", "％")):
-        return 0.0, 100.0
-    return 0.0, None
+    """The possible range of an indicator's value (kept for callers; the model owns it)."""
+    return ind.bounds
 
 
 def template_id(department: str, year: int, revision: int, issued: str) -> str:
@@ -121,23 +119,23 @@ def _absolute(row: int, col: int) -> str:
 
 
 def _issued_value(reg: Register, f: InputField) -> str:
-    kind, *rest = f.key.split("|")
-    if kind in ("actual", "reason"):
-        a = reg.actual_for(rest[0], int(rest[1]))
-        return "" if not a else format_number(a.value) if kind == "actual" else a.reason
-    pr = reg.progress_for(rest[0], int(rest[1]), int(rest[2]))
+    key = FieldKey.parse(f.key)
+    if key.kind in ("actual", "reason"):
+        a = reg.actual_for(key.target, key.year)
+        return "" if not a else format_number(a.value) if key.kind == "actual" else a.reason
+    pr = reg.progress_for(key.target, key.section, key.year)
     if not pr:
         return ""
-    if kind == "rating":
+    if key.kind == "rating":
         return self_rating_choice(reg.rating_scale, pr.self_rating)
-    return pr.results if kind == "results" else pr.revision
+    return pr.results if key.kind == "results" else pr.revision
 
 
 def _number_validation(ws, f: InputField, reg: Register) -> None:
     ind = f.indicator
     low, high = indicator_bounds(ind)
     unit = f"（単位: {ind.unit}）" if ind.unit else ""
-    year = int(f.key.split('|')[2])
+    year = FieldKey.parse(f.key).year
     message = (f"{ind.name}の{fy_short(year)}の実績値を数値で入力してください{unit}。"
                f"目標値は {format_number(target_for(ind, year))}{ind.comparator}。"
                + reason_hint(reg, ind, year))
@@ -164,7 +162,7 @@ def _evaluation_input(ws, f: InputField, reg: Register, alert) -> None:
             "error_title": "一覧から選んでください",
             "error_message": ("自己評価は " + "、".join(choices) + " から選んでください。")[:255]})
         return
-    ind, year = f.indicator, int(f.key.split("|")[2])
+    ind, year = f.indicator, FieldKey.parse(f.key).year
     ws.data_validation(f.row, f.col, f.row, f.col, {
         "validate": "any", "input_title": "変動要因",
         "input_message": ("実績値が大きく増減した場合や目標と逆の方向に変化した場合は、その理由を記入して"
