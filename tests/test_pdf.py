@@ -67,7 +67,7 @@ def in_order(fragment: str, text: str, gap: int = 40) -> bool:
 @pytest.fixture(scope="module")
 def fy2022_pdf(tmp_path_factory):
     ws = Workspace(tmp_path_factory.mktemp("pdf") / "作業フォルダ")
-    ws.root.mkdir()
+    ws.create()
     result = CliRunner().invoke(main, ["--dir", str(ws.root), "report", "--year", "2022", "--pdf"])
     assert result.exit_code == 0, result.output
     pdf = ws.report_path(2022).with_suffix(".pdf")
