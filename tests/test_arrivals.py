@@ -10,7 +10,7 @@ from email.message import EmailMessage
 
 import pytest
 from click.testing import CliRunner
-from msgfile import outlook_msg
+from msgfile import Forwarded, outlook_msg
 from returned import YEAR, copy_workspace, fill, identity, issue, typical_values, zip_of
 from zipbuild import zip_archive
 
@@ -174,3 +174,14 @@ def test_macro_enabled_book_is_read_as_values_with_a_notice(ws):
     assert r.verdict == Verdict.ACCEPTED
     notice = [f for f in r.findings if "マクロ" in f.message]
     assert len(notice) == 1 and not notice[0].needs_action and notice[0].action == "対応不要"
+
+
+def test_outlook_forward_as_attachment(ws):
+    data = filled(ws)
+    inner = Forwarded("調査票の提出", "dx@city.example.jp", [(NAME, data)])
+    (ws.inbox / "転送.msg").write_bytes(outlook_msg("FW: 調査票の提出", "jinji@city.example.jp", SENT, [inner]))
+
+    r = only(collect(ws))
+
+    assert r.verdict == Verdict.ACCEPTED and r.department == DX
+    assert r.item.label == f"転送.msg ＞ 調査票の提出.msg ＞ {NAME}" and r.item.sender == "dx@city.example.jp"
