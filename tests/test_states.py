@@ -99,6 +99,9 @@ def test_the_five_places_agree(demo):
             for d in (MISTAKES, SILENT)}
     assert any("（修正待ち）" in t for t in owed[MISTAKES])
     assert any("（未提出）" in t for t in owed[SILENT])
+    said = CliRunner().invoke(main, ["--dir", str(ws.root), "report", "--year", str(DEMO_YEAR), "--out",
+                                     str(ws.root / "再作成.xlsx")]).output
+    assert f"未提出の所管課 1 課（{SILENT}）、修正待ちの所管課 1 課（{MISTAKES}）" in said
 
 
 def test_after_the_correction_arrives_every_place_says_accepted(demo, tmp_path):

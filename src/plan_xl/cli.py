@@ -463,7 +463,7 @@ def report(ctx: Context, year: int | None, out: Path | None, issued) -> None:
     returned = {d for d, s in department_states(ctx.workspace, reg, year).items() if s == State.RETURNED}
     path = build_report(reg, year, out or ctx.workspace.report_path(year),
                         issued.date() if issued else None, returned)
-    ctx.say(describe(reg, year))
+    ctx.say(describe(reg, year, returned))
     click.echo(f"報告書を作成しました: {path}")
 
 
