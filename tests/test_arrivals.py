@@ -185,3 +185,23 @@ def test_outlook_forward_as_attachment(ws):
 
     assert r.verdict == Verdict.ACCEPTED and r.department == DX
     assert r.item.label == f"転送.msg ＞ 調査票の提出.msg ＞ {NAME}" and r.item.sender == "dx@city.example.jp"
+
+
+def test_a_signature_image_beside_the_workbook_does_not_make_the_department_wait(ws):
+    from plan_xl.collect import State, department_states
+
+    msg = mail(filled(ws), NAME)
+    msg.add_attachment(b"\x89PNG\r\n", maintype="image", subtype="png", filename="image001.png")
+    (ws.inbox / "提出.eml").write_bytes(msg.as_bytes())
+    note = EmailMessage()  # 人事課 writes that its return will follow, with its logo
+    note["Subject"], note["From"], note["Date"] = "後日送ります", "jinji@city.example.jp", "Mon, 20 May 2024 11:00:00 +0900"
+    note.set_content("調査票は後日送ります。")
+    note.add_attachment(b"\x89PNG\r\n", maintype="image", subtype="png", filename="logo.png")
+    (ws.inbox / "人事課.eml").write_bytes(note.as_bytes())
+
+    verdicts = {r.item.name: (r.verdict, r.department) for r in collect(ws).results}
+
+    assert verdicts == {NAME: (Verdict.ACCEPTED, DX), "image001.png": (Verdict.WRONG_TYPE, DX),
+                        "logo.png": (Verdict.WRONG_TYPE, "人事課")}
+    states = department_states(ws, ws.load(), YEAR)
+    assert states[DX] == State.ACCEPTED and states["人事課"] == State.MISSING

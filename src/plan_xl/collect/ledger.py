@@ -108,7 +108,7 @@ def department_status(ws: Workspace, reg: Register, year: int,
             state = State.REFERENCE
         elif d.name in accepted:
             state = State.ACCEPTED
-        elif any(not (Verdict.of(e.get("verdict", "")) or Verdict.REJECTED).ok for e in files):
+        elif any((Verdict.of(e.get("verdict", "")) or Verdict.REJECTED).returns for e in files):
             state = State.RETURNED
         else:
             state = State.MISSING if issued else State.NOT_ISSUED
