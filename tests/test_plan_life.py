@@ -142,7 +142,7 @@ def test_four_years_of_changes_and_a_new_period(tmp_path):
     assert "河川課" not in issued(ws, 2025)
     first_2025 = report(ws, 2025)
     head = next(row for row in first_2025["集計"] if row[0] == "計画ID")
-    outcomes = {row[head.index("期間目標")] for row in first_2025["集計"] if len(row) == len(head)}
+    outcomes = {row[head.index("目標の達成")] for row in first_2025["集計"] if len(row) == len(head)}
     assert {"達成", "未達成"} & outcomes  # the final year states each indicator against the period target
     final = openpyxl.load_workbook(next(ws.templates_dir(2025).glob("*市民課.xlsx")), read_only=True)
     assert "計画の見直し（計画期間の総括）" in {c.value for s in final.worksheets for row in s.iter_rows() for c in row}

@@ -13,6 +13,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
 
+from .evaluate import check_evaluation_settings
 from .findings import ERROR, WARNING, Finding
 from .model import ENDINGS, FIVE_LESS, Indicator, Plan, Register, format_number, name_key
 from .register import EXCEL_MAX_TEXT, row_key, table_dicts, where
@@ -496,6 +497,12 @@ def unrecorded_edits(ctx: Context):
             what = "行が追加されています" if d.column == "行" else f"「{_short(d.before)}」→「{_short(d.after)}」"
             yield Finding(ERROR, f"Excel での変更が変更履歴に記録されていません（{what}）。"
                                  "plan-xl plan record --from 年度 --reason 理由 で記録してください。", d.sheet, at)
+
+
+@rule
+def evaluation_settings(ctx: Context):
+    """The rating scale and reason threshold (evaluate.py) as a clerk may edit them."""
+    yield from check_evaluation_settings(ctx.reg)
 
 
 def _short(text: str, n: int = 20) -> str:

@@ -20,6 +20,7 @@ from python_calamine import CalamineWorkbook
 from .errors import RegisterBusyError, RegisterError
 from .findings import ERROR, Finding
 from .model import (
+    DEFAULT_RATINGS,
     FIVE_LESS,
     Action,
     Actual,
@@ -32,6 +33,7 @@ from .model import (
     Plan,
     Progress,
     Provenance,
+    Rating,
     Register,
     Section,
     Span,
@@ -63,11 +65,13 @@ SHEETS: dict[str, list[tuple[str, int]]] = {
     "指標": [("指標ID", 10), ("計画ID", 9), ("節", 5), ("指標名", 40), ("単位", 10), ("目標値", 10),
              ("比較", 6), ("目標年度", 9), ("現況値", 10), ("現況値の時点", 14), ("方向", 6)],
     "進捗": [("計画ID", 9), ("節", 5), ("年度", 7), ("実績", 70), ("計画の見直し", 60),
-             *[(h, 16) for h in PROVENANCE_HEADERS]],
-    "指標実績": [("指標ID", 10), ("年度", 7), ("実績値", 12), *[(h, 16) for h in PROVENANCE_HEADERS]],
+             *[(h, 16) for h in PROVENANCE_HEADERS], ("自己評価", 8)],
+    "指標実績": [("指標ID", 10), ("年度", 7), ("実績値", 12), *[(h, 16) for h in PROVENANCE_HEADERS],
+                 ("変動要因", 50)],
     "提出": [("様式ID", 20), ("所管課", 20), ("年度", 7), ("ファイル名", 40), ("SHA-256", 20),
              ("受付日時", 20), ("保管ファイル", 40), ("差替え先", 20)],
     "判断記録": [("計画ID", 9), ("内容", 100)],
+    "評価基準": [("評価", 6), ("達成率の下限（%）", 16), ("意味", 30)],
     "目標値の履歴": [("指標ID", 10), ("目標値", 10), ("適用開始", 8), ("備考", 60)],
     "変更履歴": [("記録日時", 20), ("操作", 22), ("シート", 10), ("対象", 14), ("列", 14),
                  ("変更前", 40), ("変更後", 40), ("適用開始", 8), ("理由", 40)],
@@ -78,7 +82,9 @@ for _sheet in ("所管課", "計画", "節", "取組", "指標"):
     SHEETS[_sheet] = SHEETS[_sheet] + VALIDITY_HEADERS
 # Columns and sheets added after the first release: an older register without them still reads.
 OPTIONAL_HEADERS = {h for h, _ in VALIDITY_HEADERS}
-OPTIONAL_SHEETS = {"目標値の履歴", "変更履歴"}
+OPTIONAL_SHEETS = {"評価基準", "目標値の履歴", "変更履歴"}
+OPTIONAL_COLUMNS = {("進捗", "自己評価"), ("指標実績", "変動要因")}
+NO_DATA = "実績なし"  # 評価基準's 下限 for the rating given when there is no actual
 # Columns plan-xl computes from others: editing them in Excel changes nothing (grey headers).
 DERIVED = {"計画": {"重点推進目標", "取組事項", "番号"}, "指標": {"目標値"}}
 # Sheets whose every cell is compared with the 前回保存 copy to find unrecorded Excel edits.
@@ -125,13 +131,15 @@ def register_rows(reg: Register) -> dict[str, list[list]]:
                                 i.target_year, i.baseline, i.baseline_label,
                                 DIRECTION_LABELS[i.direction], *_validity(i.validity)])
                 t["目標値の履歴"] += [[i.id, tg.value, tg.start, tg.note] for tg in i.targets]
-    t["進捗"] = [[pr.plan_id, pr.section, pr.year, pr.results, pr.revision, *_prov(pr.source)]
-               for pr in sorted(reg.progress, key=lambda x: (_plan_key(x.plan_id), x.section, x.year))]
-    t["指標実績"] = [[a.indicator_id, a.year, a.value, *_prov(a.source)]
+    t["進捗"] = [[pr.plan_id, pr.section, pr.year, pr.results, pr.revision, *_prov(pr.source),
+                pr.self_rating] for pr in sorted(reg.progress, key=lambda x: (_plan_key(x.plan_id), x.section, x.year))]
+    t["指標実績"] = [[a.indicator_id, a.year, a.value, *_prov(a.source), a.reason]
                  for a in sorted(reg.actuals, key=lambda x: (_indicator_key(x.indicator_id), x.year))]
     t["提出"] = [[s.template_id, s.department, s.year, s.file, s.sha256, s.received, s.archived_as,
                 s.superseded_by] for s in reg.submissions]
     t["判断記録"] = [[d.plan_id, d.text] for d in reg.decisions]
+    t["評価基準"] = [[r.label, NO_DATA if r.no_data else (None if r.minimum is None else round(r.minimum * 100, 6)),
+                  r.meaning] for r in reg.rating_scale]
     t["変更履歴"] = [[c.when, c.by, c.sheet, c.key, c.column, c.before, c.after, c.year, c.reason]
                  for c in reg.changes]
     return t
@@ -151,7 +159,7 @@ def row_key(sheet: str, row: dict) -> str:
             "目標値の履歴": ["指標ID", "適用開始", "目標値"], "目標体系": ["種別", "重点推進目標", "取組事項"],
             "情報": ["項目"], "進捗": ["計画ID", "節", "年度"], "指標実績": ["指標ID", "年度"],
             "提出": ["様式ID", "SHA-256"], "判断記録": ["計画ID", "内容"],
-            "変更履歴": ["記録日時", "シート", "対象", "列", "適用開始"]}
+            "変更履歴": ["記録日時", "シート", "対象", "列", "適用開始"], "評価基準": ["評価"]}
     return "|".join(get(h) for h in keys[sheet])
 
 
@@ -447,7 +455,8 @@ def read_tables(path: Path) -> tuple[dict, dict, dict, list[Finding]]:
 
 def _sheet_rows(path: Path, sheet: str, rows: list[list], problems: list[Finding]):
     headers = [str(h).strip() if h is not None else "" for h in rows[0]] if rows else []
-    missing = [h for h, _ in SHEETS[sheet] if h not in headers and h not in OPTIONAL_HEADERS]
+    missing = [h for h, _ in SHEETS[sheet] if h not in headers and h not in OPTIONAL_HEADERS
+               and (sheet, h) not in OPTIONAL_COLUMNS]
     if missing and rows:
         raise RegisterError(f"{path.name}「{sheet}」シートに列「{'」「'.join(missing)}」が"
                             f"ありません。見出し行（1行目）を確認してください。")
@@ -501,6 +510,7 @@ def register_from_tables(tables: dict, problems: list[Finding] | None = None) ->
                 problems.append(Finding(ERROR, f"{e}（この行は読み飛ばしました）", sheet,
                                         where(sheet, n, e.header, headers)))
     reg.plans = list(state["plans"].values())
+    reg.ratings = state.get("ratings") or list(DEFAULT_RATINGS)
     apply_next_era(reg.meta, problems)
     return reg
 
@@ -617,11 +627,12 @@ def _target(reg, row, state):
 
 def _progress(reg, row, state):
     reg.progress.append(Progress(row.text("計画ID"), row.integer("節"), row.integer("年度"), row.text("実績"),
-                                 row.text("計画の見直し"), _provenance(row)))
+                                 row.text("計画の見直し"), _provenance(row), row.text("自己評価")))
 
 
 def _actual(reg, row, state):
-    reg.actuals.append(Actual(row.text("指標ID"), row.integer("年度"), row.number("実績値"), _provenance(row)))
+    reg.actuals.append(Actual(row.text("指標ID"), row.integer("年度"), row.number("実績値"), _provenance(row),
+                              row.text("変動要因")))
 
 
 def _submission(reg, row, state):
@@ -640,7 +651,15 @@ def _change(reg, row, state):
                               row.text("記録日時"), row.text("操作")))
 
 
+def _rating(reg, row, state):
+    """評価基準: a 下限 in percent, blank for the lowest step, 実績なし for the no-data label."""
+    no_data = row.text("達成率の下限（%）") == NO_DATA
+    minimum = None if no_data else row.number("達成率の下限（%）", required=False)
+    state.setdefault("ratings", []).append(Rating(row.text("評価"), None if minimum is None else minimum / 100,
+                                                  row.text("意味"), no_data))
+
+
 _BUILDERS = [("情報", _meta), ("目標体系", _hierarchy), ("所管課", _department), ("計画", _plan),
              ("節", _section), ("取組", _action), ("指標", _indicator), ("目標値の履歴", _target),
              ("進捗", _progress), ("指標実績", _actual), ("提出", _submission), ("判断記録", _decision),
-             ("変更履歴", _change)]
+             ("評価基準", _rating), ("変更履歴", _change)]
