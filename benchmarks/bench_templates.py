@@ -1,64 +1,104 @@
-"""Template generation speed: a synthetic register of 200 departments x 10 plans each.
+"""Benchmark `generate_templates` against bare single-process xlsxwriter writing the same cells
+(no formats, merges, validation, protection or names), at 16 / 150 / 200 / 500 departments ×
+10 plans, with 1 and 10 reported years.
 
-Run: python benchmarks/bench_templates.py [--departments 200] [--plans 10]
-Prints seconds, files per second and the average file size.
+    python benchmarks/bench_templates.py                       # every size, 1 and 10 years
+    python benchmarks/bench_templates.py --departments 200 --years 1
+
+Each measurement runs in a fresh child process, the two interleaved; time is the writing alone
+(register built first, not timed), memory the peak RSS of the child's whole process tree
+(generate_templates may use worker processes). Targets (issue 16): 200 × 10 ≤ 1.25× bare
+single-process xlsxwriter; time per department flat within 15 % from 16 to 500 departments.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
-import dataclasses
 import datetime as dt
+import json
+import shutil
+import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from plan_xl.model import Department, Register
-from plan_xl.source import load_source
-from plan_xl.templates import TemplateOptions, generate_templates
+sys.path.insert(0, str(Path(__file__).parent))
+from synthetic import YEAR, add_history, machine, run_measured, self_peak, templates_register  # noqa: E402
 
 
-def synthetic_register(departments: int, plans_each: int) -> Register:
-    """Replicate the shipped plans: department k owns plans k*plans_each … (renumbered)."""
-    base = load_source()
-    reg = copy.deepcopy(base)
-    reg.plans, reg.progress, reg.actuals, reg.departments = [], [], [], []
-    n = 0
-    for d in range(departments):
-        name = f"第{d + 1:03d}課"
-        reg.departments.append(Department(name, email=f"d{d + 1:03d}@city.example.jp"))
-        for _ in range(plans_each):
-            src = base.plans[n % len(base.plans)]
-            plan = copy.deepcopy(src)
-            plan.id = f"1-{src.initiative}-{n + 1}"
-            plan.departments = [name]
-            for s in plan.sections:
-                s.plan_id, s.departments = plan.id, []
-                for i in s.indicators:
-                    i.plan_id, i.id = plan.id, f"{plan.id}.{i.id.split('.')[1]}"
-            reg.plans.append(plan)
-            for pr in base.progress:
-                if pr.plan_id == src.id:
-                    reg.progress.append(dataclasses.replace(pr, plan_id=plan.id))
-            n += 1
-    return reg
+def child_templates(departments: int, plans: int, years: int, out: str) -> dict:
+    from plan_xl.templates import TemplateOptions, generate_templates
+
+    reg = add_history(templates_register(departments, plans), years, YEAR - 1)
+    reg.meta["plan_end"] = str(max(YEAR, int(reg.meta["plan_end"])))
+    opts = TemplateOptions(YEAR, dt.date(YEAR + 1, 5, 31), issued=dt.datetime(YEAR + 1, 4, 1))
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    paths = generate_templates(reg, opts, b"k" * 32, Path(out))
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "files": len(paths), "kib": sum(p.stat().st_size for p in paths) / len(paths) / 1024}
+
+
+def child_bare(folder: str, out: str) -> dict:
+    import xlsxwriter
+    from python_calamine import CalamineWorkbook
+
+    books = []
+    for path in sorted(Path(folder).glob("*.xlsx")):
+        wb = CalamineWorkbook.from_path(str(path))
+        books.append({name: [(r, c, v) for r, row in enumerate(wb.get_sheet_by_name(name).to_python(skip_empty_area=False))
+                             for c, v in enumerate(row) if v != ""] for name in wb.sheet_names})
+    Path(out).mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    for k, cells in enumerate(books):
+        book = xlsxwriter.Workbook(str(Path(out) / f"{k}.xlsx"), {"strings_to_formulas": False,
+                                   "strings_to_urls": False, "strings_to_numbers": False})
+        for name, values in cells.items():
+            ws = book.add_worksheet(name)
+            for r, c, v in values:
+                if isinstance(v, str):
+                    ws.write_string(r, c, v)
+                elif isinstance(v, (int, float)):
+                    ws.write_number(r, c, v)
+                else:
+                    ws.write(r, c, v)
+        book.close()
+    return {"seconds": time.perf_counter() - start, "files": len(books)}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--departments", type=int, default=200)
-    ap.add_argument("--plans", type=int, default=10)
-    args = ap.parse_args()
-    reg = synthetic_register(args.departments, args.plans)
-    opts = TemplateOptions(2023, dt.date(2024, 5, 31), issued=dt.datetime(2024, 4, 1))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--departments", type=int, action="append", help="departments (repeatable)")
+    parser.add_argument("--plans", type=int, default=10, help="plans per department")
+    parser.add_argument("--years", type=int, action="append", help="reported years (repeatable)")
+    parser.add_argument("--repeat", type=int, default=1, help="interleaved runs per size (median)")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, *rest = args.child
+        out = (child_templates(int(rest[0]), int(rest[1]), int(rest[2]), rest[3]) if kind == "templates"
+               else child_bare(*rest))
+        print(json.dumps({**out, **self_peak()}))
+        return
+    print(f"# bench_templates — {machine()}")
+    print("| departments × plans | years | generate_templates s | ms/department | tree peak MB "
+          "| bare xlsxwriter s | ratio |")
+    print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        paths = generate_templates(reg, opts, b"k" * 32, Path(tmp))
-        seconds = time.perf_counter() - start
-        size = sum(p.stat().st_size for p in paths) / len(paths)
-    print(f"templates: {len(paths)} files ({args.departments} departments x {args.plans} plans)")
-    print(f"time: {seconds:.1f} s, {len(paths) / seconds:.1f} files/s, average size {size / 1024:.0f} KiB")
+        for years in args.years or [1, 10]:
+            for deps in args.departments or [16, 150, 200, 500]:
+                gen, bare = [], []
+                folder = str(Path(tmp) / "templates")
+                for _ in range(args.repeat):
+                    gen.append(run_measured([__file__, "--child", "templates", str(deps), str(args.plans),
+                                             str(years), folder]))
+                    shutil.rmtree(Path(tmp) / "bare", ignore_errors=True)
+                    bare.append(run_measured([__file__, "--child", "bare", folder, str(Path(tmp) / "bare")]))
+                g = statistics.median(x["seconds"] for x in gen)
+                b = statistics.median(x["seconds"] for x in bare)
+                print(f"| {deps} × {args.plans} | {years} | {g:.2f} | {1000 * g / deps:.1f} | "
+                      f"{max(x['tree_peak_mb'] for x in gen):.0f} | {b:.2f} | {g / b:.2f}× |", flush=True)
 
 
 if __name__ == "__main__":
