@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 FIVE_LESS = ("カウンター", "キャッシュ", "ペーパー", "ファイル", "ムーブ")
@@ -350,6 +351,29 @@ class Register:
     tables: dict = field(default_factory=dict, repr=False, compare=False)
     saved_tables: dict = field(default_factory=dict, repr=False, compare=False)
     extra_columns: dict = field(default_factory=dict, repr=False, compare=False)
+    # The Lookup of an `indexed()` block; never copied or pickled (a copy is changed freely).
+    _index: Lookup | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __getstate__(self):
+        return {**self.__dict__, "_index": None}
+
+    @contextmanager
+    def indexed(self):
+        """Constant-time lookups (plan, indicator, progress_for, actual_for, plans_of, …) for a
+        block that reads the register many times and changes none of it (a report, the
+        templates, judging returns); nested blocks share the outer index."""
+        if self._index is not None:
+            yield self._index
+            return
+        self._index = Lookup(self)
+        try:
+            yield self._index
+        finally:
+            self._index = None
+
+    def index(self) -> Lookup:
+        """The index of the enclosing `indexed()` block, or a fresh snapshot."""
+        return self._index or Lookup(self)
 
     # --- lookups -------------------------------------------------------------------------
     @property
@@ -407,12 +431,16 @@ class Register:
         return frames(self, year, code)
 
     def plan(self, plan_id: str) -> Plan:
+        if self._index is not None:
+            return self._index.plans[plan_id]
         for p in self.plans:
             if p.id == plan_id:
                 return p
         raise KeyError(plan_id)
 
     def indicator(self, indicator_id: str) -> Indicator:
+        if self._index is not None:
+            return self._index.indicators[indicator_id]
         for p in self.plans:
             for i in p.indicators:
                 if i.id == indicator_id:
@@ -421,6 +449,8 @@ class Register:
 
     def department_name(self, text: str) -> str | None:
         """The canonical department name for a printed name or alias, or None."""
+        if self._index is not None:
+            return self._index.department_name(text)
         key = name_key(text)
         for d in self.departments:
             if key in {name_key(n) for n in [d.name, *d.aliases]}:
@@ -442,6 +472,8 @@ class Register:
 
     def plans_of(self, department: str) -> list[Plan]:
         """Plans a department owns or shares, in register order."""
+        if self._index is not None:
+            return list(self._index.plans_of.get(department, []))
         return [p for p in self.plans if department in p.departments
                 or any(department in s.departments for s in p.sections)]
 
@@ -451,6 +483,8 @@ class Register:
         return self._reporting_sections().get(plan.id, [0])
 
     def _reporting_sections(self) -> dict[str, list[int]]:
+        if self._index is not None:
+            return self._index.reporting
         own: dict[str, set[int]] = {}
         for pr in self.progress:
             if pr.section:
@@ -458,12 +492,16 @@ class Register:
         return {plan_id: sorted(sections) for plan_id, sections in own.items()}
 
     def progress_for(self, plan_id: str, section: int, year: int) -> Progress | None:
+        if self._index is not None:
+            return self._index.progress.get((plan_id, section, year))
         for pr in self.progress:
             if (pr.plan_id, pr.section, pr.year) == (plan_id, section, year):
                 return pr
         return None
 
     def actual_for(self, indicator_id: str, year: int) -> Actual | None:
+        if self._index is not None:
+            return self._index.actuals.get((indicator_id, year))
         for a in self.actuals:
             if (a.indicator_id, a.year) == (indicator_id, year):
                 return a
@@ -490,6 +528,8 @@ class Register:
                 for s in self.submissions if s.year == year}
 
     def reported_years(self) -> list[int]:
+        if self._index is not None:
+            return list(self._index.reported_years)
         return sorted({pr.year for pr in self.progress})
 
     def first_open_year(self) -> int:
@@ -503,14 +543,35 @@ class Register:
 
 
 class Lookup:
-    """Dictionaries over a register, for code that looks up many times (validating thousands of
-    returned files). A snapshot: build a new one after changing the register."""
+    """The one index over a register, for code that looks up many times (a report of thousands
+    of plans, templates, validating thousands of returned files, merging them). A snapshot:
+    build a new one after changing the register. Where the register has duplicates, the first
+    row wins, as in the register's own linear lookups."""
 
     def __init__(self, reg: Register):
-        self.indicators = {i.id: i for p in reg.plans for i in p.indicators}
-        self.actuals = {(a.indicator_id, a.year): a for a in reg.actuals}
-        self.departments = {name_key(n): d.name for d in reg.departments for n in [d.name, *d.aliases]}
+        self.plans = {p.id: p for p in reversed(reg.plans)}
+        self.indicators = {i.id: i for p in reversed(reg.plans) for i in reversed(p.indicators)}
+        self.actuals = {(a.indicator_id, a.year): a for a in reversed(reg.actuals)}
+        self.progress = {(pr.plan_id, pr.section, pr.year): pr for pr in reversed(reg.progress)}
+        self.departments: dict[str, str] = {}
+        for d in reg.departments:
+            for n in [d.name, *d.aliases]:
+                self.departments.setdefault(name_key(n), d.name)
         self.submissions = {s.sha256: s for s in reg.submissions}
+        self.by_department_year: dict[tuple[str, int], list[Submission]] = {}
+        for s in reg.submissions:
+            self.by_department_year.setdefault((s.department, s.year), []).append(s)
+        own: dict[str, set[int]] = {}
+        for pr in reg.progress:
+            if pr.section:
+                own.setdefault(pr.plan_id, set()).add(pr.section)
+        self.own_sections = own
+        self.reporting = {plan_id: sorted(sections) for plan_id, sections in own.items()}
+        self.reported_years = sorted({pr.year for pr in reg.progress})
+        self.plans_of: dict[str, list[Plan]] = {}
+        for p in reg.plans:
+            for d in dict.fromkeys([*p.departments, *(x for s in p.sections for x in s.departments)]):
+                self.plans_of.setdefault(d, []).append(p)
 
     def department_name(self, text: str) -> str | None:
         return self.departments.get(name_key(text))

@@ -88,16 +88,13 @@ class SummaryRow:
 
 
 class _Index:
-    """Dict lookups over the register (its own lookups are linear scans)."""
+    """The register's index (model.Lookup), with actuals as bare values."""
 
     def __init__(self, reg: Register):
         self.reg = reg
-        self.progress = {(p.plan_id, p.section, p.year): p for p in reg.progress}
-        self.actuals = {(a.indicator_id, a.year): a.value for a in reg.actuals}
-        self.own_sections: dict[str, set[int]] = {}
-        for p in reg.progress:
-            if p.section:
-                self.own_sections.setdefault(p.plan_id, set()).add(p.section)
+        look = reg.index()
+        self.progress, self.own_sections = look.progress, look.own_sections
+        self.actuals = {key: a.value for key, a in look.actuals.items()}
 
     def reporting_unit(self, plan: Plan, section: int) -> int:
         """The progress row a section reports in: its own (3-①), else the plan's (0)."""
@@ -172,7 +169,8 @@ def build_report(reg: Register, year: int, path: Path, issued: dt.date | None = 
     try:
         book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
                                               "strings_to_numbers": False})
-        _write(book, reg, year, issued or _last_submission(reg, year), frozenset(returned))
+        with reg.indexed():  # thousands of plans, each looked up per year
+            _write(book, reg, year, issued or _last_submission(reg, year), frozenset(returned))
         book.close()
         os.replace(tmp, path)
     except PermissionError as e:

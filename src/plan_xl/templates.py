@@ -64,6 +64,12 @@ def departments_to_issue(reg: Register, only: list[str] | None = None) -> list[s
 def build_template(reg: Register, department: str, opts: TemplateOptions, key: bytes,
                    path: Path) -> Identity:
     """Write one department's template to `path` and return its signed identity."""
+    with reg.indexed():  # the layout looks up progress and actuals per cell
+        return _build_template(reg, department, opts, key, path)
+
+
+def _build_template(reg: Register, department: str, opts: TemplateOptions, key: bytes,
+                    path: Path) -> Identity:
     issued_at = (opts.issued or dt.datetime.now()).replace(microsecond=0)
     issued = issued_at.isoformat()
     ident = Identity(template_id(department, opts.year, reg.revision, issued), department,
@@ -276,10 +282,11 @@ def generate_templates(reg: Register, opts: TemplateOptions, key: bytes, out_dir
     reg = as_of(reg, opts.year)  # only what is in force that year
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for department in departments_to_issue(reg, departments):
-        path = out_dir / template_filename(opts.year, department)
-        build_template(reg, department, opts, key, path)
-        paths.append(path)
-        if progress:
-            progress(path)
+    with reg.indexed():
+        for department in departments_to_issue(reg, departments):
+            path = out_dir / template_filename(opts.year, department)
+            build_template(reg, department, opts, key, path)
+            paths.append(path)
+            if progress:
+                progress(path)
     return paths
