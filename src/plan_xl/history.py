@@ -191,9 +191,10 @@ def _item(reg: Register, sheet: str, key: str):
 
 # --- the plan in force in a year -------------------------------------------------------------
 def as_of(reg: Register, year: int) -> Register:
-    """The register as it stood for fiscal `year`: later changes undone, only what was in force."""
+    """The register as it stood for fiscal `year`: later changes undone, only what was in force.
+    A read-only view: its yearly records (progress, actuals, submissions) are the register's own."""
     later = [c for c in reg.changes if c.year > year]
-    view = _revert(reg, later) if later else copy.deepcopy(reg)
+    view = _revert(reg, later) if later else _plan_copy(reg)
     view.load_findings, view.tables, view.saved_tables = [], {}, {}
     period = reg.period_of(year)
     view.meta = {**view.meta, "plan_start": str(period[0]), "plan_end": str(period[-1])}
@@ -205,6 +206,16 @@ def as_of(reg: Register, year: int) -> Register:
             s.indicators = [i for i in s.indicators if i.validity.covers(year)]
             for i in s.indicators:
                 i.target = i.target_for(year)
+    return view
+
+
+def _plan_copy(reg: Register) -> Register:
+    """A copy of the plan part (departments, plans) that as_of narrows; the yearly records, which
+    grow with every year of history, are shared instead of deep-copied."""
+    view = copy.copy(reg)
+    view.departments, view.plans = copy.deepcopy(reg.departments), copy.deepcopy(reg.plans)
+    for name in ("progress", "actuals", "decisions", "submissions", "ratings", "changes"):
+        setattr(view, name, list(getattr(reg, name)))
     return view
 
 

@@ -8,6 +8,7 @@ from the text (full-width characters count double) and the width of the merged r
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -50,6 +51,13 @@ def sheet_name(plan: Plan) -> str:
 
 def display_width(text: str) -> int:
     """Width in half-width character units (full-width characters count 2)."""
+    if text.isascii():
+        return len(text)
+    return _wide_width(text)
+
+
+@functools.lru_cache(maxsize=16384)  # the same texts are measured for every year and row
+def _wide_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "FWA" else 1 for ch in text)
 
 

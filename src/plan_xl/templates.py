@@ -75,7 +75,8 @@ def _build_template(reg: Register, department: str, opts: TemplateOptions, key: 
     ident = Identity(template_id(department, opts.year, reg.revision, issued), department,
                      opts.year, reg.revision, issued)
     book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
-                                           "strings_to_numbers": False})
+                                           "strings_to_numbers": False,
+                                           "in_memory": True})  # small files: no temporary file per sheet
     book.set_properties({"title": f"{fy_short(opts.year)} 進捗状況調査票（{department}）",
                          "author": reg.meta.get("coordinating_department", ""),
                          "created": issued_at})

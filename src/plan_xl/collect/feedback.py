@@ -33,7 +33,8 @@ HEADER_ROW = 7  # of the 修正依頼 table, under the title, the instruction an
 def _book(path: Path) -> xlsxwriter.Workbook:
     path.parent.mkdir(parents=True, exist_ok=True)
     return xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
-                                           "strings_to_numbers": False})
+                                           "strings_to_numbers": False,
+                                           "in_memory": True})  # small files: no temporary file per sheet
 
 
 def _table(book, name: str, headers: list[tuple[str, int]], rows: list[list], title: list[str]) -> None:
