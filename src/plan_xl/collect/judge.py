@@ -9,6 +9,7 @@ department, a year other than the one being collected, an identity this folder d
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -43,6 +44,7 @@ class FileResult:
     validation: Validation | None = None
     archived: str = ""
     container_archived: str = ""  # the mail or zip it came in, as kept in the archive
+    kept: bool = False  # archived already (by the worker that judged it)
 
     @property
     def errors(self) -> int:
@@ -66,6 +68,7 @@ class Judge:
     key: bytes
     year: int
     issued: dict[str, tuple[str, str]] = field(default_factory=dict)
+    archive: Path | None = None  # where each judged file is kept, by the process that judged it
 
     def __post_init__(self):
         self.lookup = Lookup(self.reg)
@@ -78,7 +81,7 @@ class Judge:
         self.names = sorted(names, key=lambda x: -len(x[0]))  # 市民税課 before 市民課
 
     def __getstate__(self):  # workers rebuild the lookups instead of unpickling them
-        return {k: getattr(self, k) for k in ("reg", "key", "year", "issued")}
+        return {k: getattr(self, k) for k in ("reg", "key", "year", "issued", "archive")}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
@@ -151,6 +154,53 @@ def judge(item: Received, ctx: Judge) -> FileResult:
                       ident.year, ident.template_id, v.findings, v)
 
 
+def judge_and_keep(item: Received, ctx: Judge) -> FileResult:
+    """judge(), then keep the file in the archive while its bytes are at hand: in the worker,
+    so the main process neither reads nor hashes any file a second time."""
+    lazy = item.content is None and item.problem is None
+    if lazy:  # read once for judging and keeping; not sent back to the main process
+        try:
+            item.content = item.data
+        except OSError:
+            lazy = False  # judge() gives the verdict
+    try:
+        result = judge(item, ctx)
+        if ctx.archive is not None:
+            result.archived, result.container_archived = keep_received(ctx.archive, item)
+            result.kept = True
+    finally:
+        if lazy:
+            item.content = None
+    return result
+
+
+def keep_received(archive: Path, item: Received) -> tuple[str, str]:
+    """Keep a received file unchanged, named by content so a re-run adds nothing: the file
+    judged, and the container (mail, zip) it arrived in as received."""
+    container = ""
+    if item.chain:
+        try:
+            container = _keep(archive, item.source.name, item.source.read_bytes())
+        except OSError:
+            container = ""
+    try:
+        if item.problem and item.chain:  # nothing could be taken out: the container is the record
+            return container, container
+        return _keep(archive, item.name, item.data, item.sha256), container
+    except OSError:  # unreadable: its verdict says so, there is nothing to keep
+        return "", container
+
+
+def _keep(archive: Path, name: str, data: bytes, sha256: str = "") -> str:
+    archive.mkdir(parents=True, exist_ok=True)
+    path = archive / f"{(sha256 or hashlib.sha256(data).hexdigest())[:16]}_{name}"
+    if not path.exists():
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.part")  # two workers may keep the same file
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return path.name
+
+
 def _actual_sender(item: Received, ctx: Judge) -> str:
     """The department that sent a file, where it can be told: its mail's sender address, else a
     file name naming exactly one department."""
@@ -200,7 +250,7 @@ def judge_all(items: list[Received], ctx: Judge, progress=None, start_method: st
     if len(items) < int(os.environ.get(PARALLEL_FROM_ENV) or PARALLEL_FROM) or (os.cpu_count() or 1) < 2:
         out = []
         for item in items:
-            out.append(judge(item, ctx))
+            out.append(judge_and_keep(item, ctx))
             if progress:
                 progress(None)
         return out
@@ -237,7 +287,7 @@ def _worker_init(ctx: Judge) -> None:
 
 
 def _worker_judge(item: Received) -> FileResult:
-    return judge(item, _WORKER)
+    return judge_and_keep(item, _WORKER)
 
 
 def _judge_isolated(item: Received, ctx: Judge, mp=None) -> FileResult:

@@ -9,7 +9,6 @@ the register lock, in that order, so the status workbook always shows this run's
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from ..register import save_register
 from ..workspace import Workspace
 from . import feedback, ledger
 from .gather import Opener, Received, gather
-from .judge import FileResult, Judge, judge_all
+from .judge import FileResult, Judge, judge_all, keep_received
 from .merge import merge
 from .verdict import Verdict
 
@@ -64,9 +63,11 @@ def collect(ws: Workspace, paths: list[Path] | None = None, progress=None,
     with RegisterLock(ws.workbooks / ".register.lock", notice=progress):
         reg = ws.load()
         year = ws.cycle_year(reg)
-        results = judge_all(items, Judge(reg, key, year, ledger.issued_templates(ws)), progress, start_method)
+        results = judge_all(items, Judge(reg, key, year, ledger.issued_templates(ws), ws.archive), progress,
+                            start_method)
         for result in results:
-            result.archived, result.container_archived = _archive(ws, result.item)
+            if not result.kept:
+                result.archived, result.container_archived = _archive(ws, result.item)
         accepted = [r for r in results if r.verdict == Verdict.ACCEPTED]
         changed = merge(reg, accepted) if accepted else False
         backup = None
@@ -111,27 +112,5 @@ def _retire_corrections(ws: Workspace, accepted: list[FileResult], still_rejecte
 
 
 def _archive(ws: Workspace, item: Received) -> tuple[str, str]:
-    """Keep every received file unchanged, named by content so a re-run adds nothing: the file
-    judged, and the container (mail, zip) it arrived in as received."""
-    container = ""
-    if item.chain:
-        try:
-            container = _keep(ws, item.source.name, item.source.read_bytes())
-        except OSError:
-            container = ""
-    try:
-        if item.problem and item.chain:  # nothing could be taken out: the container is the record
-            return container, container
-        return _keep(ws, item.name, item.data), container
-    except OSError:  # unreadable: its verdict says so, there is nothing to keep
-        return "", container
-
-
-def _keep(ws: Workspace, name: str, data: bytes) -> str:
-    ws.archive.mkdir(parents=True, exist_ok=True)
-    path = ws.archive / f"{hashlib.sha256(data).hexdigest()[:16]}_{name}"
-    if not path.exists():
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    return path.name
+    """Keep a received file the workers did not (one whose worker died on it)."""
+    return keep_received(ws.archive, item)
