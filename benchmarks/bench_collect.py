@@ -37,8 +37,16 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from synthetic import (YEAR, add_history, collect_register, machine, run_measured, self_peak,  # noqa: E402
-                       typed_register, write_verdict_log)
+from synthetic import (  # noqa: E402
+    YEAR,
+    add_history,
+    collect_register,
+    machine,
+    run_measured,
+    self_peak,
+    typed_register,
+    write_verdict_log,
+)
 
 MAX_DEPARTMENTS = 200  # the register of the benchmark: 200 departments with fields
 ISSUED = dt.datetime(YEAR + 1, 4, 1, 9, 0, 0)

@@ -89,10 +89,10 @@ def report_register(n_plans: int) -> Register:
         g, i, n = k // (4 * per_initiative) + 1, (k // per_initiative) % 4 + 1, k % per_initiative + 1
         plan = _renumbered(src, f"{g}-{i}-{n}", list(src.departments), {})
         plan.name = f"{src.name}（{k + 1}）"
-        for s, s0 in zip(plan.sections, src.sections):
+        for s, s0 in zip(plan.sections, src.sections, strict=True):
             s.departments = list(s0.departments)
         factor = 1 + (k % 7) / 10
-        for ind, old in zip(plan.indicators, src.indicators):
+        for ind, old in zip(plan.indicators, src.indicators, strict=True):
             ind.target *= factor
             reg.actuals += [Actual(ind.id, a.year, a.value * factor) for a in base.actuals if a.indicator_id == old.id]
         reg.progress += [Progress(plan.id, p.section, p.year, p.results, p.revision) for p in base.progress
@@ -115,7 +115,7 @@ def templates_register(departments: int, plans_each: int) -> Register:
             plan = _renumbered(src, f"1-{src.initiative}-{n + 1}", [name])
             reg.plans.append(plan)
             reg.progress += [dataclasses.replace(pr, plan_id=plan.id) for pr in base.progress if pr.plan_id == src.id]
-            for ind, old in zip(plan.indicators, src.indicators):
+            for ind, old in zip(plan.indicators, src.indicators, strict=True):
                 reg.actuals += [Actual(ind.id, a.year, a.value) for a in base.actuals if a.indicator_id == old.id]
             n += 1
     return reg
@@ -143,7 +143,7 @@ def add_history(reg: Register, years: int, last: int, resubmissions: int = 0) ->
                 sha = f"{y:04d}{r:04d}{abs(hash(d.name)):056x}"[:64]
                 chain.append(Submission(f"tpl-{y}-{d.name}", d.name, y, f"{y}年度_進捗状況調査票_{d.name}_{r}.xlsx",
                                         sha, received.isoformat(timespec="seconds"), f"{sha[:16]}_{d.name}.xlsx"))
-            for older, newer in zip(chain, chain[1:]):
+            for older, newer in zip(chain, chain[1:], strict=False):
                 older.superseded_by = newer.sha256
             reg.submissions += chain
     return reg
@@ -223,5 +223,5 @@ def machine() -> str:
     """One line naming the machine, for RESULTS.md."""
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), "?")
-    return (f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores ({cpu}), "
+    return (f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores ({cpu}), "
             f"Python {sys.version.split()[0]}, {sys.platform}")

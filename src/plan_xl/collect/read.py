@@ -38,6 +38,7 @@ RATIO_MIN_BYTES = 100 * 1024
 # as Excel and LibreOffice write blank input cells) must not borrow the next cell's formula.
 _FORMULA_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br\s*=\s*["\']([A-Za-z]{1,3}[0-9]{1,7})["\'][^>]*?(?<!/)>'
                            rb'(?:(?!</?(?:\w+:)?c[\s>/]).){0,4000}?<(?:\w+:)?f[\s>/]', re.DOTALL)
+_F_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")  # a formula element, not <formula1>
 _DOCTYPE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -129,19 +130,20 @@ def prescan(data: bytes) -> Scan:
                                  "形式で保存してください。")
     if "xl/workbook.xml" not in names or "[Content_Types].xml" not in names:
         raise BadFile(Verdict.NOT_XLSX, "Excel ブックの構成になっていません（Word などのファイルの可能性）。")
-    for i in infos:
-        if i.filename.endswith((".xml", ".rels")) and _DOCTYPE.search(_read(zf, i.filename)):
+    parts = {i.filename: _read(zf, i.filename) for i in infos if i.filename.endswith((".xml", ".rels"))}
+    for xml in parts.values():  # every XML part inflated once, for this check and what follows
+        if _DOCTYPE.search(xml):
             raise BadFile(Verdict.BAD_XML, "ファイル内に許可されない XML 定義（DOCTYPE/ENTITY）があります。受け付けられません。")
     scan = Scan()
     # A macro-enabled book is read as values only; no macro is ever run or kept (judge says so).
     scan.macros = "xl/vbaProject.bin" in names or b"macroEnabled" in _read(zf, "[Content_Types].xml")
-    workbook_xml = _read(zf, "xl/workbook.xml")
+    workbook_xml = parts.get("xl/workbook.xml") or _read(zf, "xl/workbook.xml")
     if STRICT_NS.encode() in workbook_xml:
         raise BadFile(Verdict.STRICT, "「Strict Open XML」形式で保存されています。"
                                     "「Excel ブック（.xlsx）」形式で保存し直してください。")
     try:
         wb_root = SafeET.fromstring(workbook_xml)
-        rels_root = SafeET.fromstring(_read(zf, "xl/_rels/workbook.xml.rels"))
+        rels_root = SafeET.fromstring(parts.get("xl/_rels/workbook.xml.rels", b""))
     except Exception:  # defusedxml raises several types for hostile or broken XML
         raise BadFile(Verdict.BROKEN, "ブックの構成部品が壊れています。保存し直してから送ってください。") from None
     targets = {r.get("Id"): r.get("Target", "") for r in rels_root.iter(f"{{{PKG_REL_NS}}}Relationship")}
@@ -154,21 +156,22 @@ def prescan(data: bytes) -> Scan:
         ref = _parse_ref(dn.text or "")
         if ref and not dn.get("localSheetId"):
             scan.names[dn.get("name", "")] = ref
-    percent_styles = _percent_styles(_read(zf, "xl/styles.xml")) if "xl/styles.xml" in names else set()
+    percent_styles = _percent_styles(parts["xl/styles.xml"]) if "xl/styles.xml" in parts else set()
     for name, part in scan.sheets.items():
         if part not in names:
             raise BadFile(Verdict.BROKEN, f"シート「{name}」の部品がありません。保存し直してから送ってください。")
-        xml = _read(zf, part)
+        xml = parts[part] if part in parts else _read(zf, part)
         _check_dimensions(xml, name)
-        has_f = b"<f" in xml or b":f" in xml  # most returned sheets have no formula at all
+        # most returned sheets have no formula at all; a data validation's <formula1> is none
+        has_f = _F_TAG.search(xml) is not None
         scan.formulas[name] = {m.group(1).decode().upper() for m in _FORMULA_CELL.finditer(xml)} if has_f else set()
         scan.percent[name] = _styled_cells(xml, percent_styles) if percent_styles else set()
     for i in infos:  # every shared-strings part, whatever the relationships point to
         if i.filename.lower().endswith("sharedstrings.xml"):
-            _check_shared_strings(_read(zf, i.filename))
+            _check_shared_strings(parts.get(i.filename) or _read(zf, i.filename))
     if "docProps/custom.xml" in names:
         try:
-            root = SafeET.fromstring(_read(zf, "docProps/custom.xml"))
+            root = SafeET.fromstring(parts["docProps/custom.xml"])
             for prop in root:
                 pname = prop.get("name", "")
                 if pname.startswith(PROPERTY_PREFIX):
@@ -234,9 +237,11 @@ _TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c|dimension)(?=[\s/>])([^>]*)>"
 _ATTR = re.compile(rb"""(?:^|\s)(?:[A-Za-z_][\w.-]*:)?(r|ref)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _A1 = re.compile(r"^\$?([A-Za-z]{1,10})\$?([0-9]{1,20})$")
 _SST_COUNT = re.compile(rb"""\buniqueCount\s*=\s*["']\s*([0-9]+)""")
-# The fast path: rows and cells spelled as Excel, LibreOffice and xlsxwriter write them.
-_ROW_OR_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:row|c)(?=[\s/>])")
-_PLAIN_ROW_OR_CELL = re.compile(rb'<row r="([0-9]{1,7})"|<c r="([A-Z]{1,3})([0-9]{1,7})"')
+# The fast path, in one pass over the sheet:
+# any row or cell tag; the groups filled where it is plainly numbered (as Excel,
+# LibreOffice and xlsxwriter write them), empty for any other spelling.
+_ROW_OR_CELL_PLAIN = re.compile(rb'<row r="([0-9]{1,7})"|<c r="([A-Z]{1,3})([0-9]{1,7})"'
+                                rb'|<(?:[A-Za-z_][\w.-]*:)?(?:row|c)(?=[\s/>])')
 _DIMENSION_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?dimension(?=[\s/>])([^>]*)>")
 
 
@@ -261,8 +266,9 @@ def _check_dimensions(xml: bytes, sheet: str) -> None:
             raise unreadable("セル番地", text)
         return int(m.group(2)), _col_number(m.group(1).upper().encode())
 
-    plain = _PLAIN_ROW_OR_CELL.findall(xml)
-    if len(plain) == len(_ROW_OR_CELL.findall(xml)):  # every row and cell plainly numbered
+    tags = _ROW_OR_CELL_PLAIN.findall(xml)  # one pass: every row and cell tag, plain ones numbered
+    plain = [t for t in tags if t[0] or t[1]]
+    if len(plain) == len(tags):  # every row and cell plainly numbered
         for tag in _DIMENSION_TAG.finditer(xml):
             for m in _ATTR.finditer(tag.group(1)):
                 for part in (m.group(2) if m.group(2) is not None else m.group(3)).split(b":"):
