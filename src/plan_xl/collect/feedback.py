@@ -76,7 +76,7 @@ def write_status(ws: Workspace, reg: Register, year: int, now: dt.datetime) -> P
     book = _book(tmp)
     title = f"{year}年度 取りまとめ状況"
     book.set_properties({"title": title, "created": now.replace(microsecond=0)})
-    log = ledger.entries(ws)
+    log = ledger.entries(ws, year)
     statuses = ledger.department_status(ws, reg, year, log)
     files = [e for e in log if e.get("year") == year or e.get("year") is None]
     counts = "、".join(f"{state} {sum(s.state == state for s in statuses)} 課" for state in State)

@@ -42,17 +42,27 @@ def record(ws: Workspace, results: list[FileResult], now: dt.datetime) -> None:
                 ensure_ascii=False) + "\n")
 
 
-def entries(ws: Workspace) -> list[dict]:
-    """Every verdict ever given, oldest first (a damaged line is skipped, never fatal)."""
+_YEAR = re.compile(r'"year": (-?[0-9]+)[,}]')
+
+
+def entries(ws: Workspace, year: int | None = None) -> list[dict]:
+    """Every verdict ever given, oldest first (a damaged line is skipped, never fatal); with
+    `year`, only those of that year and those without one, so a run holds one year of a
+    history that grows every year (other years' lines are passed over unparsed)."""
     path = log_path(ws)
     if not path.exists():
         return []
     out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            continue
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            if year is not None and (m := _YEAR.search(line)) and int(m.group(1)) != year:
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if year is None or entry.get("year") in (year, None):
+                out.append(entry)
     return out
 
 
@@ -94,7 +104,7 @@ class DepartmentStatus:
 def department_status(ws: Workspace, reg: Register, year: int,
                       log: list[dict] | None = None) -> list[DepartmentStatus]:
     """Every department of the register, in register order, with its one state for `year`."""
-    log = entries(ws) if log is None else log
+    log = entries(ws, year) if log is None else log
     current = ws.cycle_year(reg)
     mine = [e for e in log if e.get("year") == year or (e.get("year") is None and year == current)]
     accepted = reg.accepted_departments(year)

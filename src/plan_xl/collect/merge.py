@@ -16,14 +16,17 @@ from .verdict import Verdict
 def merge(reg: Register, accepted: list[FileResult]) -> bool:
     """Apply accepted results in order of receipt. Returns whether the register changed."""
     changed = False
+    # the register's submissions by department and year, kept current below: no scan per file
+    by_department_year = reg.index().by_department_year
     progress = {(pr.plan_id, pr.section, pr.year): pr for pr in reg.progress}
     actuals = {(a.indicator_id, a.year): a for a in reg.actuals}
     for r in sorted(accepted, key=lambda r: (r.item.received, r.item.name)):
         ident = r.validation.identity
-        earlier = [s for s in reg.submissions if s.department == ident.department
-                   and s.year == ident.year and not s.superseded_by]
+        mine = by_department_year.setdefault((ident.department, ident.year), [])
+        earlier = [s for s in mine if not s.superseded_by]
         sub = Submission(ident.template_id, ident.department, ident.year, r.item.name, r.item.sha256,
                          r.item.received, r.archived)
+        mine.append(sub)
         newer = [s for s in earlier if s.received > r.item.received]
         if newer:  # an older file arriving late is kept on record but does not overwrite
             sub.superseded_by = newer[0].sha256

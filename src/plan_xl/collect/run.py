@@ -89,10 +89,10 @@ def collect(ws: Workspace, paths: list[Path] | None = None, progress=None,
 def _unresolved(reg: Register, rejected: list[FileResult]) -> list[FileResult]:
     """Rejected files that still need correcting: not those the department has since replaced
     with an accepted file (an old file left in the inbox is judged again on every run)."""
-    out = []
+    out, index = [], reg.index() if rejected else None
     for r in rejected:
-        later = [s for s in reg.submissions if s.department == r.department and s.year == r.year
-                 and s.received >= r.item.received]
+        later = [s for s in index.by_department_year.get((r.department, r.year), [])
+                 if s.received >= r.item.received]
         if later:
             r.verdict, r.message = Verdict.RESOLVED, f"{later[-1].file} を受理済みのため、修正は不要です"
         else:
