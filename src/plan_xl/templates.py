@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import multiprocessing
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from .evaluate import reason_formula, reason_hint, self_rating_choice, self_rati
 from .fiscal import fy_label, fy_short
 from .identity import ID_SHEET, CellPrint, FieldSpec, Identity, digest, to_rows
 from .layout import FONT, INPUT_FILL, INPUT_FILL_NAME, InputField, Styles, draw_plan, sheet_name
-from .model import FieldKey, Indicator, Register, format_number
+from .model import FieldKey, Indicator, Lookup, Register, format_number
 
 REASON_MISSING_FILL = "#F8CBAD"  # a 変動要因 cell while a big change still has no reason
 
@@ -282,12 +284,43 @@ def generate_templates(reg: Register, opts: TemplateOptions, key: bytes, out_dir
                          + ("新しい計画期間は plan-xl plan new-period で始めます。" if opts.year > reg.period[-1] else ""))
     reg = as_of(reg, opts.year)  # only what is in force that year
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
     with reg.indexed():
-        for department in departments_to_issue(reg, departments):
-            path = out_dir / template_filename(opts.year, department)
-            build_template(reg, department, opts, key, path)
-            paths.append(path)
+        jobs = [(d, out_dir / template_filename(opts.year, d)) for d in departments_to_issue(reg, departments)]
+        if len(jobs) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+            for department, path in jobs:
+                build_template(reg, department, opts, key, path)
+                if progress:
+                    progress(path)
+            return [path for _, path in jobs]
+    return _build_in_workers(reg, opts, key, jobs, progress)
+
+
+PARALLEL_FROM = 8  # below this many templates, starting worker processes costs more than it saves
+_JOB: tuple | None = None  # a worker's register, options and key, sent once per worker
+
+
+def _build_in_workers(reg: Register, opts: TemplateOptions, key: bytes, jobs: list, progress) -> list[Path]:
+    """One template per job on every core (spawn-safe: everything sent pickles), reported in
+    register order as they finish."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = os.environ.get("PLAN_XL_START_METHOD") or None  # as collect: spawn is what Windows does
+    mp = multiprocessing.get_context(method) if method else None
+    with ProcessPoolExecutor(min(os.cpu_count() or 2, 8, len(jobs)), mp_context=mp,
+                             initializer=_worker_init, initargs=(reg, opts, key)) as pool:
+        for path in pool.map(_worker_build, jobs, chunksize=max(1, len(jobs) // 32)):
             if progress:
                 progress(path)
-    return paths
+    return [path for _, path in jobs]
+
+
+def _worker_init(reg: Register, opts: TemplateOptions, key: bytes) -> None:
+    global _JOB
+    reg._index = Lookup(reg)  # the worker's own copy, never changed: indexed for its lifetime
+    _JOB = (reg, opts, key)
+
+
+def _worker_build(job: tuple[str, Path]) -> Path:
+    reg, opts, key = _JOB
+    build_template(reg, job[0], opts, key, job[1])
+    return job[1]
