@@ -20,12 +20,30 @@ from xlsxwriter.worksheet import Worksheet
 from .fiscal import fy_label, fy_short
 from .model import FIVE_LESS, Indicator, Plan, Register, Section, format_number
 
+
+def format_amount(value: float | None) -> str:
+    """A number as printed on a sheet: with thousands separators (12179.0 -> '12,179')."""
+    if value is None:
+        return ""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.10g}"
+
+
+def amount_format(value: float) -> str:
+    """The number format that shows `value` as `format_amount` does: "#,##0.###" would print
+    an integer with a stray point ("12,179.")."""
+    text = format_number(value)
+    decimals = len(text.split(".")[1]) if "." in text and "e" not in text else 0
+    return "#,##0" + ("." + "0" * decimals if decimals else "")
+
 FONT = "ＭＳ ゴシック"  # on every Japanese Windows machine; monospaced, so widths are predictable
 FONT_SIZE = 9
-LINE_HEIGHT = 12.0  # points per text line at FONT_SIZE
-ROW_PADDING = 4.0
+# ＭＳ ゴシック's line is 1 em (ascent + descent, no external leading): Excel draws 9 pt text
+# 9 pt (12 px) apart. 10% more leading keeps a substitute font with slightly taller lines whole.
+LINE_SPACING = 1.1
+LINE_HEIGHT = FONT_SIZE * LINE_SPACING  # points per text line at FONT_SIZE
+ROW_PADDING = 3.0  # Excel's cell margins above and below the text (2 px each)
 MAX_ROW_HEIGHT = 409.0  # Excel's limit
-INPUT_LINES = 8  # height of an empty 実績 / 計画の見直し input row, in lines
+INPUT_LINES = 8  # least height of an input box, in lines, however short the reference texts
 
 # Column grid: A-B labels and 取組内容, C-J two columns per fiscal year (half years),
 # K-L the 目標値 column.
@@ -65,8 +83,11 @@ def text_lines(text: str, width_chars: float, columns: int = 1) -> int:
     return sum(max(1, math.ceil(display_width(line) / per_line)) for line in str(text).split("\n"))
 
 
-def text_height(text: str, width_chars: float, bold: bool = False, columns: int = 1) -> float:
-    return text_lines(text, width_chars * (0.9 if bold else 1), columns) * LINE_HEIGHT + ROW_PADDING
+def text_height(text: str, width_chars: float, bold: bool = False, columns: int = 1,
+                size: float = FONT_SIZE) -> float:
+    """Points a wrapped cell needs: its lines at `size` (a larger font fits fewer characters)."""
+    scale = FONT_SIZE / size * (0.9 if bold else 1)
+    return text_lines(text, width_chars * scale, columns) * size * LINE_SPACING + ROW_PADDING
 
 
 def span_width(first_col: int, last_col: int) -> float:
@@ -112,6 +133,10 @@ class Styles:
     cache: dict = field(default_factory=dict)
 
     def get(self, kind: str):
+        if kind not in self.cache and kind.startswith("number:"):  # "number:#,##0.0"
+            self.cache[kind] = self.book.add_format({
+                "font_name": FONT, "font_size": FONT_SIZE, "border": 1, "text_wrap": True,
+                "valign": "vcenter", "num_format": kind.split(":", 1)[1]})
         if kind not in self.cache:
             base = {"font_name": FONT, "font_size": FONT_SIZE, "border": 1, "text_wrap": True,
                     "valign": "top"}
@@ -124,8 +149,7 @@ class Styles:
                 "section": {"bold": True, "bg_color": SECTION_FILL},
                 "heading": {"border": 0, "bold": True, "font_size": FONT_SIZE + 1, "text_wrap": False},
                 "input": {"bg_color": INPUT_FILL, "locked": False},
-                "input_number": {"bg_color": INPUT_FILL, "locked": False, "num_format": "#,##0.###",
-                                 "valign": "vcenter"},
+                "input_number": {"bg_color": INPUT_FILL, "locked": False, "valign": "vcenter"},
                 "number": {"num_format": "#,##0.###", "valign": "vcenter"},
                 "plain": {"border": 0},
             }[kind]
@@ -150,8 +174,8 @@ class PlanSheet:
     def put(self, r1: int, c1: int, r2: int, c2: int, value, style: str = "text",
             bold: bool = False) -> None:
         """Write a (merged) cell; strings always as strings, never formulas or links."""
-        fmt = self.styles.get(style)
         is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        fmt = self.styles.get(f"number:{amount_format(value)}" if is_number and style == "number" else style)
         text = "" if value is None else (value if is_number else str(value))
         if (r1, c1) != (r2, c2):
             self.ws.merge_range(r1, c1, r2, c2, "", fmt)
@@ -164,7 +188,8 @@ class PlanSheet:
         if text != "" and not style.startswith("input"):
             self.cells.append((r1, c1, format_number(text) if is_number else text))
         if text != "" and not is_number:
-            h = text_height(text, span_width(c1, c2), bold or style in ("title", "section"), c2 - c1 + 1)
+            size = FONT_SIZE + {"title": 2, "heading": 1}.get(style, 0)
+            h = text_height(text, span_width(c1, c2), bold or style in ("title", "section"), c2 - c1 + 1, size)
             if r1 == r2:
                 self.need(r1, h)
             else:
@@ -336,8 +361,8 @@ def _schedule_row(sheet: PlanSheet, r: int, spans) -> None:
 
 
 def targets_from_indicators(s: Section) -> str:
-    lines = [f"・{i.name} {format_number(i.target)}{i.unit}{i.comparator}" for i in s.indicators]
-    base = [f"・{i.name} {format_number(i.baseline)}{i.unit}" for i in s.indicators
+    lines = [f"・{i.name} {format_amount(i.target)}{i.unit}{i.comparator}" for i in s.indicators]
+    base = [f"・{i.name} {format_amount(i.baseline)}{i.unit}" for i in s.indicators
             if i.baseline is not None]
     if base:
         lines += ["（現況値）", *base]
@@ -364,7 +389,7 @@ def _progress(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int,
             put(r, 2, r, 6, pr.results if pr else "", style)
             put(r, 7, r, LAST_COL, pr.revision if pr else "", style)
             if editable:  # room to type: merged cells do not grow while the clerk writes
-                sheet.need(r, INPUT_LINES * LINE_HEIGHT + ROW_PADDING)
+                sheet.need(r, input_height(reg))
             base = f"{plan.id}|{section}|{year}"
             fields.append(InputField(f"results|{base}", "results", name, r, 2, owner, editable))
             fields.append(InputField(f"revision|{base}", "revision", name, r, 7, owner, editable))
@@ -382,6 +407,21 @@ def _progress(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int,
         r += 1
     put(start, 0, r - 1, 0, "進捗状況", "label")
     return r
+
+
+def input_height(reg: Register) -> float:
+    """Height of an empty 実績 / 計画の見直し input row: room for the longest text the reference
+    (the progress rows not collected from a department) has for either box, at its width."""
+    key = (id(reg), len(reg.progress))
+    if _INPUT_HEIGHT.get("key") != key:
+        texts = [(p.results, 2, 6) for p in reg.progress if not p.source.file]
+        texts += [(p.revision, 7, LAST_COL) for p in reg.progress if not p.source.file]
+        lines = max([text_lines(t, span_width(a, b), b - a + 1) for t, a, b in texts if t] + [INPUT_LINES])
+        _INPUT_HEIGHT.update(key=key, height=lines * LINE_HEIGHT + ROW_PADDING)
+    return _INPUT_HEIGHT["height"]
+
+
+_INPUT_HEIGHT: dict = {}
 
 
 def _indicator_inputs(sheet: PlanSheet, r: int, reg: Register, indicators: list[Indicator],
@@ -407,7 +447,7 @@ def _indicator_inputs(sheet: PlanSheet, r: int, reg: Register, indicators: list[
         current = reg.actual_for(ind.id, year)
         put(r, 2, r, 5, ind.label)
         put(r, 6, r, 6, _with_label(ind.baseline, ind.baseline_label), "number")
-        put(r, 7, r, 7, f"{format_number(ind.target)}{ind.comparator}".strip(), "number")
+        put(r, 7, r, 7, f"{format_amount(ind.target)}{ind.comparator}".strip(), "number")
         put(r, 8, r, 9, previous.value if previous else "", "number")
         put(r, 10, r, 10, current.value if current else "", "input_number" if editable else "number")
         hint = f"{'高い' if ind.direction == 'up' else '低い'}ほど良い"
@@ -420,4 +460,4 @@ def _indicator_inputs(sheet: PlanSheet, r: int, reg: Register, indicators: list[
 def _with_label(value: float | None, label: str) -> str:
     if value is None:
         return ""
-    return f"{format_number(value)}（{label}）" if label else format_number(value)
+    return f"{format_amount(value)}（{label}）" if label else format_amount(value)

@@ -38,7 +38,7 @@ from xlsxwriter.workbook import Workbook
 
 from .errors import PlanXlError, UsageError
 from .fiscal import fy_label, fy_short
-from .layout import FONT, FONT_SIZE, Styles, draw_plan, sheet_name, text_height
+from .layout import FONT, FONT_SIZE, Styles, amount_format, draw_plan, sheet_name, text_height
 from .model import Indicator, Plan, Register, Section
 from .register import FIXED_TIME
 
@@ -227,9 +227,16 @@ class _Formats:
                                      "valign": "vcenter"})
         self.text = book.add_format(cell)
         self.link = book.add_format({**cell, "font_color": "#0563C1", "underline": 1})
-        self.number = book.add_format({**cell, "num_format": "#,##0.###"})
         self.rate = book.add_format({**cell, "num_format": "0.0%"})
         self.missing = book.add_format({**cell, "bg_color": "#FCE4D6"})
+        self.book, self.cell, self.amounts = book, cell, {}
+
+    def number(self, value: float):
+        """A number cell printing `value` with thousands separators and its own decimals."""
+        num_format = amount_format(value)
+        if num_format not in self.amounts:
+            self.amounts[num_format] = self.book.add_format({**self.cell, "num_format": num_format})
+        return self.amounts[num_format]
 
 
 def _sheet(book: Workbook, name: str, widths: list[float], repeat: tuple[int, int] | None = None):
@@ -260,7 +267,7 @@ def _text(ws, r: int, c: int, value, fmt) -> None:
 
 def _row_height(ws, r: int, cells: list[tuple[str, float]]) -> None:
     """Wrapped cells do not grow on paper by themselves in LibreOffice: size from the text."""
-    ws.set_row(r, min(409.0, max(text_height(t, w) for t, w in cells)))
+    ws.set_row(r, min(409.0, max(text_height(str(t), w) for t, w in cells)))
 
 
 def _cover(book, fmt, reg: Register, year: int, title: str, issued: dt.date | None) -> None:
@@ -315,7 +322,7 @@ def _contents(book, fmt, reg: Register, rows: list[SummaryRow]) -> None:
 def summary_headers(years: list[int]) -> list[tuple[str, float]]:
     """集計's columns (header, width); `importer` reads them back by header."""
     per_year = [h for y in years for h in ((f"{fy_short(y)}実績", 8), (f"{fy_short(y)}達成率", 7))]
-    return [("計画ID", 6), ("節", 3), ("実施計画名・節", 20), ("所管課", 10), ("提出状況", 6),
+    return [("計画ID", 6), ("節", 3), ("実施計画名・節", 20), ("所管課", 16), ("提出状況", 6),
             ("指標ID", 7), (INDICATOR_HEADER, 24), ("単位", 6), ("望ましい方向", 6),
             ("現況値", 8), ("現況値の時点", 9), *per_year, ("目標値", 8), ("比較", 4),
             ("目標年度", 5), ("算定方法", 8)]
@@ -342,15 +349,18 @@ def _summary(book, fmt, year: int, years: list[int], rows: list[SummaryRow]) -> 
             for y in years:
                 values += [row.actuals[y], row.rates[y]]
             values += [ind.target, ind.comparator, ind.target_year, rate_method(ind)]
-        else:
-            values += [""] * (len(headers) - len(values))
+        else:  # a qualitative target: its text across the indicator columns, not one tall cell
+            ws.merge_range(r, len(values) - 1, r, len(headers) - 1, "", fmt.text)
         for c, value in enumerate(values):
             header = headers[c][0]
             style = (fmt.rate if header.endswith("達成率") else
                      fmt.missing if header == "提出状況" and value == STATUS_MISSING else
-                     fmt.number if isinstance(value, float) else fmt.text)
+                     fmt.number(value) if isinstance(value, float) else fmt.text)
             _text(ws, r, c, value, style)
-        _row_height(ws, r, [(name, widths[2]), (label, widths[6]), (row.owner, widths[3])])
+        cells = [(v, w) for v, w in zip(values, widths) if v not in (None, "")]
+        if not ind:
+            cells[-1] = (label, sum(widths[len(values) - 1:]))
+        _row_height(ws, r, cells)
     ws.freeze_panes(4, 0)
     ws.autofilter(3, 0, 3 + max(len(rows), 1), len(headers) - 1)
 
@@ -380,6 +390,7 @@ def _charts(book, fmt, years: list[int], rows: list[SummaryRow]) -> None:
         ws.write_string(table, 0, "指標", fmt.head)
         for k, y in enumerate(years, 1):
             ws.write_string(table, k, f"{fy_short(y)}達成率", fmt.head)
+        _row_height(ws, table, [(f"{fy_short(y)}達成率", widths[k]) for k, y in enumerate(years, 1)])
         for i, row in enumerate(chunk, table + 1):
             label = f"{row.indicator.id} {row.indicator.name}"
             ws.write_string(i, 0, label, fmt.text)

@@ -19,8 +19,14 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from .errors import UsageError
 from .fiscal import fy_label, fy_short
 from .identity import ID_SHEET, CellPrint, FieldSpec, Identity, digest, to_rows
-from .layout import FONT, INPUT_FILL, INPUT_FILL_NAME, InputField, Styles, draw_plan, sheet_name
+from .layout import FONT, INPUT_FILL, INPUT_FILL_NAME, InputField, Styles, draw_plan, sheet_name, text_height
 from .model import Indicator, Register, format_number
+
+
+# Merged input boxes do not grow as the department types; the row can be made taller, sheet
+# protection allows it (format_rows) and the taller row prints whole.
+ROW_RESIZE_NOTE = ("・入力欄に入りきらないときは、その行の高さを広げてください（行番号の下の境界線をドラッグするか、"
+                   "「ホーム」→「書式」→「行の高さ」）。シートの保護はそのままで変更でき、広げた高さで印刷されます。")
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,8 @@ def build_template(reg: Register, department: str, opts: TemplateOptions, key: b
             book.define_name(f.defined_name, f"='{name}'!{_absolute(f.row, f.col)}")
             if f.editable and f.kind == "actual":
                 _number_validation(ws, f)
+            elif f.editable:
+                _text_hint(ws, f)
         ident.prints += [CellPrint(name, xl_rowcol_to_cell(r, c), digest(text))
                          for r, c, text in sorted(sheet.cells)]
         ws.protect(opts.password or "", protect_options)
@@ -143,6 +151,14 @@ def _number_validation(ws, f: InputField) -> None:
     ws.data_validation(f.row, f.col, f.row, f.col, validation)
 
 
+def _text_hint(ws, f: InputField) -> None:
+    """The message Excel shows when the department selects a text box: how to get more room."""
+    title = "実績" if f.kind == "results" else "計画の見直し"
+    ws.data_validation(f.row, f.col, f.row, f.col, {
+        "validate": "any", "input_title": f"{title}の記入",
+        "input_message": "入りきらないときは、この行の高さを広げてください（行番号の下の境界線をドラッグ）。"})
+
+
 def _guide(book, ws, reg: Register, ident: Identity, opts: TemplateOptions, plans, fields) -> None:
     """記入要領: what to fill in, by when, whom to ask, how to send it back."""
     department = ident.department
@@ -180,6 +196,7 @@ def _guide(book, ws, reg: Register, ident: Identity, opts: TemplateOptions, plan
         (text, "・「実績」: その年度に実施したこと、件数などの数値を、●や・の箇条書きで記入してください。"
                "セル内の改行は Alt＋Enter です。"),
         (text, "・「計画の見直し」: 実績を踏まえて、今後の計画をどう見直すかを記入してください。"),
+        (text, ROW_RESIZE_NOTE),
         (text, "・「指標の実績値」: 数値だけを半角で入力してください（例: 15.9）。"
                "単位や「，」は入力しないでください。"),
         (text, "・他課が記入する欄は参考として表示しています（入力はできません）。"),
@@ -195,9 +212,11 @@ def _guide(book, ws, reg: Register, ident: Identity, opts: TemplateOptions, plan
         (text, ""),
         (head, "4. この調査票の実施計画"),
     ]
+    sizes = {id(title): 14, id(head): 11}
     for r, (fmt, value) in enumerate(lines):
         ws.merge_range(r, 1, r, 2, "", fmt)
         ws.write_string(r, 1, value, fmt)
+        ws.set_row(r, text_height(value, 120, fmt is not text, 2, sizes.get(id(fmt), 10)))
     r = len(lines)
     for plan in plans:
         count = sum(1 for f in own if f.sheet == sheet_name(plan))
@@ -205,6 +224,7 @@ def _guide(book, ws, reg: Register, ident: Identity, opts: TemplateOptions, plan
         note = f"記入欄 {count}か所" if count else "記入欄なし（参考）"
         ws.write_string(r, 2, f"{plan.name}（{'、'.join(plan.departments)}）… {note}", text)
         r += 1
+    ws.merge_range(r + 1, 1, r + 1, 2, "", text)  # one line across both columns
     ws.write_string(r + 1, 1, f"調査票ID {ident.template_id}（台帳の版 {ident.revision}、発行 {ident.issued}）", text)
 
 

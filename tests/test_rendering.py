@@ -1,0 +1,49 @@
+"""Nothing clipped: every wrapped cell of the FY2022 report and of every template (with the
+reference's longest texts typed into its input boxes) is given at least the height LibreOffice
+needs to draw it, with IPAGothic standing in for ＭＳ ゴシック (see rendering.py)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from conftest import needs_libreoffice, soffice
+from rendering import clipped, needed_heights, wrapped_cells
+from returned import editable, fill, identity, issue
+
+from plan_xl.report import build_report
+
+needs_ipagothic = pytest.mark.skipif(
+    shutil.which("fc-list") is None or not __import__("subprocess").run(
+        ["fc-list", "IPAGothic"], capture_output=True, text=True).stdout.strip(),
+    reason="IPAGothic (fonts-ipafont-gothic) is not installed")
+
+
+def longest_texts(reg) -> dict[str, str]:
+    """The longest 実績 and 計画の見直し the reference has."""
+    rows = [p for p in reg.progress if not p.source.file]
+    return {"results": max((p.results for p in rows), key=len),
+            "revision": max((p.revision for p in rows), key=len)}
+
+
+@needs_libreoffice
+@needs_ipagothic
+def test_no_wrapped_cell_needs_more_height_than_given(tmp_path):
+    ws = issue(tmp_path / "作業")
+    reg = ws.load()
+    typed = longest_texts(reg)
+    assert len(typed["results"]) >= 300  # the 329-character 1-1-2 実績
+    books = [build_report(reg, 2022, tmp_path / "2022年度_報告書.xlsx")]
+    filled_dir = tmp_path / "記入済み"
+    filled_dir.mkdir()
+    for template in sorted(ws.templates_dir(2023).glob("*.xlsx")):
+        values = {f.key: typed[f.key.split("|")[0]] for f in editable(identity(template))
+                  if not f.key.startswith("actual|")}
+        books.append(filled_dir / template.name)
+        books[-1].write_bytes(fill(template, values))
+    assert len(books) == 17
+    groups = [wrapped_cells(b) for b in books]
+    assert all(groups) and sum(map(len, groups)) > 3000
+    needed = needed_heights(groups, soffice(), tmp_path / "lo")
+    problems = [p for cells, need in zip(groups, needed, strict=True) for p in clipped(cells, need)]
+    assert not problems, "\n".join(problems[:30])
