@@ -357,9 +357,10 @@ def _summary(book, fmt, year: int, years: list[int], rows: list[SummaryRow]) -> 
                      fmt.missing if header == "提出状況" and value == STATUS_MISSING else
                      fmt.number(value) if isinstance(value, float) else fmt.text)
             _text(ws, r, c, value, style)
-        cells = [(v, w) for v, w in zip(values, widths) if v not in (None, "")]
-        if not ind:
-            cells[-1] = (label, sum(widths[len(values) - 1:]))
+        cells = [(v, w) for v, w in zip(values, widths, strict=False) if v not in (None, "")]
+        if not ind:  # the label spans the merged indicator columns
+            cells = cells[:-1] if label else cells
+            cells.append((label or "", sum(widths[len(values) - 1:])))
         _row_height(ws, r, cells)
     ws.freeze_panes(4, 0)
     ws.autofilter(3, 0, 3 + max(len(rows), 1), len(headers) - 1)

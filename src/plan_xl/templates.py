@@ -19,9 +19,18 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from .errors import UsageError
 from .fiscal import fy_label, fy_short
 from .identity import ID_SHEET, CellPrint, FieldSpec, Identity, digest, to_rows
-from .layout import FONT, INPUT_FILL, INPUT_FILL_NAME, InputField, Styles, draw_plan, sheet_name, text_height
+from .layout import (
+    FONT,
+    INPUT_FILL,
+    INPUT_FILL_NAME,
+    InputField,
+    Styles,
+    draw_plan,
+    format_amount,
+    sheet_name,
+    text_height,
+)
 from .model import Indicator, Register, format_number
-
 
 # Merged input boxes do not grow as the department types; the row can be made taller, sheet
 # protection allows it (format_rows) and the taller row prints whole.
@@ -138,7 +147,7 @@ def _number_validation(ws, f: InputField) -> None:
     low, high = indicator_bounds(ind)
     unit = f"（単位: {ind.unit}）" if ind.unit else ""
     message = (f"{ind.name}の{fy_short(int(f.key.split('|')[2]))}の実績値を数値で入力してください{unit}。"
-               f"目標値は {format_number(ind.target)}{ind.comparator}。")
+               f"目標値は {format_amount(ind.target)}{ind.comparator}。")
     validation = {"validate": "decimal", "criteria": ">=", "value": low,
                   "input_title": "実績値（数値）", "input_message": message[:255],
                   "error_title": "数値を入力してください",
