@@ -192,3 +192,11 @@ def test_libreoffice_round_trip_keeps_identification_and_inputs(issued, tmp_path
     assert all(after.scan.names.get(f.name) == (f.sheet, f.cell) for f in own)
     v = validate(after, reg, key, "dx.xlsx")
     assert not [f for f in v.findings if "記入欄以外" in f.message]
+
+
+def test_indicator_rows_print_numbers_with_thousands_separators(issued):
+    reg, _, paths = issued
+    wb = openpyxl.load_workbook(paths["DX戦略課"])
+    texts = _texts(wb[sheet_name(reg.plan("1-3-1"))])
+    assert "29,381（2021年度末）" in texts and any(t.startswith("70,000") for t in texts)
+    assert "29381" not in texts and "70000" not in texts

@@ -372,16 +372,24 @@ def chart_chunk(n_years: int) -> int:
     return max(2, int(400 // (24.5 + 10.5 * n_years)))
 
 
+# Bars are drawn between these rates; a value beyond them is clipped, its label keeps the true value.
+RATE_AXIS = (-1.0, 2.0)
+YEAR_COLORS = ["#8EA9DB", "#F4B183", "#A9D08E", "#FFD966"]  # one per plan year, the same in every chart
+
+
 def _charts(book, fmt, years: list[int], rows: list[SummaryRow]) -> None:
     """Achievement-rate bar charts, each above its own data table (the numbers the bars show)
     and on its own printed page."""
     plotted = [r for r in rows if r.indicator and any(v is not None for v in r.rates.values())]
     widths = [60] + [12] * len(years)
     ws = _sheet(book, CHARTS, widths + [130 - sum(widths)])
-    ws.write_string(0, 0, "指標の達成率（目標値 = 100%、現況値 = 0%）", fmt.heading)
+    ws.write_string(0, 0, "指標の達成率（目標値 = 100%、現況値 = 0%。-100%～200% の外の棒は端で切り、"
+                          "ラベルに実際の値を示します）", fmt.heading)
     if not plotted:
         ws.write_string(2, 0, "達成率を算定できる指標の実績がまだありません。", fmt.note)
         return
+    helper = len(widths) + 2  # the chart's own copy of each table, outside the print area, hidden
+    ws.set_column(helper, helper + len(years), 20, None, {"hidden": True})
     size = chart_chunk(len(years))
     r, breaks = 2, []
     for start in range(0, len(plotted), size):
@@ -398,30 +406,52 @@ def _charts(book, fmt, years: list[int], rows: list[SummaryRow]) -> None:
             _row_height(ws, i, [(label, widths[0])])
             for k, y in enumerate(years, 1):
                 _text(ws, i, k, row.rates[y], fmt.rate)
-        last = table + len(chunk)
-        chart = book.add_chart({"type": "bar"})
-        for k, y in enumerate(years, 1):
-            chart.add_series({
-                "name": fy_short(y),
-                "categories": [CHARTS, table + 1, 0, last, 0],
-                "values": [CHARTS, table + 1, k, last, k],
-                "data_labels": {"value": True, "num_format": "0%", "font": {"size": 8}},
-            })
-        rates = [v for row in chunk for v in row.rates.values() if v is not None]
-        # Bars beyond -100% or 200% are cut at the axis; the table below gives the exact value.
-        chart.set_x_axis({"num_format": "0%", "min": max(-1.0, math.floor(min(0.0, *rates) * 4) / 4),
-                          "max": min(2.0, max(1.0, math.ceil(max(rates) * 4) / 4)), "major_unit": 0.25,
-                          "num_font": {"size": 8}})
-        chart.set_y_axis({"reverse": True, "label_position": "low", "num_font": {"size": 8}})
-        chart.set_title({"name": f"達成率（{start + 1}～{start + len(chunk)}件目）",
-                         "name_font": {"size": 11}})
-        chart.set_legend({"position": "top", "font": {"size": 9}})
-        chart.set_size({"width": 900, "height": height})
-        ws.insert_chart(r, 0, chart, {"object_position": 2})
-        r = last + 2
+        _chart_data(ws, table + 1, helper, chunk, years)
+        ws.insert_chart(r, 0, _rate_chart(book, table + 1, helper, chunk, years, start),
+                        {"object_position": 2})
+        r = table + len(chunk) + 2
         breaks.append(r)
     ws.set_h_pagebreaks(breaks[:-1])
     ws.print_area(0, 0, r, len(widths))
+
+
+def _chart_data(ws, first: int, col: int, chunk: list[SummaryRow], years: list[int]) -> None:
+    """The plotted values: rows bottom-up (a bar chart draws its first category at the bottom, and
+    an axis left in that order keeps the legend and the bars of a group in the same year order),
+    each rate clipped to RATE_AXIS."""
+    for i, row in enumerate(reversed(chunk), first):
+        ws.write_string(i, col, f"{row.indicator.id} {row.indicator.name}")
+        for k, y in enumerate(years, 1):
+            if row.rates[y] is not None:
+                ws.write_number(i, col + k, min(max(row.rates[y], RATE_AXIS[0]), RATE_AXIS[1]))
+
+
+def _rate_chart(book, first: int, col: int, chunk: list[SummaryRow], years: list[int], start: int):
+    last = first + len(chunk) - 1
+    chart = book.add_chart({"type": "bar"})
+    for k, y in reversed(list(enumerate(years, 1))):  # last year first: drawn lowest in each group
+        labels = [{"value": f"{row.rates[y]:,.0%}"} if row.rates[y] is not None else {"delete": True}
+                  for row in reversed(chunk)]
+        chart.add_series({
+            "name": fy_short(y),
+            "categories": [CHARTS, first, col, last, col],
+            "values": [CHARTS, first, col + k, last, col + k],
+            "fill": {"color": YEAR_COLORS[(k - 1) % len(YEAR_COLORS)]},
+            "data_labels": {"value": True, "custom": labels, "font": {"size": 8}},
+        })
+    rates = [v for row in chunk for v in row.rates.values() if v is not None]
+    low = max(RATE_AXIS[0], math.floor(min(0.0, *rates) * 4) / 4)
+    high = min(RATE_AXIS[1], max(1.0, math.ceil(max(rates) * 4) / 4))
+    # a quarter more on each side that has bars: room for the label at the end of the longest bar
+    chart.set_x_axis({"num_format": "0%", "min": low - (0.25 if low < 0 else 0), "max": high + 0.25,
+                      "major_unit": 0.25, "num_font": {"size": 8}})
+    chart.set_y_axis({"label_position": "low", "num_font": {"size": 8}})
+    chart.set_title({"name": f"達成率（{start + 1}～{start + len(chunk)}件目）", "name_font": {"size": 11}})
+    # a vertical legend lists a bar chart's series bottom-up in Excel and LibreOffice alike
+    chart.set_legend({"position": "right", "font": {"size": 9}})
+    chart.set_size({"width": 900, "height": 80 + len(chunk) * (10 + 14 * len(years))})
+    chart.show_hidden_data()
+    return chart
 
 
 def describe(reg: Register, year: int) -> str:
