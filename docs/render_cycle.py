@@ -58,11 +58,11 @@ def to_png(pdf: Path, out: Path, dpi: int = 60) -> list[Path]:
     return sorted(out.glob("page-*.png"))
 
 
-def first_page_with(pdf: Path, text: str) -> int:
-    """1-based number of the first page whose text contains `text`."""
+def first_page_with(pdf: Path, *texts: str) -> int:
+    """1-based number of the first page whose text contains every one of `texts`."""
     pages = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
                            check=True).stdout.split("\f")
-    return next(n for n, page in enumerate(pages, 1) if text in page)
+    return next(n for n, page in enumerate(pages, 1) if all(t in "".join(page.split()) for t in texts))
 
 
 def readme_pictures(pdfs: list[Path], img: Path) -> None:
@@ -70,10 +70,10 @@ def readme_pictures(pdfs: list[Path], img: Path) -> None:
     img.mkdir(parents=True, exist_ok=True)
     report = next(p for p in pdfs if p.stem.startswith("2023年度_行財政改革"))
     template = next(p for p in pdfs if "進捗状況調査票_行政マネジメント課" in p.stem)
-    for pdf, needle, name in [(report, "自治体DX推進", "report"), (template, "計画の見直し", "template")]:
-        page = first_page_with(pdf, needle)
+    for pdf, needle, name in [(report, "デジタルファースト推進事業", "report"), (template, "行政組織の見直し", "template")]:
+        page = first_page_with(pdf, "取組内容", needle)
         stem = img / name
-        subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", str(page), "-l", str(page), "-singlefile",
+        subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", str(page), "-l", str(page), "-singlefile",
                         str(pdf), str(stem)], check=True)
         print(f"{stem}.png ← {pdf.name} p.{page}")
 
