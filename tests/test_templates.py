@@ -198,5 +198,18 @@ def test_indicator_rows_print_numbers_with_thousands_separators(issued):
     reg, _, paths = issued
     wb = openpyxl.load_workbook(paths["DX戦略課"])
     texts = _texts(wb[sheet_name(reg.plan("1-3-1"))])
-    assert "29,381（2021年度末）" in texts and any(t.startswith("70,000") for t in texts)
+    assert "29,381\n（2021年度末）" in texts and any(t.startswith("70,000") for t in texts)
     assert "29381" not in texts and "70000" not in texts
+
+
+def test_rows_can_be_resized_under_protection_and_the_guide_says_so(issued):
+    _, _, paths = issued
+    path = paths["行政マネジメント課"]
+    wb = openpyxl.load_workbook(path)
+    box = next(f for f in open_workbook(path.read_bytes()).identity.fields
+               if f.editable and f.key.startswith("results|"))
+    ws = wb[box.sheet]
+    assert ws.protection.sheet and ws.protection.formatRows is False  # False: allowed while protected
+    assert "行の高さを広げて" in " ".join(_texts(wb["記入要領"]))
+    # the box holds the reference's longest 実績 (15 lines at its width), not 8 lines
+    assert ws.row_dimensions[ws[box.cell].row].height >= 15 * 9

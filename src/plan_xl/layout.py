@@ -460,4 +460,5 @@ def _indicator_inputs(sheet: PlanSheet, r: int, reg: Register, indicators: list[
 def _with_label(value: float | None, label: str) -> str:
     if value is None:
         return ""
-    return f"{format_amount(value)}（{label}）" if label else format_amount(value)
+    # the date on a line of its own: a narrow cell would otherwise break inside it
+    return f"{format_amount(value)}\n（{label}）" if label else format_amount(value)
