@@ -8,6 +8,7 @@ from the text (full-width characters count double) and the width of the merged r
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -19,21 +20,6 @@ from xlsxwriter.worksheet import Worksheet
 
 from .fiscal import fy_label, fy_short
 from .model import FIVE_LESS, Indicator, Plan, Register, Section, format_number
-
-
-def format_amount(value: float | None) -> str:
-    """A number as printed on a sheet: with thousands separators (12179.0 -> '12,179')."""
-    if value is None:
-        return ""
-    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.10g}"
-
-
-def amount_format(value: float) -> str:
-    """The number format that shows `value` as `format_amount` does: "#,##0.###" would print
-    an integer with a stray point ("12,179.")."""
-    text = format_number(value)
-    decimals = len(text.split(".")[1]) if "." in text and "e" not in text else 0
-    return "#,##0" + ("." + "0" * decimals if decimals else "")
 
 FONT = "ＭＳ ゴシック"  # on every Japanese Windows machine; monospaced, so widths are predictable
 FONT_SIZE = 9
@@ -68,6 +54,21 @@ def sheet_name(plan: Plan) -> str:
 def display_width(text: str) -> int:
     """Width in half-width character units (full-width characters count 2)."""
     return sum(2 if unicodedata.east_asian_width(ch) in "FWA" else 1 for ch in text)
+
+
+def format_amount(value: float | None) -> str:
+    """A number as printed on a sheet: with thousands separators (12179.0 -> '12,179')."""
+    if value is None:
+        return ""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.10g}"
+
+
+def amount_format(value: float) -> str:
+    """The number format that shows `value` as `format_amount` does: "#,##0.###" would print
+    an integer with a stray point ("12,179.")."""
+    text = format_number(value)
+    decimals = len(text.split(".")[1]) if "." in text and "e" not in text else 0
+    return "#,##0" + ("." + "0" * decimals if decimals else "")
 
 
 # Excel measures column widths in digits of the default font (Calibri 11: 7 px, plus 5 px of
@@ -133,13 +134,13 @@ class Styles:
     cache: dict = field(default_factory=dict)
 
     def get(self, kind: str):
-        if kind not in self.cache and kind.startswith("number:"):  # "number:#,##0.0"
-            self.cache[kind] = self.book.add_format({
-                "font_name": FONT, "font_size": FONT_SIZE, "border": 1, "text_wrap": True,
-                "valign": "vcenter", "num_format": kind.split(":", 1)[1]})
         if kind not in self.cache:
             base = {"font_name": FONT, "font_size": FONT_SIZE, "border": 1, "text_wrap": True,
                     "valign": "top"}
+            if kind.startswith("number:"):  # a number with its own format, e.g. "number:#,##0.0"
+                self.cache[kind] = self.book.add_format(
+                    {**base, "num_format": kind.split(":", 1)[1], "valign": "vcenter"})
+                return self.cache[kind]
             extra = {
                 "text": {},
                 "label": {"bg_color": HEADER_FILL, "align": "center", "valign": "vcenter"},
@@ -412,16 +413,14 @@ def _progress(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int,
 def input_height(reg: Register) -> float:
     """Height of an empty 実績 / 計画の見直し input row: room for the longest text the reference
     (the progress rows not collected from a department) has for either box, at its width."""
-    key = (id(reg), len(reg.progress))
-    if _INPUT_HEIGHT.get("key") != key:
-        texts = [(p.results, 2, 6) for p in reg.progress if not p.source.file]
-        texts += [(p.revision, 7, LAST_COL) for p in reg.progress if not p.source.file]
-        lines = max([text_lines(t, span_width(a, b), b - a + 1) for t, a, b in texts if t] + [INPUT_LINES])
-        _INPUT_HEIGHT.update(key=key, height=lines * LINE_HEIGHT + ROW_PADDING)
-    return _INPUT_HEIGHT["height"]
+    return _input_height(tuple((p.results, p.revision) for p in reg.progress if not p.source.file))
 
 
-_INPUT_HEIGHT: dict = {}
+@functools.lru_cache(maxsize=8)  # drawn once per plan sheet, from the same texts every time
+def _input_height(texts: tuple[tuple[str, str], ...]) -> float:
+    lines = [text_lines(results, span_width(2, 6), 5) for results, _ in texts if results]
+    lines += [text_lines(revision, span_width(7, LAST_COL), LAST_COL - 6) for _, revision in texts if revision]
+    return max(lines + [INPUT_LINES]) * LINE_HEIGHT + ROW_PADDING
 
 
 def _indicator_inputs(sheet: PlanSheet, r: int, reg: Register, indicators: list[Indicator],
