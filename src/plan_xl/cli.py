@@ -89,10 +89,19 @@ class _Formatter(click.HelpFormatter):
     def write_heading(self, heading: str) -> None:
         super().write_heading(self.SECTIONS.get(heading, heading))
 
-    def write_dl(self, rows, *args, **kwargs) -> None:
+    def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
+        """Option and command lists, aligned by display width (a full-width character takes two
+        columns; click counts characters)."""
         rows = [(" ".join(self.METAVARS.get(w, w) for w in term.split(" ")), text.replace("[required]", "（必須）"))
                 for term, text in rows]
-        super().write_dl(rows, *args, **kwargs)
+        first = min(max((display_width(term) for term, _ in rows), default=0), col_max)
+        indent = " " * (self.current_indent + first + col_spacing)
+        for term, text in rows:
+            self.write(" " * self.current_indent + term)
+            gap = first - display_width(term) + col_spacing
+            self.write(" " * gap if gap >= col_spacing else "\n" + indent)
+            lines = click.formatting.wrap_text(text, max(self.width - len(indent), 20) // 2 * 2).splitlines()
+            self.write(("\n" + indent).join(lines or [""]) + "\n")
 
 
 class _Context(click.Context):
