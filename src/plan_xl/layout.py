@@ -139,7 +139,7 @@ class Styles:
                     "valign": "top"}
             if kind.startswith("number:"):  # a number with its own format, e.g. "number:#,##0.0"
                 self.cache[kind] = self.book.add_format(
-                    {**base, "num_format": kind.split(":", 1)[1], "valign": "vcenter"})
+                    {**base, "num_format": kind.split(":", 1)[1], "valign": "vcenter", "align": "right"})
                 return self.cache[kind]
             extra = {
                 "text": {},
@@ -151,7 +151,7 @@ class Styles:
                 "heading": {"border": 0, "bold": True, "font_size": FONT_SIZE + 1, "text_wrap": False},
                 "input": {"bg_color": INPUT_FILL, "locked": False},
                 "input_number": {"bg_color": INPUT_FILL, "locked": False, "valign": "vcenter"},
-                "number": {"num_format": "#,##0.###", "valign": "vcenter"},
+                "number": {"num_format": "#,##0.###", "valign": "vcenter", "align": "right"},
                 "plain": {"border": 0},
             }[kind]
             self.cache[kind] = self.book.add_format({**base, **extra})

@@ -322,7 +322,7 @@ def _contents(book, fmt, reg: Register, rows: list[SummaryRow]) -> None:
 def summary_headers(years: list[int]) -> list[tuple[str, float]]:
     """集計's columns (header, width); `importer` reads them back by header."""
     per_year = [h for y in years for h in ((f"{fy_short(y)}実績", 8), (f"{fy_short(y)}達成率", 7))]
-    return [("計画ID", 6), ("節", 3), ("実施計画名・節", 20), ("所管課", 16), ("提出状況", 6),
+    return [("計画ID", 6), ("節", 3), ("実施計画名・節", 20), ("所管課", 18), ("提出状況", 6),
             ("指標ID", 7), (INDICATOR_HEADER, 24), ("単位", 6), ("望ましい方向", 6),
             ("現況値", 8), ("現況値の時点", 9), *per_year, ("目標値", 8), ("比較", 4),
             ("目標年度", 5), ("算定方法", 8)]
