@@ -1,6 +1,6 @@
 """Nothing clipped: every wrapped cell of the FY2022 report and of every template (with the
-reference's longest texts typed into its input boxes) is given at least the height LibreOffice
-needs to draw it, with IPAGothic standing in for ＭＳ ゴシック (see rendering.py)."""
+reference's longest texts typed into its input boxes, and a next year's template showing a text
+longer than any box) is given at least the height LibreOffice needs to draw it, with IPAGothic standing in for ＭＳ ゴシック (see rendering.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ import shutil
 import pytest
 from conftest import needs_libreoffice, soffice
 from rendering import clipped, needed_heights, wrapped_cells
-from returned import editable, fill, identity, issue
+from returned import ISSUED, editable, fill, identity, issue
 
+from plan_xl.identity import load_or_create_key
+from plan_xl.model import Progress, Provenance
 from plan_xl.report import build_report
+from plan_xl.templates import TemplateOptions, generate_templates
 
 needs_ipagothic = pytest.mark.skipif(
     shutil.which("fc-list") is None or not __import__("subprocess").run(
@@ -42,8 +45,16 @@ def test_no_wrapped_cell_needs_more_height_than_given(tmp_path):
         books.append(filled_dir / template.name)
         books[-1].write_bytes(fill(template, values))
     assert len(books) == 17
+    # what a department typed beyond its box (the row made taller) is drawn whole the next year
+    long_text = "\n".join([typed["results"]] * 3)
+    reg.progress.append(Progress("1-1-2", 0, 2023, long_text, typed["revision"] * 2,
+                                 Provenance(file="returned.xlsx", department="人事課")))
+    key = load_or_create_key(ws.key_path)
+    books += generate_templates(reg, TemplateOptions(2024, issued=ISSUED), key, tmp_path / "2024",
+                                departments=["人事課"])
     groups = [wrapped_cells(b) for b in books]
     assert all(groups) and sum(map(len, groups)) > 3000
+    assert any(c.text == long_text for c in groups[-1])
     needed = needed_heights(groups, soffice(), tmp_path / "lo")
     problems = [p for cells, need in zip(groups, needed, strict=True) for p in clipped(cells, need)]
     assert not problems, "\n".join(problems[:30])
