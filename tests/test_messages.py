@@ -104,3 +104,16 @@ def test_refusals_and_notices_of_the_cycle(workspace):
                  ["mail", "reminders", "--year", "2023", "--due", "2024/6/7"], ["collect"]):
         outputs.append(run(args, root).output)
     assert not [e for o in outputs for e in english(o)], outputs
+
+
+def test_python_dash_m_runs_the_cli_with_japanese_usage_errors():
+    """`py -m plan_xl` is what README shows for a Windows PC without the script on PATH."""
+    import subprocess
+    import sys
+
+    ok = subprocess.run([sys.executable, "-m", "plan_xl", "--version"], capture_output=True, text=True,
+                        encoding="utf-8", timeout=60)
+    assert ok.returncode == 0 and "バージョン" in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "plan_xl", "bogus"], capture_output=True, text=True,
+                         encoding="utf-8", timeout=60)
+    assert bad.returncode == 2 and "コマンド bogus はありません" in bad.stderr

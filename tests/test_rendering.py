@@ -46,7 +46,7 @@ def test_no_wrapped_cell_needs_more_height_than_given(tmp_path):
         books[-1].write_bytes(fill(template, values))
     assert len(books) == 17
     # what a department typed beyond its box (the row made taller) is drawn whole the next year
-    long_text = "\n".join([typed["results"]] * 3)
+    long_text = "\n".join([typed["results"]] * 4)  # taller than Excel's tallest row (409 pt)
     reg.progress.append(Progress("1-1-2", 0, 2023, long_text, typed["revision"] * 2,
                                  Provenance(file="returned.xlsx", department="人事課")))
     key = load_or_create_key(ws.key_path)

@@ -397,10 +397,11 @@ def _progress(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int,
             r += 1
             r = _indicator_inputs(sheet, r, reg, indicators, year, plan, department, fields)
         elif pr is not None:
-            put(r, 1, r, 1, fy_short(year), "label")
-            put(r, 2, r, 6, pr.results)
-            put(r, 7, r, LAST_COL, pr.revision)
-            r += 1
+            k = _rows_for(pr.results, pr.revision)
+            put(r, 1, r + k - 1, 1, fy_short(year), "label")
+            put(r, 2, r + k - 1, 6, pr.results)
+            put(r, 7, r + k - 1, LAST_COL, pr.revision)
+            r += k
     if r == start + 1:  # no year to show: keep the header readable
         put(r, 1, r, 1, "", "label")
         put(r, 2, r, 6, "")
@@ -408,6 +409,13 @@ def _progress(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int,
         r += 1
     put(start, 0, r - 1, 0, "進捗状況", "label")
     return r
+
+
+def _rows_for(results: str, revision: str) -> int:
+    """Rows a reported year spans: one, or more when its text needs more than Excel's tallest row."""
+    need = max(text_height(results, span_width(2, 6), columns=5) if results else 0,
+               text_height(revision, span_width(7, LAST_COL), columns=LAST_COL - 6) if revision else 0)
+    return max(1, math.ceil(need / MAX_ROW_HEIGHT))
 
 
 def input_height(reg: Register) -> float:
