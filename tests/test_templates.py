@@ -213,3 +213,26 @@ def test_rows_can_be_resized_under_protection_and_the_guide_says_so(issued):
     assert "行の高さを広げて" in " ".join(_texts(wb["記入要領"]))
     # the box holds the reference's longest 実績 (15 lines at its width), not 8 lines
     assert ws.row_dimensions[ws[box.cell].row].height >= 15 * 9
+
+
+def test_issued_templates_are_not_written_over_and_an_earlier_copy_stays_valid(tmp_path):
+    from returned import ISSUED, fill, identity, issue, typical_values
+
+    from plan_xl.collect import collect
+    from plan_xl.errors import UsageError
+
+    ws = issue(tmp_path / "作業")
+    reg, key = ws.load(), load_or_create_key(ws.key_path)
+    path = ws.template_path(2023, "人事課")
+    earlier = tmp_path / "配布済み.xlsx"
+    shutil.copy(path, earlier)
+    later = TemplateOptions(2023, issued=ISSUED + dt.timedelta(days=3))
+    with pytest.raises(UsageError, match="--reissue"):
+        generate_templates(reg, later, key, ws.templates_dir(2023), ["人事課"], reissue=False)
+    assert path.read_bytes() == earlier.read_bytes()
+    generate_templates(reg, later, key, ws.templates_dir(2023), ["人事課"], reissue=True)
+    assert identity(path).template_id != identity(earlier).template_id
+    # the department fills the copy it was sent first: still accepted
+    (ws.inbox / "人事課.xlsx").write_bytes(fill(earlier, typical_values(reg, identity(earlier))))
+    result = collect(ws, [ws.inbox], now=dt.datetime(2024, 5, 20, 9, 0))
+    assert [r.ok for r in result.results] == [True], [str(f) for r in result.results for f in r.findings]

@@ -217,24 +217,18 @@ def templates(ctx: Context, year, out_dir, departments, due, password, reissue) 
       plan-xl templates --year 2023 --department 人事課
     """
     from .identity import load_or_create_key
-    from .templates import TemplateOptions, departments_to_issue, generate_templates
-    from .workspace import template_filename
+    from .templates import TemplateOptions, already_issued, generate_templates
 
     reg = ctx.workspace.load()
     year = year or reg.first_open_year()
     out_dir = out_dir or ctx.workspace.templates_dir(year)
-    chosen = departments_to_issue(reg, list(departments) or None) if year in reg.period else []
-    issued = [out_dir / template_filename(year, d) for d in chosen
-              if (out_dir / template_filename(year, d)).exists()]
-    if issued and not reissue:
-        raise UsageError(f"{year}年度の調査票は既に発行済みです（{len(issued)} 件: {out_dir}）。上書きしないよう"
-                         f"中止しました。作り直すときは --reissue を付けてください（既に配布した調査票も、"
-                         f"そのまま返送を受け付けます）。")
+    issued = already_issued(reg, year, out_dir, list(departments) or None)
     if notice := due_notice(due, year):
         click.echo(notice, err=True)
     opts = TemplateOptions(year, due, password)
     key = load_or_create_key(ctx.workspace.key_path)
-    paths = generate_templates(reg, opts, key, out_dir, list(departments) or None, progress=click.echo)
+    paths = generate_templates(reg, opts, key, out_dir, list(departments) or None, progress=click.echo,
+                               reissue=reissue)
     ctx.say(f"{year}年度の調査票を {len(paths)} 件作成しました: {out_dir}")
     if issued:
         ctx.say(f"うち {len(issued)} 件は作り直しです。以前に配布した調査票も有効で、返送されればそのまま受け付けます。")
@@ -606,7 +600,7 @@ def import_(ctx: Context, report_file: Path, out: Path | None) -> None:
 _CLICK_MESSAGES = [
     (r"No such command '(.+)'\.", "コマンド {0} はありません。"),
     (r"No such option: (\S+?)(?: Did you mean (.+)\?)?", "オプション {0} はありません。"),
-    (r"Option '(.+)' requires an argument\.", "オプション {0} には値が必要です（例: --year 2023、--due 2024-05-31）。"),
+    (r"Option '(.+)' requires an argument\.", "オプション {0} の後に値を指定してください（例: --year 2023）。"),
     (r"Option '(.+)' does not take a value\.", "オプション {0} には値を付けません。"),
     (r"Got unexpected extra arguments? \((.+)\)", "余分な指定 {0} があります。"),
     (r"Missing command\.", "コマンドを指定してください。"),
@@ -624,7 +618,8 @@ _CLICK_MESSAGES = [
 
 
 def _translate(message: str) -> str:
-    """One of click's messages in Japanese; Japanese text (our own) passes through."""
+    """One of click's messages in Japanese; our own (Japanese) text passes through, English that
+    is not recognised is not shown."""
     message = message.strip()
     for pattern, text in _CLICK_MESSAGES:  # file names may be Japanese inside English
         if m := re.fullmatch(pattern, message, re.DOTALL):

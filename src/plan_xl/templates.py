@@ -237,13 +237,31 @@ def _guide(book, ws, reg: Register, ident: Identity, opts: TemplateOptions, plan
     ws.write_string(r + 1, 1, f"調査票ID {ident.template_id}（台帳の版 {ident.revision}、発行 {ident.issued}）", text)
 
 
+def already_issued(reg: Register, year: int, out_dir: Path, departments: list[str] | None = None) -> list[Path]:
+    """The templates of `year` that `generate_templates` would write over."""
+    from .workspace import template_filename
+
+    if year not in reg.period:
+        return []
+    paths = [out_dir / template_filename(year, d) for d in departments_to_issue(reg, departments)]
+    return [p for p in paths if p.exists()]
+
+
 def generate_templates(reg: Register, opts: TemplateOptions, key: bytes, out_dir: Path,
-                       departments: list[str] | None = None, progress=None) -> list[Path]:
-    """Write one template per department into `out_dir`; returns the paths in register order."""
+                       departments: list[str] | None = None, progress=None,
+                       reissue: bool = True) -> list[Path]:
+    """Write one template per department into `out_dir`; returns the paths in register order.
+    With `reissue=False`, templates already issued for the year are not written over."""
     from .workspace import template_filename
 
     if opts.year not in reg.period:
         raise UsageError(f"{opts.year}年度は計画期間（{reg.period[0]}〜{reg.period[-1]}年度）の外です。")
+    if not reissue and (issued := already_issued(reg, opts.year, out_dir, departments)):
+        # earlier copies stay valid: collect accepts any signed template of a register revision
+        # not newer than its own
+        raise UsageError(f"{opts.year}年度の調査票は既に発行済みです（{len(issued)} 件: {out_dir}）。上書きしない"
+                         f"よう中止しました。作り直すときは --reissue を付けてください（既に配布した調査票も、"
+                         f"そのまま返送を受け付けます）。")
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for department in departments_to_issue(reg, departments):
