@@ -227,11 +227,12 @@ class _Formats:
                                      "valign": "vcenter"})
         self.text = book.add_format(cell)
         self.link = book.add_format({**cell, "font_color": "#0563C1", "underline": 1})
+        self.number = book.add_format({**cell, "num_format": "#,##0.###"})
         self.rate = book.add_format({**cell, "num_format": "0.0%"})
         self.missing = book.add_format({**cell, "bg_color": "#FCE4D6"})
         self.book, self.cell, self.amounts = book, cell, {}
 
-    def number(self, value: float):
+    def amount(self, value: float):
         """A number cell printing `value` with thousands separators and its own decimals."""
         num_format = amount_format(value)
         if num_format not in self.amounts:
@@ -355,7 +356,7 @@ def _summary(book, fmt, year: int, years: list[int], rows: list[SummaryRow]) -> 
             header = headers[c][0]
             style = (fmt.rate if header.endswith("達成率") else
                      fmt.missing if header == "提出状況" and value == STATUS_MISSING else
-                     fmt.number(value) if isinstance(value, float) else fmt.text)
+                     fmt.amount(value) if isinstance(value, float) else fmt.text)
             _text(ws, r, c, value, style)
         cells = [(v, w) for v, w in zip(values, widths, strict=False) if v not in (None, "")]
         if not ind:  # the label spans the merged indicator columns
