@@ -229,10 +229,11 @@ class PlanSheet:
 
 def draw_plan(book: Workbook, styles: Styles, reg: Register, plan: Plan, years: list[int],
               input_year: int | None = None, department: str | None = None,
-              name: str | None = None) -> tuple[Worksheet, PlanSheet, list[InputField]]:
+              name: str | None = None, missing=None) -> tuple[Worksheet, PlanSheet, list[InputField]]:
     """Draw one plan item as a sheet. `years`: progress rows shown (reported years, plus the
     input year for a template). With `input_year`, that year's fields become input cells,
-    editable only where `department` is the owner."""
+    editable only where `department` is the owner. `missing(owner, year)`: the marker a
+    report prints in place of a progress row not yet reported (never dropped silently)."""
     ws = book.add_worksheet(name or sheet_name(plan))
     sheet = PlanSheet(ws, styles)
     _page_setup(ws)
@@ -263,9 +264,10 @@ def draw_plan(book: Workbook, styles: Styles, reg: Register, plan: Plan, years: 
     for s in plan.sections:
         r = block(r, _section(sheet, r, plan, s))
         if s.number in reporting:
-            r = block(r, _progress(sheet, r, reg, plan, s.number, years, input_year, department, fields))
+            r = block(r, _progress(sheet, r, reg, plan, s.number, years, input_year, department, fields,
+                                   missing))
     if 0 in reporting:
-        r = block(r, _progress(sheet, r, reg, plan, 0, years, input_year, department, fields))
+        r = block(r, _progress(sheet, r, reg, plan, 0, years, input_year, department, fields, missing))
     sheet.row = r
     sheet.finish(repeated_rows=3)
     ws.print_area(0, 0, max(r - 1, 0), LAST_COL)
@@ -371,7 +373,8 @@ def targets_from_indicators(s: Section) -> str:
 
 
 def _progress(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int, years: list[int],
-              input_year: int | None, department: str | None, fields: list[InputField]) -> int:
+              input_year: int | None, department: str | None, fields: list[InputField],
+              missing=None) -> int:
     put = sheet.put
     name = sheet.ws.get_name()
     owner = plan.owner(section)
@@ -402,6 +405,11 @@ def _progress(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int,
             put(r, 2, r + k - 1, 6, pr.results)
             put(r, 7, r + k - 1, LAST_COL, pr.revision)
             r += k
+        elif missing is not None and year > reg.baseline_year:
+            put(r, 1, r, 1, fy_short(year), "label")
+            put(r, 2, r, 6, missing(owner, year))
+            put(r, 7, r, LAST_COL, "")
+            r += 1
     if r == start + 1:  # no year to show: keep the header readable
         put(r, 1, r, 1, "", "label")
         put(r, 2, r, 6, "")
