@@ -1,6 +1,6 @@
 """Nothing clipped: every wrapped cell of the FY2022 report and of every template (with the
-reference's longest texts typed into its input boxes, and a next year's template showing a text
-longer than any box) is given at least the height LibreOffice needs to draw it, with IPAGothic standing in for ＭＳ ゴシック (see rendering.py)."""
+reference's longest texts typed into its input boxes, a correction copy of one of them, and a
+next year's template showing a text longer than any box) is given at least the height LibreOffice needs to draw it, with IPAGothic standing in for ＭＳ ゴシック (see rendering.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from conftest import needs_libreoffice, soffice
 from rendering import clipped, needed_heights, wrapped_cells
 from returned import ISSUED, editable, fill, identity, issue
 
+from plan_xl.collect import collect
 from plan_xl.identity import load_or_create_key
 from plan_xl.model import Progress, Provenance
 from plan_xl.report import build_report
@@ -45,6 +46,16 @@ def test_no_wrapped_cell_needs_more_height_than_given(tmp_path):
         books.append(filled_dir / template.name)
         books[-1].write_bytes(fill(template, values))
     assert len(books) == 17
+    # a correction copy (修正依頼) of a department that typed the longest texts and a negative number
+    template = ws.template_path(2023, "行政マネジメント課")
+    values = {f.key: typed[f.key.split("|")[0]] for f in editable(identity(template), "results")}
+    values |= {f.key: typed[f.key.split("|")[0]] for f in editable(identity(template), "revision")}
+    values[editable(identity(template), "actual")[0].key] = -5
+    ws.inbox.mkdir(parents=True, exist_ok=True)
+    (ws.inbox / template.name).write_bytes(fill(template, values))
+    corrections = collect(ws).corrections
+    assert len(corrections) == 1
+    books += corrections
     # what a department typed beyond its box (the row made taller) is drawn whole the next year
     long_text = "\n".join([typed["results"]] * 4)  # taller than Excel's tallest row (409 pt)
     reg.progress.append(Progress("1-1-2", 0, 2023, long_text, typed["revision"] * 2,
