@@ -12,6 +12,7 @@ from rendering import clipped, needed_heights, wrapped_cells
 from returned import ISSUED, editable, fill, identity, issue
 
 from plan_xl.collect import collect
+from plan_xl.collect.feedback import CORRECTION_SHEET
 from plan_xl.identity import load_or_create_key
 from plan_xl.model import Progress, Provenance
 from plan_xl.report import build_report
@@ -66,6 +67,7 @@ def test_no_wrapped_cell_needs_more_height_than_given(tmp_path):
     groups = [wrapped_cells(b) for b in books]
     assert all(groups) and sum(map(len, groups)) > 3000
     assert any(c.text == long_text for c in groups[-1])
+    assert any(c.sheet == CORRECTION_SHEET for c in groups[17])  # the copy's own 修正依頼 sheet
     needed = needed_heights(groups, soffice(), tmp_path / "lo")
     problems = [p for cells, need in zip(groups, needed, strict=True) for p in clipped(cells, need)]
     assert not problems, "\n".join(problems[:30])
