@@ -364,7 +364,7 @@ def _summary(book, fmt, year: int, years: list[int], rows: list[SummaryRow]) -> 
         for c, value in enumerate(values):
             header = headers[c][0]
             style = (fmt.rate if header.endswith("達成率") else
-                     fmt.missing if header == "提出状況" and value == STATUS_MISSING else
+                     fmt.missing if header == "提出状況" and value in (STATUS_MISSING, STATUS_RETURNED) else
                      fmt.amount(value) if isinstance(value, float) else fmt.text)
             _text(ws, r, c, value, style)
         cells = [(v, w) for v, w in zip(values, widths, strict=False) if v not in (None, "")]
@@ -464,12 +464,14 @@ def _rate_chart(book, first: int, col: int, chunk: list[SummaryRow], years: list
     return chart
 
 
-def describe(reg: Register, year: int) -> str:
+def describe(reg: Register, year: int, returned: set[str] | frozenset[str] = frozenset()) -> str:
     """One Japanese line summarising a report's contents, for the CLI."""
-    rows = summary_rows(reg, year)
+    rows = summary_rows(reg, year, frozenset(returned))
     missing = {r.owner for r in rows if r.status == STATUS_MISSING}
+    waiting = {r.owner for r in rows if r.status == STATUS_RETURNED}
     rated = sum(1 for r in rows if r.indicator and r.rates.get(year) is not None)
     return (f"{fy_short(year)}: 実施計画 {len(reg.plans)} 件、指標 {sum(1 for r in rows if r.indicator)} 件"
             f"（{fy_short(year)}の達成率あり {rated} 件）、未提出の所管課 {len(missing)} 課"
-            + (f"（{'、'.join(sorted(missing))}）" if missing else ""))
+            + (f"（{'、'.join(sorted(missing))}）" if missing else "")
+            + (f"、修正待ちの所管課 {len(waiting)} 課（{'、'.join(sorted(waiting))}）" if waiting else ""))
 
