@@ -102,14 +102,14 @@ def test_numeric_inputs_have_validation_and_labels(issued):
     reg, _, paths = issued
     wb = openpyxl.load_workbook(paths["DX戦略課"])
     ws = wb[sheet_name(reg.plan("1-3-1"))]
-    hints = [v for v in ws.data_validations.dataValidation if v.type is None]
-    validations = [v for v in ws.data_validations.dataValidation if v.type is not None]
-    assert validations and all(v.type == "decimal" for v in validations)
+    validations = [v for v in ws.data_validations.dataValidation if v.type == "decimal"]
+    assert validations
     # text boxes: no restriction, a message on how to get more room
+    hints = [v for v in ws.data_validations.dataValidation if v.type is None and "実績" in (v.promptTitle or "")]
     assert hints and all("行の高さ" in v.prompt for v in hints)
     assert any("実績値" in (v.prompt or "") for v in validations)
     assert any(v.operator in (None, "between") and float(v.formula2) == 100 for v in validations)  # a % indicator
-    assert "キャッシュレス決済比率（金額ベース）（%）" in _texts(ws)
+    assert "キャッシュレス決済比率（金額ベース）（%）\n（高いほど良い）" in _texts(ws)
 
 
 def test_guide_sheet_says_what_when_and_whom(issued):

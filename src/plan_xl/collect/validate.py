@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..evaluate import EVALUATION_FIELDS, read_evaluation
 from ..findings import ERROR, WARNING, Finding
 from ..identity import Identity, digest
 from ..model import FieldKey, Indicator, Lookup, Register, format_number
@@ -36,6 +37,7 @@ class Validation:
     findings: list[Finding] = field(default_factory=list)
     texts: dict[FieldKey, str] = field(default_factory=dict)  # 実績 / 計画の見直し
     numbers: dict[FieldKey, float | None] = field(default_factory=dict)  # indicator actuals
+    extras: dict[FieldKey, str] = field(default_factory=dict)  # 変動要因 and 自己評価 (evaluate.py)
     signed: bool = True  # False: the identity's signature does not verify (nothing else was checked)
     # pre-filled cells found changed or emptied: (sheet, cell now) -> the cell as issued, so a
     # correction copy can show and restore what was there
@@ -69,7 +71,7 @@ def parse_number(raw, unit: str = "") -> tuple[float | None, bool]:
 Find = Callable[..., None]  # find(severity, message, sheet="", cell="", needs_action=True)
 # Further rules, run after the built-in ones on a signed workbook: rule(book, reg, v, find).
 # Add one with `RULES.append(my_rule)` in the module that owns the rule.
-RULES: list[Callable[[Workbook, Register, Validation, Find], None]] = []
+RULES: list[Callable[[Workbook, Register, Validation, Find], None]] = [read_evaluation]
 
 
 def validate(book: Workbook, reg: Register, key: bytes, file: str, lookup: Lookup | None = None) -> Validation:
@@ -123,6 +125,8 @@ def _check_fields(book: Workbook, ident: Identity, inputs: dict, lookup: Lookup,
                 find(ERROR, f"{spec.owner}が記入する欄です。この欄は変更しないでください。", sheet, cell)
             continue
         key = spec.field
+        if key.kind in EVALUATION_FIELDS:  # read by evaluate.read_evaluation, one of RULES
+            continue
         if key.kind == "actual":
             percent = cell in book.scan.percent.get(sheet, ())
             _check_number(v, key, raw, percent, lookup, find, sheet, cell)
