@@ -70,8 +70,10 @@ def readme_pictures(pdfs: list[Path], img: Path) -> None:
     img.mkdir(parents=True, exist_ok=True)
     report = next(p for p in pdfs if p.stem.startswith("2023年度_行財政改革"))
     template = next(p for p in pdfs if "進捗状況調査票_行政マネジメント課" in p.stem)
-    for pdf, needle, name in [(report, "デジタルファースト推進事業", "report"), (template, "行政組織の見直し", "template")]:
-        page = first_page_with(pdf, "取組内容", needle)
+    # the report's 1-3-1 page (schedule and progress), the template's first page with input boxes
+    for pdf, needles, name in [(report, ("取組内容", "デジタルファースト推進事業"), "report"),
+                               (template, ("実施計画名", "計画の見直し", "行政組織の見直し"), "template")]:
+        page = first_page_with(pdf, *needles)
         stem = img / name
         subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", str(page), "-l", str(page), "-singlefile",
                         str(pdf), str(stem)], check=True)
