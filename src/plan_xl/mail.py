@@ -276,7 +276,8 @@ def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings
         targets = [(a, [a], [], path, [path.name]) for a in recipients]
     else:
         if kind == "templates":
-            names = [d.name for d in reg.departments if d.name in reg.field_owners()]
+            owners = reg.field_owners(year)  # once: it builds the plan as in force that year
+            names = [d.name for d in reg.departments if d.name in owners]
         elif kind == "reminders":  # the same states as `status`: 差戻し中 gets its own wording
             states = department_states(ws, reg, year)
             names = [d for d, s in states.items() if s in (State.MISSING, State.RETURNED)]

@@ -233,7 +233,10 @@ def _guide(book, ws, reg: Register, ident: Identity, opts: TemplateOptions, plan
         (fill, f"{INPUT_FILL_NAME}の欄だけが入力できます（{len(own)}か所）。ほかの欄は変更できません。"),
         (text, "・「実績」: その年度に実施したこと、件数などの数値を、●や・の箇条書きで記入してください。"
                "セル内の改行は Alt＋Enter です。"),
-        (text, "・「計画の見直し」: 実績を踏まえて、今後の計画をどう見直すかを記入してください。"),
+        (text, "・「計画の見直し」: 実績を踏まえて、今後の計画をどう見直すかを記入してください。"
+               + (f"{fy_short(opts.year)}は計画期間（{reg.period[0]}〜{reg.period[-1]}年度）の最終年度のため、"
+                  "計画期間全体の総括（目標の達成状況と残った課題）もあわせて記入してください。"
+                  if opts.year == reg.period[-1] else "")),
         (text, ROW_RESIZE_NOTE),
         (text, "・「指標の実績値」: 数値だけを半角で入力してください（例: 15.9）。"
                "単位や「，」は入力しないでください。"),
@@ -265,8 +268,28 @@ def _guide(book, ws, reg: Register, ident: Identity, opts: TemplateOptions, plan
         note = f"記入欄 {count}か所" if count else "記入欄なし（参考）"
         ws.write_string(r, 2, f"{plan.name}（{'、'.join(plan.departments)}）… {note}", text)
         r += 1
+    r = _changes_this_year(ws, r, reg, opts.year, plans, head, text)
     ws.merge_range(r + 1, 1, r + 1, 2, "", text)  # one line across both columns
     ws.write_string(r + 1, 1, f"調査票ID {ident.template_id}（台帳の版 {ident.revision}、発行 {ident.issued}）", text)
+
+
+def _changes_this_year(ws, r: int, reg: Register, year: int, plans, head, text) -> int:
+    """5. この年度からの計画の変更: what was decided for these plans from this year (変更履歴), so
+    that the 計画の見直し is written knowing it."""
+    ids = {p.id for p in plans}
+    changes = [c for c in reg.changes if c.year == year and c.key.split("|")[0].split(".")[0] in ids]
+    if not changes:
+        return r
+    ws.merge_range(r + 1, 1, r + 1, 2, "", head)
+    ws.write_string(r + 1, 1, "5. この年度からの計画の変更", head)
+    r += 2
+    for c in changes:
+        what = ("追加" if c.column == "行" else f"{c.column}を変更" if len(c.before + c.after) > 40
+                else f"{c.column}: {c.before or '（なし）'} → {c.after or '（なし）'}")
+        ws.write_string(r, 1, c.key.replace("|", " 節"), text)
+        ws.write_string(r, 2, f"{what}（{c.reason}）"[:500], text)
+        r += 1
+    return r
 
 
 def already_issued(reg: Register, year: int, out_dir: Path, departments: list[str] | None = None) -> list[Path]:
@@ -284,16 +307,19 @@ def generate_templates(reg: Register, opts: TemplateOptions, key: bytes, out_dir
                        reissue: bool = True) -> list[Path]:
     """Write one template per department into `out_dir`; returns the paths in register order.
     With `reissue=False`, templates already issued for the year are not written over."""
+    from .history import as_of
     from .workspace import template_filename
 
     if opts.year not in reg.period:
-        raise UsageError(f"{opts.year}年度は計画期間（{reg.period[0]}〜{reg.period[-1]}年度）の外です。")
+        raise UsageError(f"{opts.year}年度は計画期間（{reg.period[0]}〜{reg.period[-1]}年度）の外です。"
+                         + ("新しい計画期間は plan-xl plan new-period で始めます。" if opts.year > reg.period[-1] else ""))
     if not reissue and (issued := already_issued(reg, opts.year, out_dir, departments)):
         # earlier copies stay valid: collect accepts any signed template of a register revision
         # not newer than its own
         raise UsageError(f"{opts.year}年度の調査票は既に発行済みです（{len(issued)} 件: {out_dir}）。上書きしない"
                          f"よう中止しました。作り直すときは --reissue を付けてください（既に配布した調査票も、"
                          f"そのまま返送を受け付けます）。")
+    reg = as_of(reg, opts.year)  # only what is in force that year
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for department in departments_to_issue(reg, departments):
