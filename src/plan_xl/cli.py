@@ -202,8 +202,9 @@ def status(ctx: Context, year) -> None:
     for s in rows:
         click.echo(f"{pad(s.department, width)}  {pad(s.state, 6)}  {'済' if s.issued else '未'}    "
                    f"{s.returned:>4}  {s.last_verdict}")
-    counts = {k: sum(s.state == k for s in rows) for k in ("受理", "差戻し", "未提出")}
-    ctx.say("、".join(f"{k} {v} 課" for k, v in counts.items()))
+    counts = {k: sum(s.state == k for s in rows) for k in ("受理", "差戻し", "未提出", "参考")}
+    ctx.say("、".join(f"{k} {v} 課" for k, v in counts.items())
+            + f"（計 {len(rows)} 課。参考は参考送付で、返送・督促はありません）")
 
 
 @main.command()

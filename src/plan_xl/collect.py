@@ -24,7 +24,7 @@ from .errors import PlanXlError, RegisterBusyError, UsageError
 from .findings import ERROR, WARNING, Finding
 from .identity import load_or_create_key
 from .lock import RegisterLock
-from .model import Actual, Lookup, Progress, Provenance, Register, Submission
+from .model import NOTHING_TO_ADD, Actual, Contribution, Lookup, Progress, Provenance, Register, Submission
 from .reader import BadFile, open_workbook
 from .validate import Validation, validate
 from .workspace import Workspace
@@ -220,15 +220,17 @@ def merge(reg: Register, accepted: list[FileResult]) -> bool:
             s.superseded_by = r.item.sha256
         reg.submissions.append(sub)
         prov = Provenance(r.item.name, r.item.sha256, ident.department, ident.template_id, r.item.received)
-        _apply(reg, r.validation, prov, progress, actuals)
+        r.findings += _apply(reg, r.validation, prov, progress, actuals)
         changed = True
     reg.actuals = list(actuals.values())
     return changed
 
 
-def _apply(reg: Register, v: Validation, prov: Provenance, progress: dict, actuals: dict) -> None:
-    """Write one accepted file's fields into the register (progress rows, and the `actuals`
-    dict that merge turns back into the register's list)."""
+def _apply(reg: Register, v: Validation, prov: Provenance, progress: dict, actuals: dict) -> list[Finding]:
+    """Write one accepted file's fields into the register (progress rows, the co-owners' parts,
+    and the `actuals` dict that merge turns back into the register's list). A field another
+    department has already returned is kept (one owner per field); the findings say which."""
+    kept: list[Finding] = []
     for key, text in v.texts.items():
         kind, plan_id, section, year = key.split("|")
         pr = progress.get((plan_id, int(section), int(year)))
@@ -236,6 +238,8 @@ def _apply(reg: Register, v: Validation, prov: Provenance, progress: dict, actua
             pr = Progress(plan_id, int(section), int(year))
             reg.progress.append(pr)
             progress[(pr.plan_id, pr.section, pr.year)] = pr
+        if _owned_by_other(pr.source, prov, kept, f"{plan_id} の{year}年度の進捗"):
+            continue
         if kind == "results":
             pr.results = text
         else:
@@ -243,9 +247,41 @@ def _apply(reg: Register, v: Validation, prov: Provenance, progress: dict, actua
         pr.source = prov
     for key, value in v.numbers.items():
         _, indicator_id, year = key.split("|")
+        old = actuals.get((indicator_id, int(year)))
+        if old and _owned_by_other(old.source, prov, kept, f"指標 {indicator_id} の{year}年度の実績値"):
+            continue
         actuals.pop((indicator_id, int(year)), None)
         if value is not None:
             actuals[(indicator_id, int(year))] = Actual(indicator_id, int(year), value, prov)
+    _apply_parts(reg, v, prov)
+    return kept
+
+
+def _owned_by_other(source: Provenance, prov: Provenance, kept: list[Finding], what: str) -> bool:
+    """Whether a register value came from another department's accepted file (it then stays:
+    a template issued before the field was assigned elsewhere cannot overwrite it)."""
+    if not source.department or source.department == prov.department:
+        return False
+    if not any(f.message.startswith(what) for f in kept):
+        kept.append(Finding(WARNING, f"{what}は{source.department}から受理済みのため、{prov.department}の"
+                                     "記入では変更しませんでした（記入課は台帳の「記入課」シートのとおり）。",
+                            file=prov.file))
+    return True
+
+
+def _apply_parts(reg: Register, v: Validation, prov: Provenance) -> None:
+    """A co-owner's parts replace only its own earlier parts, never the lead's or another's."""
+    for base, part in v.parts.items():
+        plan_id, section, year, department = base.split("|")
+        if department != prov.department:
+            continue
+        c = reg.contribution_for(plan_id, int(section), int(year), department)
+        if c is None:
+            c = Contribution(plan_id, int(section), int(year), department)
+            reg.contributions.append(c)
+        c.results, c.revision = part.get("part_results", ""), part.get("part_revision", "")
+        c.nothing = part.get("part_none", "") == NOTHING_TO_ADD
+        c.source = prov
 
 
 # --- the run ------------------------------------------------------------------------------

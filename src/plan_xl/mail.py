@@ -56,6 +56,9 @@ KINDS = {
     "reminders": "未提出の課へのお願い",
     "report": "取りまとめ結果の送付",
 }
+# Mail texts besides one per kind: the template mail of a department sent its items for
+# information only (参考送付: no return asked).
+REFERENCE_TEXT = "templates_reference"
 ENCODINGS = ("utf-8", "iso-2022-jp")
 SECURITIES = {"starttls": 587, "ssl": 465, "none": 25}
 PASSWORD_ENV = "PLAN_XL_SMTP_PASSWORD"
@@ -183,7 +186,7 @@ def copy_default_templates(dest: Path) -> list[Path]:
     """Copy the shipped mail texts to `dest` (templates/mail/), keeping any the city has edited."""
     dest.mkdir(parents=True, exist_ok=True)
     written = []
-    for kind in KINDS:
+    for kind in [*KINDS, REFERENCE_TEXT]:
         path = dest / f"{kind}.txt"
         if not path.exists():
             path.write_text(default_template(kind), encoding="utf-8")
@@ -270,7 +273,7 @@ def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings
         targets = [(a, [a], [], path, [path.name]) for a in recipients]
     else:
         if kind == "templates":
-            names = [d.name for d in reg.departments if d.name in reg.field_owners()]
+            names = reg.recipients()  # the departments that get a template, 参考送付 too
         elif kind == "reminders":
             waiting = reg.field_owners() - reg.accepted_departments(year)
             names = [d.name for d in reg.departments if d.name in waiting]
@@ -303,10 +306,12 @@ def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings
             mention = [path.name if path else ws.template_path(year, name).name]
             targets.append((name, addresses(dept.email), addresses(dept.cc), path, mention))
 
+    reference = reg.reference_only() if kind == "templates" else set()
     for key, to_list, cc_list, path, mention in targets:
         values = {**common, "department": key if kind != "report" else "",
                   "files": "\n".join(f"・{n}" for n in mention)}
-        subject, body = render(text, values, source)
+        mail_text, mail_source = _mail_text(ws, REFERENCE_TEXT) if key in reference else (text, source)
+        subject, body = render(mail_text, values, mail_source)
         letter = Letter(kind, year, key, to_list, cc_list, subject, body, path,
                         hashlib.sha256(path.read_bytes()).hexdigest() if path else "")
         if bad := _unencodable(letter, settings):

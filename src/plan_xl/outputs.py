@@ -16,6 +16,7 @@ from .layout import FONT
 from .model import Register
 from .workspace import Workspace
 
+REFERENCE = "参考"  # the status of a department sent its items for information (参考送付)
 ERROR_FILL = "FFC7CE"
 WARNING_FILL = "FFEB9C"
 
@@ -29,31 +30,33 @@ class DepartmentStatus:
     last_verdict: str
     last_file: str
     errors: int
+    reference: bool = False  # 参考送付: no return asked, never reminded
 
     @property
     def state(self) -> str:
+        if self.reference:
+            return REFERENCE
         if self.accepted:
             return "受理"
         return "差戻し" if self.returned else "未提出"
 
 
 def department_status(ws: Workspace, reg: Register, year: int) -> list[DepartmentStatus]:
-    """Per department that owns fields: issued / returned / accepted / missing."""
+    """Per department that gets a template (the same list as templates and mails): issued /
+    returned / accepted / missing, or 参考 for one sent its items for information only."""
     from .collect import verdict_log
 
     log = [e for e in verdict_log(ws) if e.get("year") == year]
     accepted = reg.accepted_departments(year)
     out = []
-    owners = reg.field_owners()  # once: it walks every plan and progress row
-    for d in reg.departments:
-        if d.name not in owners:
-            continue
+    reference = reg.reference_only()  # once: it walks every plan and progress row
+    for d in (reg.department(name) for name in reg.recipients()):
         mine = [e for e in log if e.get("department") == d.name]
         files = {e["sha256"] for e in mine}
         last = mine[-1] if mine else {}
         out.append(DepartmentStatus(d.name, ws.template_path(year, d.name).exists(), len(files),
                                     d.name in accepted, last.get("verdict", ""), last.get("file", ""),
-                                    int(last.get("errors", 0))))
+                                    int(last.get("errors", 0)), d.name in reference))
     return out
 
 

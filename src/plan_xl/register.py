@@ -20,8 +20,11 @@ from python_calamine import CalamineWorkbook
 from .errors import RegisterBusyError, RegisterError
 from .model import (
     FIVE_LESS,
+    NOTHING_TO_ADD,
     Action,
     Actual,
+    Assignment,
+    Contribution,
     Decision,
     Department,
     Goal,
@@ -64,7 +67,13 @@ SHEETS: dict[str, list[tuple[str, int]]] = {
     "提出": [("様式ID", 20), ("所管課", 20), ("年度", 7), ("ファイル名", 40), ("SHA-256", 20),
              ("受付日時", 20), ("保管ファイル", 40), ("差替え先", 20)],
     "判断記録": [("計画ID", 9), ("内容", 100)],
+    "記入課": [("計画ID", 9), ("区分", 12), ("節", 5), ("指標ID", 10), ("記入課", 20)],
+    "関係課の記入": [("計画ID", 9), ("節", 5), ("年度", 7), ("記入課", 20), ("実績", 60),
+                  ("計画の見直し", 50), (NOTHING_TO_ADD, 8), *[(h, 16) for h in PROVENANCE_HEADERS]],
 }
+# Sheets added after registers were already in use: an older register without them loads as
+# having none of their rows.
+OPTIONAL_SHEETS = ("記入課", "関係課の記入")
 DIRECTION_LABELS = {"up": "上", "down": "下"}
 HALF_LABELS = {0: "", 1: "前", 2: "後"}
 
@@ -111,6 +120,11 @@ def register_rows(reg: Register) -> dict[str, list[list]]:
     t["提出"] = [[s.template_id, s.department, s.year, s.file, s.sha256, s.received, s.archived_as,
                 s.superseded_by] for s in reg.submissions]
     t["判断記録"] = [[d.plan_id, d.text] for d in reg.decisions]
+    t["記入課"] = [[a.plan_id, a.kind, a.section, a.indicator_id, a.department] for a in reg.assignments]
+    t["関係課の記入"] = [[c.plan_id, c.section, c.year, c.department, c.results, c.revision,
+                     "○" if c.nothing else "", *_prov(c.source)]
+                    for c in sorted(reg.contributions, key=lambda x: (_plan_key(x.plan_id), x.section,
+                                                                      x.year, x.department))]
     return t
 
 
@@ -296,10 +310,11 @@ def load_register(path: Path) -> Register:
     except Exception as e:  # calamine raises its own error types for damaged files
         raise RegisterError(f"台帳 {path} を読めません（壊れているか xlsx ではありません）: {e}") from e
     names = set(wb.sheet_names)
-    missing = [s for s in SHEETS if s not in names]
+    missing = [s for s in SHEETS if s not in names and s not in OPTIONAL_SHEETS]
     if missing:
         raise RegisterError(f"台帳 {path.name} にシート「{'」「'.join(missing)}」がありません。")
-    tables = {s: _Table(path, s, wb.get_sheet_by_name(s).to_python(skip_empty_area=False))
+    tables = {s: _Table(path, s, wb.get_sheet_by_name(s).to_python(skip_empty_area=False)
+                        if s in names else [[h for h, _ in SHEETS[s]]])
               for s in SHEETS}
     return _from_tables(tables)
 
@@ -368,4 +383,15 @@ def _from_tables(t: dict[str, _Table]) -> Register:
     decisions = [Decision(text("計画ID"), text("内容")) for text, _ in t["判断記録"]]
     return Register(meta=meta, goals=goals, initiatives=initiatives, departments=departments,
                     plans=list(plans.values()), progress=progress, actuals=actuals,
-                    decisions=decisions, submissions=submissions)
+                    decisions=decisions, submissions=submissions, **_who_fills_what(t))
+
+
+def _who_fills_what(t: dict[str, _Table]) -> dict[str, list]:
+    """The 記入課 assignments and the co-owners' contributions (関係課の記入)."""
+    assignments = [Assignment(text("計画ID"), text("記入課"), text("区分"),
+                              int(number("節", required=False) or 0), text("指標ID"))
+                   for text, number in t["記入課"]]
+    contributions = [Contribution(text("計画ID"), _int(number, "節"), _int(number, "年度"), text("記入課"),
+                                  text("実績"), text("計画の見直し"), bool(text(NOTHING_TO_ADD)),
+                                  _provenance(text)) for text, number in t["関係課の記入"]]
+    return {"assignments": assignments, "contributions": contributions}

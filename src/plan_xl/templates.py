@@ -20,7 +20,10 @@ from .errors import UsageError
 from .fiscal import fy_label, fy_short
 from .identity import ID_SHEET, CellPrint, FieldSpec, Identity, digest, to_rows
 from .layout import FONT, INPUT_FILL, INPUT_FILL_NAME, InputField, Styles, draw_plan, sheet_name
-from .model import Indicator, Register, format_number
+from .model import NOTHING_TO_ADD, Indicator, Register, format_number
+
+
+REFERENCE_LABEL = "参考送付"
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,8 @@ def build_template(reg: Register, department: str, opts: TemplateOptions, key: b
             book.define_name(f.defined_name, f"='{name}'!{_absolute(f.row, f.col)}")
             if f.editable and f.kind == "actual":
                 _number_validation(ws, f)
+            if f.editable and f.kind == "part_none":
+                _nothing_choice(ws, f)
         ident.prints += [CellPrint(name, xl_rowcol_to_cell(r, c), digest(text))
                          for r, c, text in sorted(sheet.cells)]
         ws.protect(opts.password or "", protect_options)
@@ -116,6 +121,12 @@ def _absolute(row: int, col: int) -> str:
 
 def _issued_value(reg: Register, f: InputField) -> str:
     kind, *rest = f.key.split("|")
+    if kind.startswith("part_"):
+        c = reg.contribution_for(rest[0], int(rest[1]), int(rest[2]), rest[3])
+        if not c:
+            return ""
+        return {"part_results": c.results, "part_revision": c.revision,
+                "part_none": NOTHING_TO_ADD if c.nothing else ""}[kind]
     if kind == "actual":
         a = reg.actual_for(rest[0], int(rest[1]))
         return format_number(a.value) if a else ""
@@ -143,6 +154,18 @@ def _number_validation(ws, f: InputField) -> None:
     ws.data_validation(f.row, f.col, f.row, f.col, validation)
 
 
+def _nothing_choice(ws, f: InputField) -> None:
+    """A drop-down with the one choice 「特になし」: a co-owner says it has nothing to add,
+    which a blank box cannot tell apart from forgetting."""
+    ws.data_validation(f.row, f.col, f.row, f.col, {
+        "validate": "list", "source": [NOTHING_TO_ADD],
+        "input_title": "記入することがない場合",
+        "input_message": f"この年度に追加して記入することがない場合は「{NOTHING_TO_ADD}」を選んでください。"
+                         "記入する場合は空欄のままにします。",
+        "error_title": "選択してください",
+        "error_message": f"「{NOTHING_TO_ADD}」を選ぶか、空欄にしてください。"})
+
+
 def _guide(book, ws, reg: Register, ident: Identity, opts: TemplateOptions, plans, fields) -> None:
     """記入要領: what to fill in, by when, whom to ask, how to send it back."""
     department = ident.department
@@ -168,28 +191,12 @@ def _guide(book, ws, reg: Register, ident: Identity, opts: TemplateOptions, plan
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)
     own = [f for f in fields if f.editable]
-    lines: list[tuple] = [
-        (title, f"{fy_label(opts.year)} 行財政改革 実施計画 進捗状況調査票"),
-        (head, f"{department} 御中"),
-        (text, ""),
-        (text, f"{fy_short(opts.year)}の取組の実績と計画の見直しについて、このファイルに記入して"
-               f"{due}までに{coordinator}へ返送してください。"),
-        (text, ""),
-        (head, "1. 記入するところ"),
-        (fill, f"{INPUT_FILL_NAME}の欄だけが入力できます（{len(own)}か所）。ほかの欄は変更できません。"),
-        (text, "・「実績」: その年度に実施したこと、件数などの数値を、●や・の箇条書きで記入してください。"
-               "セル内の改行は Alt＋Enter です。"),
-        (text, "・「計画の見直し」: 実績を踏まえて、今後の計画をどう見直すかを記入してください。"),
-        (text, "・「指標の実績値」: 数値だけを半角で入力してください（例: 15.9）。"
-               "単位や「，」は入力しないでください。"),
-        (text, "・他課が記入する欄は参考として表示しています（入力はできません）。"),
-        (text, ""),
-        (head, "2. 返送のしかた"),
-        (text, "・ファイル名やシート名は変えずに、Excel で上書き保存してください"
-               "（別の形式で保存したり、パスワードを設定したりしないでください）。"),
-        (text, f"・保存したファイルをメールに添付して、{contact_mail or coordinator}へ送ってください。"),
-        (text, "・内容に問題がある場合は、直す箇所に印を付けたファイルをお返しします。"),
-        (text, ""),
+    if not own:  # 参考送付: nothing to fill, and it must say so rather than ask for a return
+        lines = _reference_lines(title, head, text, department, coordinator, opts.year)
+    else:
+        lines = _return_lines(title, head, text, fill, department, coordinator, opts.year, due, own,
+                              contact_mail)
+    lines += [
         (head, "3. 問い合わせ先"),
         (text, contact_text + (f"（{contact_mail}）" if contact_mail else "")),
         (text, ""),
@@ -206,6 +213,56 @@ def _guide(book, ws, reg: Register, ident: Identity, opts: TemplateOptions, plan
         ws.write_string(r, 2, f"{plan.name}（{'、'.join(plan.departments)}）… {note}", text)
         r += 1
     ws.write_string(r + 1, 1, f"調査票ID {ident.template_id}（台帳の版 {ident.revision}、発行 {ident.issued}）", text)
+
+
+def _return_lines(title, head, text, fill, department, coordinator, year, due, own, contact_mail):
+    lines = [
+        (title, f"{fy_label(year)} 行財政改革 実施計画 進捗状況調査票"),
+        (head, f"{department} 御中"),
+        (text, ""),
+        (text, f"{fy_short(year)}の取組の実績と計画の見直しについて、このファイルに記入して"
+               f"{due}までに{coordinator}へ返送してください。"),
+        (text, ""),
+        (head, "1. 記入するところ"),
+        (fill, f"{INPUT_FILL_NAME}の欄だけが入力できます（{len(own)}か所）。ほかの欄は変更できません。"),
+        (text, "・「実績」: その年度に実施したこと、件数などの数値を、●や・の箇条書きで記入してください。"
+               "セル内の改行は Alt＋Enter です。"),
+        (text, "・「計画の見直し」: 実績を踏まえて、今後の計画をどう見直すかを記入してください。"),
+        (text, "・「指標の実績値」: 数値だけを半角で入力してください（例: 15.9）。"
+               "単位や「，」は入力しないでください。"),
+        (text, "・他課が記入する欄は参考として表示しています（入力はできません）。"),
+    ]
+    if any(f.kind.startswith("part_") for f in own):
+        lines += [(text, f"・「＜{department}＞ 関係課の記入欄」: 主管課とともに所管する実施計画の、貴課の担当分の"
+                         "実績と計画の見直しを記入してください。報告書では主管課の記載に続けて"
+                         f"「＜{department}＞」と課名を付けて掲載します。"),
+                  (text, f"・追加して記入することがない年度は、空欄のままにせず「{NOTHING_TO_ADD}」を選んでください。")]
+    return lines + [
+        (text, ""),
+        (head, "2. 返送のしかた"),
+        (text, "・ファイル名やシート名は変えずに、Excel で上書き保存してください"
+               "（別の形式で保存したり、パスワードを設定したりしないでください）。"),
+        (text, f"・保存したファイルをメールに添付して、{contact_mail or coordinator}へ送ってください。"),
+        (text, "・内容に問題がある場合は、直す箇所に印を付けたファイルをお返しします。"),
+        (text, ""),
+    ]
+
+
+def _reference_lines(title, head, text, department, coordinator, year):
+    return [
+        (title, f"{fy_label(year)} 行財政改革 実施計画 進捗状況（参考送付）"),
+        (head, f"{department} 御中"),
+        (text, ""),
+        (head, "1. この調査票について"),
+        (text, f"貴課が所管課に含まれる実施計画の{fy_short(year)}の調査票を、参考としてお送りします"
+               f"（{REFERENCE_LABEL}）。"),
+        (text, f"貴課が記入する欄はありません。返送は不要です。記入は主管課が行い、{coordinator}が取りまとめます。"),
+        (text, "内容について追加したいことがある場合は、主管課または下記の問い合わせ先にご連絡ください。"),
+        (text, ""),
+        (head, "2. 返送"),
+        (text, "不要です（督促のメールもお送りしません）。"),
+        (text, ""),
+    ]
 
 
 def generate_templates(reg: Register, opts: TemplateOptions, key: bytes, out_dir: Path,

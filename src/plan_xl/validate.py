@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from .findings import ERROR, WARNING, Finding
 from .identity import Identity, digest
-from .model import Indicator, Lookup, Register, format_number
+from .layout import INPUT_FILL_NAME
+from .model import NOTHING_TO_ADD, Indicator, Lookup, Register, format_number
 from .reader import LIMITS, Workbook
 from .templates import indicator_bounds
 
@@ -31,6 +32,7 @@ class Validation:
     findings: list[Finding] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)  # results|…/revision|… -> text
     numbers: dict[str, float | None] = field(default_factory=dict)  # actual|… -> value
+    parts: dict[str, dict[str, str]] = field(default_factory=dict)  # plan|section|year|dept -> part_…
 
     @property
     def accepted(self) -> bool:
@@ -81,6 +83,7 @@ def validate(book: Workbook, reg: Register, key: bytes, file: str, lookup: Looku
         find(ERROR, f"所管課「{ident.department}」が台帳にありません。")
 
     inputs = _locate_fields(book, ident)
+    part_cells: dict[str, dict[str, tuple[str, str]]] = {}
     _check_prefilled(book, ident, inputs, find)
     for spec in ident.fields:
         sheet, cell = inputs[spec.key]
@@ -94,17 +97,44 @@ def validate(book: Workbook, reg: Register, key: bytes, file: str, lookup: Looku
                           "を値として受け付けました。", sheet, cell)
         if not spec.editable:
             if _as_text(raw) != spec.issued_value:
-                find(ERROR, f"{spec.owner}が記入する欄です。この欄は変更しないでください。", sheet, cell)
+                find(ERROR, f"{spec.owner}が記入する欄です（{ident.department}の記入欄ではありません）。"
+                            f"元に戻して、{ident.department}の分は{INPUT_FILL_NAME}の欄に記入してください。",
+                     sheet, cell)
             continue
         kind = spec.key.split("|")[0]
-        if kind == "actual":
+        if kind.startswith("part_"):
+            _, base = spec.key.split("|", 1)
+            v.parts.setdefault(base, {})[kind] = _check_text(raw, kind, find, sheet, cell)
+            part_cells.setdefault(base, {})[kind] = (sheet, cell)
+        elif kind == "actual":
             _check_number(v, spec.key, raw, lookup, find, sheet, cell)
         else:
             text = _check_text(raw, kind, find, sheet, cell)
             v.texts[spec.key] = text
             if kind == "results" and not text.strip():
                 find(ERROR, "「実績」が未記入です。その年度の取組の実績を記入してください。", sheet, cell)
+    for base, part in v.parts.items():
+        _check_part(part, part_cells[base], find)
     return v
+
+
+def _check_part(part: dict[str, str], cells: dict[str, tuple[str, str]], find) -> None:
+    """A co-owner's box (関係課記入欄): some text, or 「特になし」 chosen; never both, never
+    neither. Text that says only 「特になし」 counts as the choice."""
+    results, revision = part.get("part_results", "").strip(), part.get("part_revision", "").strip()
+    choice = part.get("part_none", "").strip()
+    if NOTHING_TO_ADD in (results, revision) and {results, revision} <= {NOTHING_TO_ADD, ""}:
+        part.update(part_results="", part_revision="", part_none=NOTHING_TO_ADD)
+        return
+    if choice and choice != NOTHING_TO_ADD:
+        find(ERROR, f"この欄は「{NOTHING_TO_ADD}」を選ぶか、空欄にしてください（「{_short(choice)}」）。",
+             *cells["part_none"])
+    elif choice and (results or revision):
+        find(ERROR, f"「{NOTHING_TO_ADD}」が選ばれていますが、実績・計画の見直しにも記入があります。"
+                    "どちらかにしてください。", *cells["part_none"])
+    elif not choice and not results:
+        find(ERROR, f"関係課の記入欄の「実績」が未記入です。追加して記入することがない場合は「{NOTHING_TO_ADD}」"
+                    "を選んでください。", *cells["part_results"])
 
 
 def _locate_fields(book: Workbook, ident: Identity) -> dict[str, tuple[str, str]]:
@@ -123,7 +153,7 @@ def _as_text(raw) -> str:
 
 def _check_text(raw, kind: str, find, sheet: str, cell: str) -> str:
     text = _as_text(raw).replace("\r\n", "\n").replace("\r", "\n")
-    label = "実績" if kind == "results" else "計画の見直し"
+    label = "計画の見直し" if kind.endswith("revision") else "実績" if kind.endswith("results") else "特になし"
     if _CONTROL.search(text):
         text = _CONTROL.sub("", text)
         find(WARNING, f"「{label}」に表示されない制御文字が含まれていたため取り除きました。内容を確認してください。",
