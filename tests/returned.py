@@ -60,8 +60,12 @@ def typical_values(reg: Register, ident: Identity) -> dict[str, object]:
     values: dict[str, object] = {}
     for f in editable(ident):
         kind, *rest = f.key.split("|")
-        if kind == "results":
+        if kind in ("results", "part_results"):
             values[f.key] = f"●{rest[0]} 第{rest[1]}節の{YEAR}年度の実績\n・説明会を 3 回開催した（{ident.department}）"
+        elif kind == "part_revision":
+            values[f.key] = f"・{ident.department}の分も引き続き実施する。"
+        elif kind == "part_none":
+            continue  # it has something to add: the 「特になし」 choice stays empty
         elif kind == "revision":
             values[f.key] = "・引き続き計画どおり実施する。\n・周知方法を見直す。"
         else:

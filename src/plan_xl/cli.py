@@ -129,6 +129,9 @@ def templates(ctx: Context, year, out_dir, departments, due, password) -> None:
     key = load_or_create_key(ctx.workspace.key_path)
     paths = generate_templates(reg, opts, key, out_dir, list(departments) or None, progress=click.echo)
     ctx.say(f"{year}年度の調査票を {len(paths)} 件作成しました: {out_dir}")
+    reference = [d for d in reg.recipients() if d in reg.reference_only()]
+    if reference:
+        ctx.say(f"うち参考送付（記入欄なし・返送不要・督促なし）{len(reference)} 件: {'、'.join(reference)}")
 
 
 @main.command()
@@ -202,6 +205,10 @@ def status(ctx: Context, year) -> None:
     for s in rows:
         click.echo(f"{pad(s.department, width)}  {pad(s.state, 6)}  {'済' if s.issued else '未'}    "
                    f"{s.returned:>4}  {s.last_verdict}")
+    not_issued = [s.department for s in rows if not s.issued]
+    if not_issued:
+        ctx.say(f"調査票がまだない課 {len(not_issued)} 課: {'、'.join(not_issued)}"
+                f"（plan-xl templates --year {year} で作成できます）")
     counts = {k: sum(s.state == k for s in rows) for k in ("受理", "差戻し", "未提出", "参考")}
     ctx.say("、".join(f"{k} {v} 課" for k, v in counts.items())
             + f"（計 {len(rows)} 課。参考は参考送付で、返送・督促はありません）")
@@ -326,6 +333,8 @@ def _run_mail(ctx: Context, kind: str, year: int | None, send: bool, yes: bool, 
     for problem in batch.problems:
         click.echo(f"注意: {problem}", err=True)
     label = f"{year}年度 {mailer.KINDS[kind]}"
+    if batch.coverage():
+        ctx.say(f"{label}: {batch.coverage()}")
     if not batch.letters and not batch.problems:
         ctx.say(f"{label}: 送る相手はありません。")
         return

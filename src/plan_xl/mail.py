@@ -33,7 +33,7 @@ import smtplib
 import ssl
 import string
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.header import Header
 from email.message import Message
@@ -111,6 +111,19 @@ class Batch:
     year: int
     letters: list[Letter]
     problems: list[str]
+    recipients: list[str] = field(default_factory=list)  # departments meant to get one
+    reference: list[str] = field(default_factory=list)  # of those, 参考送付 (no return asked)
+
+    def coverage(self) -> str:
+        """How the messages match the departments meant to get one, and why they differ."""
+        if not self.recipients:
+            return ""
+        ref = f"（うち参考送付 {len(self.reference)} 課: {'、'.join(self.reference)}）" if self.reference else ""
+        made = {x.key for x in self.letters}
+        missing = [d for d in self.recipients if d not in made]
+        why = (f"。{'、'.join(missing)}の {len(missing)} 課は、上の注意のとおりメールを作っていません"
+               if missing else "")
+        return f"対象 {len(self.recipients)} 課{ref}、メール {len(self.letters)} 通{why}。"
 
 
 @dataclass
@@ -273,7 +286,8 @@ def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings
         targets = [(a, [a], [], path, [path.name]) for a in recipients]
     else:
         if kind == "templates":
-            names = reg.recipients()  # the departments that get a template, 参考送付 too
+            names = batch.recipients = reg.recipients()  # every department with a template
+            batch.reference = [n for n in names if n in reg.reference_only()]
         elif kind == "reminders":
             waiting = reg.field_owners() - reg.accepted_departments(year)
             names = [d.name for d in reg.departments if d.name in waiting]

@@ -139,6 +139,7 @@ def summary_rows(reg: Register, year: int) -> list[SummaryRow]:
                 rows.append(SummaryRow(**base))
             for ind in s.indicators:
                 actuals = {y: index.actuals.get((ind.id, y)) for y in years}
+                base["owner"] = reg.indicator_owner(plan, ind)  # 記入課 of the indicator
                 rows.append(SummaryRow(**base, indicator=ind, actuals=actuals,
                                        rates={y: achievement_rate(ind, v) for y, v in actuals.items()}))
     return rows

@@ -22,7 +22,6 @@ from .identity import ID_SHEET, CellPrint, FieldSpec, Identity, digest, to_rows
 from .layout import FONT, INPUT_FILL, INPUT_FILL_NAME, InputField, Styles, draw_plan, sheet_name
 from .model import NOTHING_TO_ADD, Indicator, Register, format_number
 
-
 REFERENCE_LABEL = "参考送付"
 
 
@@ -233,9 +232,8 @@ def _return_lines(title, head, text, fill, department, coordinator, year, due, o
         (text, "・他課が記入する欄は参考として表示しています（入力はできません）。"),
     ]
     if any(f.kind.startswith("part_") for f in own):
-        lines += [(text, f"・「＜{department}＞ 関係課の記入欄」: 主管課とともに所管する実施計画の、貴課の担当分の"
-                         "実績と計画の見直しを記入してください。報告書では主管課の記載に続けて"
-                         f"「＜{department}＞」と課名を付けて掲載します。"),
+        lines += [(text, f"・「＜{department}＞ 関係課の記入欄」: 貴課の担当分の実績と計画の見直しを記入してください。"),
+                  (text, f"　報告書では、主管課の記載に続けて「＜{department}＞」と課名を付けて掲載します。"),
                   (text, f"・追加して記入することがない年度は、空欄のままにせず「{NOTHING_TO_ADD}」を選んでください。")]
     return lines + [
         (text, ""),
