@@ -77,7 +77,8 @@ def build_template(reg: Register, department: str, opts: TemplateOptions, key: b
     styles = Styles(book)
     plans = reg.plans_of(department)
     guide = book.add_worksheet("記入要領")
-    years = [y for y in reg.reported_years() if y < opts.year] + [opts.year]
+    shown = {*reg.reported_years(), *(c.year for c in reg.contributions)}  # co-owners' parts too
+    years = sorted(y for y in shown if y < opts.year) + [opts.year]
     fields: list[InputField] = []
     protect_options = {"format_rows": True, "format_columns": True, "insert_rows": True,
                        "select_locked_cells": True, "select_unlocked_cells": True}
