@@ -89,6 +89,16 @@ def demo_texts(reg: Register, plan_id: str, section: int, year: int) -> tuple[st
     return results, revision
 
 
+def demo_part(reg: Register, plan_id: str, department: str, year: int) -> tuple[str, str]:
+    """A co-owning department's 実績 and 計画の見直し for its part of a plan item."""
+    plan = reg.plan(plan_id)
+    action = next((a for s in plan.sections if department in s.departments for a in s.actions),
+                  plan.sections[0].actions[0] if plan.sections[0].actions else None)
+    doing = f"「{action.name}」" if action else "計画の取組"
+    return (f"●{doing}のうち{department}の所管分\n・{fy_short(year)}も計画どおり実施した。",
+            f"●{fy_short(year + 1)}も主管課と連携して取組を進める。")
+
+
 def fill_template(data: bytes, reg: Register, mistakes: bool = False) -> bytes:
     """Type into a template's own input cells as its department would; returns the file."""
     ident = open_workbook(data).identity
@@ -101,6 +111,10 @@ def fill_template(data: bytes, reg: Register, mistakes: bool = False) -> bytes:
             value = demo_value(reg, reg.indicator(rest[0]), ident.year)
             unit = reg.indicator(rest[0]).unit
             ws[f.cell] = _full_width(f"{value:,.10g}") + unit if mistakes else value
+            continue
+        if kind.startswith("part_"):  # a co-owner's own part; it has something to add
+            if kind != "part_none":
+                ws[f.cell] = demo_part(reg, rest[0], ident.department, ident.year)[kind == "part_revision"]
             continue
         results, revision = demo_texts(reg, rest[0], int(rest[1]), ident.year)
         if kind == "results" and mistakes and first_results:
