@@ -124,6 +124,14 @@ class _Index:
         return STATUS_RECORDED if pr else STATUS_MISSING
 
 
+    def indicator_status(self, ind: Indicator, owner: str, year: int, accepted: set[str]) -> str:
+        """The status of an indicator a co-owner types (記入課), from its own submission."""
+        actual = next((a for a in self.reg.actuals if (a.indicator_id, a.year) == (ind.id, year)), None)
+        if owner in accepted or (actual and actual.source.file):
+            return STATUS_SUBMITTED
+        return STATUS_RECORDED if actual else STATUS_MISSING
+
+
 def summary_rows(reg: Register, year: int) -> list[SummaryRow]:
     """The rows of 集計 for the report of `year`, in plan order."""
     index = _Index(reg)
@@ -139,8 +147,10 @@ def summary_rows(reg: Register, year: int) -> list[SummaryRow]:
                 rows.append(SummaryRow(**base))
             for ind in s.indicators:
                 actuals = {y: index.actuals.get((ind.id, y)) for y in years}
-                base["owner"] = reg.indicator_owner(plan, ind)  # 記入課 of the indicator
-                rows.append(SummaryRow(**base, indicator=ind, actuals=actuals,
+                owner = reg.indicator_owner(plan, ind)  # 記入課: a co-owner may type it
+                mine = base if owner == base["owner"] else {
+                    **base, "owner": owner, "status": index.indicator_status(ind, owner, year, accepted)}
+                rows.append(SummaryRow(**mine, indicator=ind, actuals=actuals,
                                        rates={y: achievement_rate(ind, v) for y, v in actuals.items()}))
     return rows
 
