@@ -373,8 +373,9 @@ def _progress(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int,
             style = "input" if editable else "text"
             put(r, 2, r, 6, pr.results if pr else "", style)
             put(r, 7, r, LAST_COL, pr.revision if pr else "", style)
-            if editable:  # room to type: merged cells do not grow while the clerk writes
-                sheet.need(r, INPUT_LINES * LINE_HEIGHT + ROW_PADDING)
+            # room to type: merged cells do not grow while the clerk writes; another
+            # department's empty field still shows as a box, not a hairline
+            sheet.need(r, (INPUT_LINES if editable else 2) * LINE_HEIGHT + ROW_PADDING)
             base = f"{plan.id}|{section}|{year}"
             fields.append(InputField(f"results|{base}", "results", name, r, 2, owner, editable))
             fields.append(InputField(f"revision|{base}", "revision", name, r, 7, owner, editable))

@@ -194,7 +194,7 @@ def _guide(book, ws, reg: Register, ident: Identity, opts: TemplateOptions, plan
     if not own:  # 参考送付: nothing to fill, and it must say so rather than ask for a return
         lines = _reference_lines(title, head, text, department, coordinator, opts.year)
     else:
-        lines = _return_lines(title, head, text, fill, department, coordinator, opts.year, due, own,
+        lines = _return_lines(title, head, text, fill, department, coordinator, opts.year, due, fields,
                               contact_mail)
     lines += [
         (head, "3. 問い合わせ先"),
@@ -215,7 +215,8 @@ def _guide(book, ws, reg: Register, ident: Identity, opts: TemplateOptions, plan
     ws.write_string(r + 1, 1, f"調査票ID {ident.template_id}（台帳の版 {ident.revision}、発行 {ident.issued}）", text)
 
 
-def _return_lines(title, head, text, fill, department, coordinator, year, due, own, contact_mail):
+def _return_lines(title, head, text, fill, department, coordinator, year, due, fields, contact_mail):
+    own = [f for f in fields if f.editable]
     lines = [
         (title, f"{fy_label(year)} 行財政改革 実施計画 進捗状況調査票"),
         (head, f"{department} 御中"),
@@ -236,6 +237,9 @@ def _return_lines(title, head, text, fill, department, coordinator, year, due, o
         lines += [(text, f"・「＜{department}＞ 関係課の記入欄」: 貴課の担当分の実績と計画の見直しを記入してください。"),
                   (text, f"　報告書では、主管課の記載に続けて「＜{department}＞」と課名を付けて掲載します。"),
                   (text, f"・追加して記入することがない年度は、空欄のままにせず「{NOTHING_TO_ADD}」を選んでください。")]
+    if any(f.kind.startswith("part_") and not f.editable for f in fields):
+        lines += [(text, "・「＜課名＞ 関係課の記入欄」は、ともに所管する関係課がそれぞれの調査票で記入します。"),
+                  (text, "　報告書では、主管課の記載に続けて、関係課の記載を課名を付けて掲載します。")]
     return lines + [
         (text, ""),
         (head, "2. 返送のしかた"),
