@@ -427,9 +427,8 @@ def _contribution_inputs(sheet: PlanSheet, r: int, reg: Register, plan: Plan, se
         sheet.put(r + 1, 7, r + 1, LAST_COL, c.revision if c else "", style)
         # room to type in its own template; elsewhere a visible empty box, not a hairline
         sheet.need(r + 1, (INPUT_LINES if editable else 2) * LINE_HEIGHT + ROW_PADDING)
-        chooser = "右の欄で" if editable else f"{owner}が右の欄で"
-        sheet.put(r + 2, 2, r + 2, 6, f"追加して記入することがない年度は、{chooser}「{NOTHING_TO_ADD}」を選びます",
-                  "label_left")
+        hint = "追加して記入することがない年度は、右の欄で" if editable else f"追加がない年度は、{owner}が右の欄で"
+        sheet.put(r + 2, 2, r + 2, 6, f"{hint}「{NOTHING_TO_ADD}」を選びます", "label_left")
         sheet.put(r + 2, 7, r + 2, 8, NOTHING_TO_ADD if c and c.nothing else "", style)
         sheet.put(r + 2, 9, r + 2, LAST_COL, "")
         base = f"{plan.id}|{section}|{year}|{owner}"
