@@ -488,7 +488,7 @@ def import_(ctx: Context, report_file: Path, out: Path | None) -> None:
     n_actions = sum(len(s.actions) for p in reg.plans for s in p.sections)
     ctx.say(f"実施計画 {len(reg.plans)} 件、節 {sum(len(p.sections) for p in reg.plans)} 件、"
             f"取組 {n_actions} 件、指標 {sum(len(p.indicators) for p in reg.plans)} 件、"
-            f"進捗 {len(reg.progress)} 件、指標実績 {len(reg.actuals)} 件")
+            f"進捗 {len(reg.progress)} 件、関係課の記入 {len(reg.contributions)} 件、指標実績 {len(reg.actuals)} 件")
     if backup:
         ctx.say(f"以前の台帳を保存しました: {backup}")
     click.echo(f"台帳に取り込みました: {target}")
