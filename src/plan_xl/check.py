@@ -144,6 +144,12 @@ def check_assignments(reg: Register) -> list[Finding]:
     for iid, n in Counter(a.indicator_id for a in reg.assignments if a.kind == ASSIGN_ACTUAL).items():
         if n > 1:
             out.append(Finding(ERROR, "同じ指標に記入課が複数あります（1つの欄は1つの課が記入します）。", "記入課", iid))
+    for c in reg.contributions:
+        where = f"{c.plan_id} 節{c.section} {c.year}年度 {c.department}"
+        if c.plan_id not in plans:
+            out.append(Finding(ERROR, "計画IDが計画シートにありません。", "関係課の記入", where))
+        if c.department not in known:
+            out.append(Finding(ERROR, f"記入課「{c.department}」が所管課シートにありません。", "関係課の記入", where))
     for plan in reg.plans:
         for d in _silent_departments(reg, plan):
             out.append(Finding(WARNING, f"「{d}」は所管課ですが、記入する欄も参考送付の指定もありません（参考送付として"
