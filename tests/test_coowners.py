@@ -21,7 +21,7 @@ from plan_xl.mail import load_settings, prepare_letters
 from plan_xl.model import ASSIGN_ACTUAL, ASSIGN_PART, ASSIGN_REFERENCE, NOTHING_TO_ADD, Assignment
 from plan_xl.outputs import department_status
 from plan_xl.register import load_register, save_register
-from plan_xl.report import build_report
+from plan_xl.report import build_report, describe
 from plan_xl.templates import TemplateOptions, build_template
 
 LEAD, DANJO = "行政マネジメント課", "男女共同参画課"  # 1-1-3: lead and co-owner
@@ -154,6 +154,7 @@ def test_the_leads_next_template_shows_last_years_contributions(ws, tmp_path):
     assert all(r.ok for r in collect(ws).results)
     reg = ws.load()
     part = reg.contribution_for("1-1-3", 0, YEAR, DANJO)
+    assert describe(reg, YEAR).endswith("関係課の記入 1/3 件")
     path = tmp_path / "2024.xlsx"
     build_template(reg, LEAD, TemplateOptions(YEAR + 1), load_or_create_key(ws.key_path), path)
     sheet = openpyxl.load_workbook(path)[sheet_name(reg.plan("1-1-3"))]

@@ -428,7 +428,10 @@ def describe(reg: Register, year: int) -> str:
     rows = summary_rows(reg, year)
     missing = {r.owner for r in rows if r.status == STATUS_MISSING}
     rated = sum(1 for r in rows if r.indicator and r.rates.get(year) is not None)
+    boxes = [(p, s, d) for p in reg.plans for s in reg.reporting_sections(p) for d in reg.contributors(p, s)]
+    parts = sum(1 for p, s, d in boxes if reg.contribution_for(p.id, s, year, d))
     return (f"{fy_short(year)}: 実施計画 {len(reg.plans)} 件、指標 {sum(1 for r in rows if r.indicator)} 件"
             f"（{fy_short(year)}の達成率あり {rated} 件）、未提出の所管課 {len(missing)} 課"
-            + (f"（{'、'.join(sorted(missing))}）" if missing else ""))
+            + (f"（{'、'.join(sorted(missing))}）" if missing else "")
+            + (f"、関係課の記入 {parts}/{len(boxes)} 件" if boxes else ""))
 
