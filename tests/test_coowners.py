@@ -18,7 +18,14 @@ from plan_xl.identity import load_or_create_key
 from plan_xl.importer import import_report
 from plan_xl.layout import sheet_name
 from plan_xl.mail import load_settings, prepare_letters
-from plan_xl.model import ASSIGN_ACTUAL, ASSIGN_PART, ASSIGN_REFERENCE, NOTHING_TO_ADD, Assignment
+from plan_xl.model import (
+    ASSIGN_ACTUAL,
+    ASSIGN_PART,
+    ASSIGN_PROGRESS,
+    ASSIGN_REFERENCE,
+    NOTHING_TO_ADD,
+    Assignment,
+)
 from plan_xl.outputs import department_status
 from plan_xl.register import load_register, save_register
 from plan_xl.report import build_report, describe
@@ -278,3 +285,28 @@ def test_check_names_a_department_without_fields_or_reference(register):
     messages = [f"{f.severity} {f.message}" for f in check_register(register)]
     assert any(m.startswith("注意") and SUIDO in m and "参考送付" in m for m in messages)
     assert any(m.startswith("誤り") and "人事課" in m and "所管課に含まれていません" in m for m in messages)
+
+
+def test_a_progress_row_can_be_assigned_to_another_department(workspace):
+    reg = workspace.load()
+    reg.assignments = [a for a in reg.assignments if a.plan_id != "1-3-2"]
+    reg.assignments.append(Assignment("1-3-2", "政策統計課", ASSIGN_PROGRESS, 0))
+    save_register(reg, workspace.register_path)
+    reg = workspace.load()
+    assert reg.progress_owner(reg.plan("1-3-2"), 0) == "政策統計課"
+    key = load_or_create_key(workspace.key_path)
+    fields = {}
+    for department in ("DX戦略課", "政策統計課"):
+        path = workspace.root / f"{department}.xlsx"
+        build_template(reg, department, TemplateOptions(YEAR), key, path)
+        fields[department] = {f.key for f in editable(identity(path))}
+    assert f"results|1-3-2|0|{YEAR}" in fields["政策統計課"] - fields["DX戦略課"]
+    assert f"actual|1-3-2.1|{YEAR}" in fields["DX戦略課"]  # the indicators stay with the lead
+
+    from plan_xl.check import check_register
+
+    reg.assignments.append(Assignment("1-3-2", "政策統計課", ASSIGN_PART, 0))
+    reg.assignments.append(Assignment("1-3-2", "DX戦略課", ASSIGN_PROGRESS, 0))
+    messages = [f.message for f in check_register(reg) if f.severity == "誤り"]
+    assert any("主管課です" in m for m in messages)
+    assert any("同じ欄に記入課が複数あります" in m for m in messages)

@@ -6,7 +6,7 @@ import re
 from collections import Counter
 
 from .findings import ERROR, WARNING, Finding
-from .model import ASSIGN_ACTUAL, ASSIGN_KINDS, ASSIGN_PART, FIVE_LESS, Register
+from .model import ASSIGN_ACTUAL, ASSIGN_KINDS, ASSIGN_PART, ASSIGN_PROGRESS, FIVE_LESS, Register
 from .register import EXCEL_MAX_TEXT
 
 PLAN_ID = re.compile(r"^\d+-\d+-\d+$")
@@ -141,9 +141,11 @@ def check_assignments(reg: Register) -> list[Finding]:
         problem = _assignment_problem(reg, a, plan, known)
         if problem:
             out.append(Finding(ERROR, problem, "記入課", where))
-    for iid, n in Counter(a.indicator_id for a in reg.assignments if a.kind == ASSIGN_ACTUAL).items():
+    fields = Counter(a.indicator_id or f"{a.plan_id} 節{a.section}" for a in reg.assignments
+                     if a.kind in (ASSIGN_ACTUAL, ASSIGN_PROGRESS))
+    for where, n in fields.items():
         if n > 1:
-            out.append(Finding(ERROR, "同じ指標に記入課が複数あります（1つの欄は1つの課が記入します）。", "記入課", iid))
+            out.append(Finding(ERROR, "同じ欄に記入課が複数あります（1つの欄は1つの課が記入します）。", "記入課", where))
     for c in reg.contributions:
         where = f"{c.plan_id} 節{c.section} {c.year}年度 {c.department}"
         if c.plan_id not in plans:
@@ -169,17 +171,17 @@ def _assignment_problem(reg: Register, a, plan, known: set[str]) -> str:
         return f"記入課「{a.department}」はこの実施計画の所管課に含まれていません。"
     if a.kind == ASSIGN_ACTUAL and a.indicator_id not in {i.id for i in plan.indicators}:
         return f"指標ID「{a.indicator_id}」はこの実施計画の指標にありません。"
+    if a.kind in (ASSIGN_PART, ASSIGN_PROGRESS) and a.section not in reg.reporting_sections(plan):
+        return f"節 {a.section} はこの実施計画の進捗状況の単位ではありません（{reg.reporting_sections(plan)}）。"
     if a.kind == ASSIGN_PART:
-        if a.section not in reg.reporting_sections(plan):
-            return f"節 {a.section} はこの実施計画の進捗状況の単位ではありません（{reg.reporting_sections(plan)}）。"
-        if a.department == plan.owner(a.section):
+        if a.department == reg.progress_owner(plan, a.section):
             return f"「{a.department}」はこの進捗状況の主管課です。関係課記入欄は主管課以外の課に設けます。"
     return ""
 
 
 def _silent_departments(reg: Register, plan) -> list[str]:
     named = dict.fromkeys([*plan.departments, *(d for s in plan.sections for d in s.departments)])
-    filling = {plan.owner(s) for s in reg.reporting_sections(plan)}
+    filling = {reg.progress_owner(plan, s) for s in reg.reporting_sections(plan)}
     filling |= {reg.indicator_owner(plan, i) for i in plan.indicators}
     filling |= {a.department for a in reg.assignments if a.plan_id == plan.id}  # 参考送付 included
     return [d for d in named if d not in filling]

@@ -14,7 +14,7 @@ What is read from where:
 What a report cannot tell, so import cannot know it: department e-mail addresses, CC and
 contacts; aliases of departments and initiatives; goals and initiatives without plans;
 submissions and the provenance of progress, actuals and contributions; the decisions log
-(判断記録); 参考送付 assignments; actuals
+(判断記録); 参考送付 and 進捗 assignments (記入課); actuals
 outside the years the report shows; the year after which baselines are measured (taken as the
 year before the plan starts). Reading conventions where the layout is ambiguous: a progress
 block after the last section belongs to the whole plan (section 0) unless earlier sections

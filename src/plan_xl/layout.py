@@ -358,7 +358,7 @@ def _progress(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int,
               input_year: int | None, department: str | None, fields: list[InputField]) -> int:
     put = sheet.put
     name = sheet.ws.get_name()
-    owner = plan.owner(section)
+    owner = reg.progress_owner(plan, section)
     indicators = [i for s in plan.sections if section in (0, s.number) for i in s.indicators]
     start = r
     put(r, 1, r, 1, "年度", "label")

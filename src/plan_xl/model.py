@@ -202,9 +202,10 @@ class Decision:
 
 
 ASSIGN_ACTUAL = "指標"  # the department types this indicator's actuals instead of the lead
+ASSIGN_PROGRESS = "進捗"  # the department writes a progress row's 実績 / 計画の見直し instead of the lead
 ASSIGN_PART = "関係課記入欄"  # the department writes its own part of a progress row's 実績 / 計画の見直し
 ASSIGN_REFERENCE = "参考送付"  # named as 所管課, sent the item for information, no return asked
-ASSIGN_KINDS = (ASSIGN_ACTUAL, ASSIGN_PART, ASSIGN_REFERENCE)
+ASSIGN_KINDS = (ASSIGN_ACTUAL, ASSIGN_PROGRESS, ASSIGN_PART, ASSIGN_REFERENCE)
 NOTHING_TO_ADD = "特になし"
 
 
@@ -217,7 +218,7 @@ class Assignment:
     plan_id: str
     department: str
     kind: str = ASSIGN_PART  # one of ASSIGN_KINDS
-    section: int = 0  # ASSIGN_PART: the progress row (0 = the whole plan) the part belongs to
+    section: int = 0  # ASSIGN_PART / ASSIGN_PROGRESS: the progress row (0 = the whole plan)
     indicator_id: str = ""  # ASSIGN_ACTUAL: the indicator
 
 
@@ -347,7 +348,7 @@ class Register:
         contribution box)."""
         owners, reporting = set(), self._reporting_sections()
         for p in self.plans:
-            owners.update(p.owner(s) for s in reporting.get(p.id, [0]))
+            owners.update(self.progress_owner(p, s) for s in reporting.get(p.id, [0]))
             owners.update(self.indicator_owner(p, i) for i in p.indicators)
             owners.update(a.department for a in self.assignments
                           if a.plan_id == p.id and a.kind == ASSIGN_PART)
@@ -361,6 +362,14 @@ class Register:
             if a.kind == ASSIGN_ACTUAL and a.indicator_id == ind.id:
                 return a.department
         return plan.owner(ind.section)
+
+    def progress_owner(self, plan: Plan, section: int) -> str:
+        """The department that writes a progress row's 実績 and 計画の見直し: its assignment,
+        else the lead (the section's, else the plan's, first department)."""
+        for a in self.assignments:
+            if a.kind == ASSIGN_PROGRESS and (a.plan_id, a.section) == (plan.id, section):
+                return a.department
+        return plan.owner(section)
 
     def contributors(self, plan: Plan, section: int) -> list[str]:
         """Co-owning departments with a contribution box (関係課記入欄) in a progress row, in

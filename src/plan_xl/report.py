@@ -119,7 +119,7 @@ class _Index:
         記載済: the register has the progress row without a submission (e.g. the FY2022
         reference); 未提出: nothing yet."""
         pr = self.progress.get((plan.id, unit, year))
-        if plan.owner(unit) in accepted or (pr and pr.source.file):
+        if self.reg.progress_owner(plan, unit) in accepted or (pr and pr.source.file):
             return STATUS_SUBMITTED
         return STATUS_RECORDED if pr else STATUS_MISSING
 
@@ -141,7 +141,7 @@ def summary_rows(reg: Register, year: int) -> list[SummaryRow]:
     for plan in reg.plans:
         for s in plan.sections:
             unit = index.reporting_unit(plan, s.number)
-            base = dict(plan=plan, section=s, owner=plan.owner(unit),
+            base = dict(plan=plan, section=s, owner=reg.progress_owner(plan, unit),
                         status=index.status(plan, unit, year, accepted))
             if not s.indicators:
                 rows.append(SummaryRow(**base))

@@ -9,6 +9,7 @@ from pathlib import Path
 from .model import (
     ASSIGN_ACTUAL,
     ASSIGN_PART,
+    ASSIGN_PROGRESS,
     ASSIGN_REFERENCE,
     Action,
     Actual,
@@ -75,12 +76,13 @@ def load_plan(doc: dict, register: Register) -> None:
     register.plans.append(plan)
 
 
-_ASSIGN_KINDS = {"actual": ASSIGN_ACTUAL, "part": ASSIGN_PART, "reference": ASSIGN_REFERENCE}
+_ASSIGN_KINDS = {"actual": ASSIGN_ACTUAL, "progress": ASSIGN_PROGRESS, "part": ASSIGN_PART,
+                 "reference": ASSIGN_REFERENCE}
 
 
 def _assignment(plan_id: str, a: dict) -> Assignment:
     """`{kind = "actual", indicator = 2, department = …}`: the plan's 2nd indicator;
-    `{kind = "part", section = 0, department = …}`; `{kind = "reference", department = …}`."""
+    `{kind = "part" or "progress", section = 0, department = …}`; `{kind = "reference", …}`."""
     indicator = f"{plan_id}.{a['indicator']}" if "indicator" in a else ""
     return Assignment(plan_id, a["department"], _ASSIGN_KINDS[a["kind"]], int(a.get("section", 0)),
                       indicator)
