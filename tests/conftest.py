@@ -27,9 +27,9 @@ def register(source_register):
 
 @pytest.fixture
 def workspace(tmp_path) -> Workspace:
-    """An empty working folder; its register is built on first load."""
+    """A new working folder: the register as `plan-xl init` makes it, nothing else."""
     ws = Workspace(tmp_path / "作業フォルダ")
-    ws.root.mkdir()
+    ws.create()
     return ws
 
 

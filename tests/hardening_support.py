@@ -21,9 +21,11 @@ from xml.sax.saxutils import escape
 
 import openpyxl
 
-from plan_xl.collect import Received, judge
+from plan_xl.collect import Judge as Context
+from plan_xl.collect import Received
+from plan_xl.collect.judge import judge
+from plan_xl.collect.read import open_workbook
 from plan_xl.identity import Identity, load_or_create_key
-from plan_xl.reader import open_workbook
 from plan_xl.templates import TemplateOptions, generate_templates
 from plan_xl.workspace import Workspace
 
@@ -45,7 +47,7 @@ class Setup:
 def make_setup(root: Path, departments: list[str] | None = None) -> Setup:
     """A working folder with its register and this year's templates (all, or `departments`)."""
     ws = Workspace(Path(root))
-    ws.root.mkdir(parents=True, exist_ok=True)
+    ws.create()
     reg = ws.load()
     year = reg.first_open_year()
     key = load_or_create_key(ws.key_path)
@@ -65,7 +67,7 @@ def sensible_values(ident: Identity) -> dict[tuple[str, str], object]:
     for n, f in enumerate(ident.fields):
         if not f.editable:
             continue
-        kind = f.key.split("|")[0]
+        kind = f.field.kind
         if kind == "results":
             out[(f.sheet, f.cell)] = f"●取組を実施した（{n}）。\n・研修を2回開催"
         elif kind == "revision":
@@ -285,7 +287,7 @@ def _serve(conn, root: str) -> None:
     os.dup2(devnull, sys.stderr.fileno())
     ws = Workspace(Path(root))
     reg = ws.load()
-    key = load_or_create_key(ws.key_path)
+    ctx = Context(reg, load_or_create_key(ws.key_path), ws.cycle_year(reg))
     while True:
         try:
             name, data = conn.recv()
@@ -293,7 +295,7 @@ def _serve(conn, root: str) -> None:
             return
         start = time.perf_counter()
         try:
-            r = judge(Received(name, data, Path(name), "2024-05-01T10:00:00"), reg, key)
+            r = judge(Received(name, data, Path(name), "2024-05-01T10:00:00"), ctx)
             conn.send((r.verdict, r.message, time.perf_counter() - start, ""))
         except BaseException:  # noqa: BLE001 - reported to the parent as a failure
             conn.send(("", "", time.perf_counter() - start, "exception: " + traceback.format_exc(limit=6)))

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import openpyxl
 
+from plan_xl.collect.read import open_workbook
 from plan_xl.identity import FieldSpec, Identity, load_or_create_key
 from plan_xl.model import Register
-from plan_xl.reader import open_workbook
 from plan_xl.templates import TemplateOptions, generate_templates
 from plan_xl.workspace import Workspace
 
@@ -31,7 +31,7 @@ ISSUED = dt.datetime(2024, 4, 1, 9, 0, 0)
 def issue(root: Path) -> Workspace:
     """A working folder with the register, the signing key and every FY2023 template."""
     ws = Workspace(root)
-    root.mkdir(parents=True, exist_ok=True)
+    ws.create()
     reg = ws.load()
     key = load_or_create_key(ws.key_path)
     generate_templates(reg, TemplateOptions(YEAR, issued=ISSUED), key, ws.templates_dir(YEAR))
@@ -59,18 +59,20 @@ def typical_values(reg: Register, ident: Identity) -> dict[str, object]:
     last year's (so no jump warning)."""
     values: dict[str, object] = {}
     for f in editable(ident):
-        kind, *rest = f.key.split("|")
-        if kind in ("results", "part_results"):
-            values[f.key] = f"●{rest[0]} 第{rest[1]}節の{YEAR}年度の実績\n・説明会を 3 回開催した（{ident.department}）"
-        elif kind == "part_revision":
+        key = f.field
+        if key.kind in ("results", "part_results"):
+            values[f.key] = f"●{key.target} 第{key.section}節の{YEAR}年度の実績\n・説明会を 3 回開催した（{ident.department}）"
+        elif key.kind == "part_revision":
             values[f.key] = f"・{ident.department}の分も引き続き実施する。"
-        elif kind == "part_none":
+        elif key.kind == "part_none":
             continue  # it has something to add: the 「特になし」 choice stays empty
-        elif kind == "revision":
+        elif key.kind == "revision":
             values[f.key] = "・引き続き計画どおり実施する。\n・周知方法を見直す。"
         else:
-            previous = reg.actual_for(rest[0], YEAR - 1)
-            values[f.key] = previous.value + 1.5 if previous else 12.5
+            previous = reg.actual_for(key.target, YEAR - 1)
+            ind = reg.indicator(key.target)
+            value = previous.value + 1.5 if previous else (ind.baseline + 1.5 if ind.baseline else 12.5)
+            values[f.key] = min(value, ind.bounds[1]) if ind.percent else value
     return values
 
 

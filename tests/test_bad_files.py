@@ -190,6 +190,7 @@ def corpus(ws) -> dict[str, tuple[bytes, str]]:
         build_template(r, DX, TemplateOptions(year, issued=ISSUED), load_or_create_key(ws.key_path), path)
         return path.read_bytes()
 
+    unsigned = edit_template(template, lambda wb: set_identity(wb, "signature", "0" * 64))
     bomb = zip_of({"[Content_Types].xml": CT.encode(), "xl/workbook.xml": b"\0" * (20 * 1024 * 1024)})
     many = zip_of({f"xl/media/image{i}.png": b"x" for i in range(1_001)})
     big_cell = '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
@@ -212,9 +213,12 @@ def corpus(ws) -> dict[str, tuple[bytes, str]]:
         "missing_sheet_part.xlsx": (rezip(good, drop="xl/worksheets/sheet2.xml"), BROKEN),
         "broken_workbook_xml.xlsx": (rezip(good, lambda n, d: d[:-40] if n == "xl/workbook.xml" else d), BROKEN),
         "strict_open_xml.xlsx": (mini_xlsx(ns="http://purl.oclc.org/ooxml/spreadsheetml/main"), "Strict 形式"),
-        "macro_enabled.xlsx": (rezip(good, add={"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0macro"}), "マクロ付き"),
-        "macro_content_type.xlsx": (rezip(good, lambda n, d: d.replace(b"sheet.main+xml", b"sheet.macroEnabled.main+xml")
-                                          if n == "[Content_Types].xml" else d), "マクロ付き"),
+        # macros are never run or kept: the values are judged like any other return (here the
+        # same rejected file as tampered_signature.xlsx), with a notice that macros were ignored
+        "macro_enabled.xlsx": (rezip(unsigned, add={"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0macro"}), REJECTED),
+        "macro_content_type.xlsx": (rezip(unsigned, lambda n, d: d.replace(b"sheet.main+xml",
+                                                                           b"sheet.macroEnabled.main+xml")
+                                          if n == "[Content_Types].xml" else d), REJECTED),
         "zip_bomb_ratio.xlsx": (bomb, ZIP),
         "zip_bomb_entries.xlsx": (many, ZIP),
         "zip_bomb_declared_size.xlsx": (patch_central_sizes(good, "xl/worksheets/sheet2.xml", 3_000_000,
@@ -244,7 +248,7 @@ def corpus(ws) -> dict[str, tuple[bytes, str]]:
         "wrong_year.xlsx": (built(2019), REJECTED),
         "newer_register_revision.xlsx": (built(YEAR, 5), REJECTED),
         "進捗.csv": ("所管課,実績\r\n".encode("cp932"), "対象外の形式"),
-        "macro_named.xlsm": (good, "対象外の形式"),
+        "macro_named.xlsm": (unsigned, REJECTED),
     }
 
 
@@ -320,6 +324,8 @@ def test_verdict(batch, name):
     assert entry["message"]  # a sentence for the clerk, not an empty cell
     if entry["verdict"] == REJECTED:
         assert entry["findings"] and all(f["severity"] for f in entry["findings"])
+    if name in ("macro_enabled.xlsx", "macro_content_type.xlsx"):
+        assert any("マクロは実行も保存もせず" in f["message"] for f in entry["findings"])
 
 
 def test_cases_cover_the_corpus(batch):

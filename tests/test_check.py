@@ -29,6 +29,7 @@ def test_each_broken_rule_is_reported_in_japanese(register):
 
 def test_cli_check_exit_codes(tmp_path):
     runner = CliRunner()
+    assert runner.invoke(main, ["--dir", str(tmp_path), "init"]).exit_code == 0
     result = runner.invoke(main, ["--dir", str(tmp_path), "check"])
     assert result.exit_code == 0, result.output
     assert "実施計画 20 件" in result.output

@@ -28,8 +28,8 @@ from returned import (
 
 from plan_xl.cli import main
 from plan_xl.collect import collect
-from plan_xl.model import Provenance
-from plan_xl.outputs import ERROR_FILL
+from plan_xl.collect.feedback import ERROR_FILL
+from plan_xl.model import FieldKey, Provenance
 from plan_xl.register import load_register
 
 DX = "DX戦略課"  # owns text fields, a percentage and counts, and shares sheets with two others
@@ -61,17 +61,17 @@ def received(when: dt.datetime = T0) -> str:
 
 def unit_field(reg, ident, unit_prefix: str):
     return next(f for f in editable(ident, "actual")
-                if reg.indicator(f.key.split("|")[1]).unit.startswith(unit_prefix))
+                if reg.indicator(f.field.target).unit.startswith(unit_prefix))
 
 
 def typed(reg, key: str):
     """What the register holds for a field key."""
-    kind, *rest = key.split("|")
-    if kind == "actual":
-        a = reg.actual_for(rest[0], int(rest[1]))
+    field = FieldKey.parse(key)
+    if field.kind == "actual":
+        a = reg.actual_for(field.target, field.year)
         return a.value, a.source
-    pr = reg.progress_for(rest[0], int(rest[1]), int(rest[2]))
-    return (pr.results if kind == "results" else pr.revision), pr.source
+    pr = reg.progress_for(field.target, field.section, field.year)
+    return (pr.results if field.kind == "results" else pr.revision), pr.source
 
 
 def run(ws, *args):
@@ -355,7 +355,7 @@ def test_correction_copy_marks_the_cells_to_fix(ws):
     assert cell.fill.fgColor.rgb.endswith(ERROR_FILL)
     assert "【誤り】" in cell.comment.text and "超えています" in cell.comment.text
     summary = [[c for c in row] for row in book["修正依頼"].iter_rows(values_only=True)]
-    assert ["誤り", pct.sheet, pct.cell] in [row[:3] for row in summary]
+    assert ["誤り", "修正してください", pct.sheet, pct.cell] in [list(row[1:5]) for row in summary]
     assert cell.value == 150  # the department's own input is kept for them to correct
 
 
@@ -389,9 +389,9 @@ def test_status_command(ws):
 
     assert out.exit_code == 0, out.output
     lines = {line.split()[0]: line.split() for line in out.output.splitlines()[2:] if line.strip()}
-    assert lines[DX][1] == "受理" and lines[JINJI][1] == "差戻し"
+    assert lines[DX][1] == "受理" and lines[JINJI][1] == "差戻し中"
     assert lines["介護保険課"][1:4] == ["未提出", "済", "0"]
-    assert "受理 1 課、差戻し 1 課" in out.output
+    assert "差戻し中 1 課、受理 1 課" in out.output
 
 
 # --- saved e-mails, lock files, hidden files ----------------------------------------------
@@ -450,7 +450,7 @@ def test_saved_mails_with_japanese_attachment_names(ws):
     assert {r.item.received for r in result.results} == {  # the Date header, in this machine's time
         t.astimezone().replace(tzinfo=None).isoformat() for t in local}
     archived = {p.name.split("_", 1)[1] for p in ws.archive.iterdir()}
-    assert archived == set(sent)
+    assert archived == set(sent) | {f"{d}.eml" for d in (DX, JINJI)}  # the mails too, as received
 
 
 def test_lock_files_and_hidden_files_are_skipped_with_a_message(ws):

@@ -17,13 +17,14 @@ import pytest
 from returned import YEAR, fill, identity, issue, typical_values
 
 from plan_xl.collect import collect
+from plan_xl.model import FieldKey
 from plan_xl.register import load_register
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX")
 
 DRIVER = textwrap.dedent("""
     import sys, time
-    import plan_xl.outputs as outputs
+    import plan_xl.collect.feedback as outputs
     import plan_xl.register as register
 
     point, root = sys.argv[1], sys.argv[2]
@@ -91,15 +92,15 @@ def test_killed_collect_leaves_old_or_new_register(issued, tmp_path, point):
     state = "old" if ws.register_path.read_bytes() == old else "new"
     assert state == POINTS[point]
     if state == "new":
-        assert after.progress_for(*key.split("|")[1:2], *map(int, key.split("|")[2:])).results == values[key]
+        field = FieldKey.parse(key)
+        assert after.progress_for(field.target, field.section, field.year).results == values[key]
 
     rerun = collect(ws)  # the killed run's lock is stale and cleared; the work is completed
     assert rerun.exit_code == 0
     final = load_register(ws.register_path)
     for k, v in values.items():
-        kind, *rest = k.split("|")
-        got = (final.actual_for(rest[0], int(rest[1])).value if kind == "actual" else
-               getattr(final.progress_for(rest[0], int(rest[1]), int(rest[2])),
-                       "results" if kind == "results" else "revision"))
+        f = FieldKey.parse(k)
+        got = (final.actual_for(f.target, f.year).value if f.kind == "actual" else
+               getattr(final.progress_for(f.target, f.section, f.year), f.kind))
         assert got == v
     assert len(final.submissions) == 1

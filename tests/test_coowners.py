@@ -13,7 +13,7 @@ from conftest import needs_libreoffice, soffice
 from returned import YEAR, copy_workspace, editable, fill, identity, issue, typical_values, via_libreoffice
 
 from plan_xl.cli import main
-from plan_xl.collect import collect
+from plan_xl.collect import collect, department_status
 from plan_xl.identity import load_or_create_key
 from plan_xl.importer import import_report
 from plan_xl.layout import sheet_name
@@ -26,7 +26,6 @@ from plan_xl.model import (
     NOTHING_TO_ADD,
     Assignment,
 )
-from plan_xl.outputs import department_status
 from plan_xl.register import load_register, save_register
 from plan_xl.report import build_report, describe
 from plan_xl.templates import TemplateOptions, build_template
@@ -131,7 +130,11 @@ def test_both_departments_return_and_the_report_prints_both_parts(ws, tmp_path):
     lead_at = texts.index((pr.results, pr.revision))
     assert texts[lead_at + 1] == (f"＜{DANJO}＞\n{part.results}", f"＜{DANJO}＞\n{part.revision}")
 
-    back = import_report(path)  # read back losslessly
+    owed = openpyxl.load_workbook(path)[sheet_name(reg.plan("1-3-2"))]
+    assert "＜政策統計課＞\n（未提出）" in [c.value for row in owed.iter_rows() for c in row]
+
+    back = import_report(path)  # read back losslessly; a part still owed is a box, not content
+    assert Assignment("1-3-2", "政策統計課", ASSIGN_PART, 0) in back.assignments
     [again] = back.contributions
     assert (again.plan_id, again.section, again.year, again.department, again.results, again.revision,
             again.nothing) == ("1-1-3", 0, YEAR, DANJO, part.results, part.revision, False)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from returned import zip_of
 
-from plan_xl import reader
-from plan_xl.reader import LIMITS, BadFile, prescan
+from plan_xl.collect import read as reader
+from plan_xl.collect.read import LIMITS, BadFile, prescan
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "LIMITS.md"
 

@@ -228,8 +228,24 @@ def test_missing_attachment_skips_only_that_department(workspace, register):
     assert f"下書き {len(register.recipients()) - 1} 通" in result.output
 
 
+def _issued(ws, reg, year: int) -> None:
+    """Templates for every department that owns fields (their content does not matter here)."""
+    for d in reg.field_owners():
+        write_xlsx(ws.template_path(year, d), "調査票")
+
+
+def _rejected(ws, department: str, year: int) -> None:
+    """A rejected return of `department` in the verdict history, as collect records it."""
+    ws.state.mkdir(parents=True, exist_ok=True)
+    with open(ws.state / "verdicts.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps({"received": "2024-05-20T10:00:00", "file": "f.xlsx", "sha256": "1" * 64,
+                            "department": department, "year": year, "verdict": "差戻し", "message": "",
+                            "findings": []}, ensure_ascii=False) + "\n")
+
+
 def test_reminders_go_to_departments_not_yet_accepted(workspace, register, server):
     write_settings(workspace, server.port)
+    _issued(workspace, register, 2023)
     owners = register.field_owners()
     register.submissions = [Submission("t", d, 2023, "f.xlsx", "0" * 64, "2024-05-20T10:00:00+09:00")
                             for d in owners - {"人事課", "河川課"}]
@@ -246,14 +262,39 @@ def test_reminders_go_to_departments_not_yet_accepted(workspace, register, serve
     assert unsent(batch.letters, workspace) == []
 
 
+def test_a_department_awaiting_correction_is_reminded_of_the_correction(workspace, register, server):
+    write_settings(workspace, server.port)
+    _issued(workspace, register, 2023)
+    _rejected(workspace, "人事課", 2023)
+    write_xlsx(workspace.correction_path(2023, "人事課"), "修正をお願いします")
+    settings = load_settings(workspace, register)
+    batch = prepare_letters(workspace, register, "reminders", 2023, settings, due=date(2024, 6, 7))
+    letters = {x.key: x for x in batch.letters}
+    assert "修正版" in letters["人事課"].subject and "修正をお願いしている箇所" in letters["人事課"].body
+    assert "2023年度_進捗状況_修正依頼_人事課.xlsx" in letters["人事課"].body
+    assert "確認できておりません" in letters["河川課"].body and "修正版" not in letters["河川課"].subject
+
+
+def test_no_reminder_before_the_template_is_issued(workspace, register, server):
+    write_settings(workspace, server.port)
+    batch = prepare_letters(workspace, register, "reminders", 2023, load_settings(workspace, register))
+    assert batch.letters == [] and any("まだ発行していない" in p for p in batch.problems)
+
+
 def test_corrections_only_where_a_correction_copy_exists(workspace, register, server):
     write_settings(workspace, server.port)
+    _rejected(workspace, "中央公民館", 2023)
     data = write_xlsx(workspace.correction_path(2023, "中央公民館"), "修正をお願いします")
     write_xlsx(workspace.corrections_dir(2023) / "名前の違うファイル.xlsx", "?")
     settings = load_settings(workspace, register)
     batch = prepare_letters(workspace, register, "corrections", 2023, settings)
     assert [x.key for x in batch.letters] == ["中央公民館"]
     assert len(batch.problems) == 1 and "名前の違うファイル.xlsx" in batch.problems[0]
+    _rejected(workspace, "人事課", 2022)  # a copy whose department is not awaiting correction
+    write_xlsx(workspace.correction_path(2023, "人事課"), "古い修正依頼")
+    again = prepare_letters(workspace, register, "corrections", 2023, settings)
+    assert [x.key for x in again.letters] == ["中央公民館"]
+    assert any("人事課" in p and "送りません" in p for p in again.problems)
     send_letters(batch.letters, workspace, settings)
     msg = server.parsed()[0]
     assert attachment(msg).get_filename() == "2023年度_進捗状況_修正依頼_中央公民館.xlsx"
@@ -283,8 +324,8 @@ def test_report_without_the_workbook_says_which_file(workspace):
 
 def test_working_folder_texts_override_the_defaults(workspace, register):
     written = copy_default_templates(workspace.mail_templates)
-    assert sorted(p.name for p in written) == ["corrections.txt", "reminders.txt", "report.txt", "templates.txt",
-                                               "templates_reference.txt"]
+    assert sorted(p.name for p in written) == ["corrections.txt", "reminders.txt", "reminders_returned.txt", "report.txt",
+                                               "templates.txt", "templates_reference.txt"]
     (workspace.mail_templates / "templates.txt").write_text(
         "件名: ${department}様 調査票（${year}）\n\n${department}御中\n期限: ${due}\n", encoding="utf-8")
     assert copy_default_templates(workspace.mail_templates) == []  # an edited text is kept
@@ -302,6 +343,7 @@ def test_working_folder_texts_override_the_defaults(workspace, register):
 def test_iso_2022_jp_refuses_characters_it_cannot_carry(workspace, register):
     copy_default_templates(workspace.mail_templates)
     (workspace.mail_templates / "reminders.txt").write_text("件名: 至急①\n\n本文\n", encoding="utf-8")
+    _issued(workspace, register, 2023)
     settings = load_settings(workspace, register, "iso-2022-jp")
     batch = prepare_letters(workspace, register, "reminders", 2023, settings)
     assert batch.letters == [] and "文字「①」は ISO-2022-JP で表せない" in batch.problems[0]

@@ -39,7 +39,7 @@ def shipped(tmp_path_factory):
     from plan_xl.workspace import Workspace
 
     ws = Workspace(tmp_path_factory.mktemp("checkout"))
-    ws.load()
+    ws.create()
     assert ws.register_path.exists()
     return load_register(ws.register_path)
 

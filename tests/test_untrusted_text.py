@@ -17,7 +17,7 @@ import pytest
 from defusedxml import ElementTree as ET
 from hardening_support import _set_cell, cell_xml, fill, identity_of, make_setup, sensible_values
 
-from plan_xl.collect import ACCEPTED, REJECTED, collect
+from plan_xl.collect import Verdict, collect
 from plan_xl.register import load_register
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -31,6 +31,8 @@ PAYLOADS = [DDE, "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|
             "\\\\server\\share\\秘密.xlsx", "制御\x01文字\x07を\x1f含む"]
 FILE_LINK = "file:///C:/Windows/System32/calc.exe"
 UNC_LINK = "\\\\server\\share\\evil.xlsx"
+
+ACCEPTED, REJECTED = Verdict.ACCEPTED, Verdict.REJECTED
 
 
 def _as_text(book_cell, value):
@@ -182,7 +184,7 @@ def cycle(tmp_path_factory):
     values = sensible_values(ident)
     key = next(k for k, v in values.items() if isinstance(v, str))
     data = fill(setup.templates["中央公民館"], {**values, key: "改行\r\n制御\x02文字"})
-    from plan_xl.reader import open_workbook
+    from plan_xl.collect.read import open_workbook
 
     part = open_workbook(data).scan.sheets[key[0]]
     (ws.inbox / "中央公民館.xlsx").write_bytes(_long_text(data, part, key[1], 40_000))

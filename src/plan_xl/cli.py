@@ -122,7 +122,7 @@ def templates(ctx: Context, year, out_dir, departments, due, password) -> None:
     from .identity import load_or_create_key
     from .templates import TemplateOptions, generate_templates
 
-    reg = ctx.workspace.load()
+    reg = ctx.workspace.load()  # refuses outside a working folder, before any key is made
     year = year or reg.first_open_year()
     out_dir = out_dir or ctx.workspace.templates_dir(year)
     opts = TemplateOptions(year, due.date() if due else None, password)
@@ -136,11 +136,15 @@ def templates(ctx: Context, year, out_dir, departments, due, password) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--zip-password", "zip_passwords", multiple=True,
+              help="パスワード付き zip を開くパスワード（複数指定可）。省略時は必要になったときに尋ねます。")
 @click.pass_obj
 @handle_errors
-def collect(ctx: Context, paths) -> None:
-    """返送された調査票（.xlsx、保存したメール .eml）を確認し、受理したものを台帳に取り込みます。
+def collect(ctx: Context, paths, zip_passwords) -> None:
+    """返送された調査票を確認し、受理したものを台帳に取り込みます。
 
+    受け付けるもの: Excel ブック（.xlsx、マクロ付き .xlsm は値だけ）、保存したメール（.eml、
+    Outlook の .msg、添付として転送されたメールも）、zip ファイル（パスワード付きも）。
     PATHS はファイルかフォルダ（省略時は workbooks/inbox/）。すべて受理なら終了コード 0、
     差戻しがあれば 1（受理分は取り込み済み）、指定の誤りは 2。
 
@@ -148,17 +152,32 @@ def collect(ctx: Context, paths) -> None:
     例:
       plan-xl collect
       plan-xl collect C:\\受信\\2023年度
+      plan-xl collect --zip-password 別メールのパスワード
     """
+    from .collect import Opener
     from .collect import collect as run_collect
-    from .collect import gather
+    from .collect.gather import gather
 
+    ctx.workspace.require()
     paths = list(paths) or [ctx.workspace.inbox]
-    count = len(gather(paths)[0]) if not ctx.quiet else 0
+    ask = None
+    if sys.stdin.isatty():
+        def ask(name: str) -> str | None:
+            return click.prompt(f"{name} はパスワード付きの zip です。パスワード（空のまま Enter で飛ばす）",
+                                default="", show_default=False, hide_input=True, err=True) or None
+    gathered = gather(paths, Opener(list(zip_passwords), ask))
+    count = len(gathered[0]) if not ctx.quiet else 0
     if count > 20:
         with click.progressbar(length=count, label="確認中", file=sys.stderr) as bar:
-            result = run_collect(ctx.workspace, paths, progress=lambda m: bar.update(1) if m is None else None)
+            result = run_collect(ctx.workspace, paths, gathered=gathered,
+                                 progress=lambda m: bar.update(1) if m is None else None)
     else:
-        result = run_collect(ctx.workspace, paths, progress=lambda m: m and click.echo(m))
+        result = run_collect(ctx.workspace, paths, gathered=gathered, progress=lambda m: m and click.echo(m))
+    _print_collect(ctx, result, paths)
+    sys.exit(result.exit_code)
+
+
+def _print_collect(ctx: Context, result, paths) -> None:
     for path, why in result.skipped:
         ctx.say(f"読み飛ばし  {path}  {why}")
     verdicts = max([display_width(r.verdict) for r in result.results] + [8])
@@ -180,7 +199,6 @@ def collect(ctx: Context, paths) -> None:
     for p in result.corrections:
         ctx.say(f"修正依頼: {p}")
     ctx.say(f"記録: {result.log_path}")
-    sys.exit(result.exit_code)
 
 
 @main.command()
@@ -188,28 +206,28 @@ def collect(ctx: Context, paths) -> None:
 @click.pass_obj
 @handle_errors
 def status(ctx: Context, year) -> None:
-    """所管課ごとの提出状況（発行・返送・受理・未提出）を表示します。
+    """所管課ごとの状況（未発送・未提出・差戻し中・受理・参考）を表示します。
 
     \b
     例:
       plan-xl status --year 2023
     """
-    from .outputs import department_status
+    from .collect import State, department_status
 
     reg = ctx.workspace.load()
     year = year or ctx.workspace.cycle_year(reg)
     rows = department_status(ctx.workspace, reg, year)
     click.echo(f"{year}年度 提出状況")
     width = max([display_width(s.department) for s in rows] + [6])
-    click.echo(f"{pad('所管課', width)}  状況    発行  返送  最後の判定")
+    click.echo(f"{pad('所管課', width)}  {pad('状況', 8)}  発行  返送  最後の判定")
     for s in rows:
-        click.echo(f"{pad(s.department, width)}  {pad(s.state, 6)}  {'済' if s.issued else '未'}    "
+        click.echo(f"{pad(s.department, width)}  {pad(s.state, 8)}  {'済' if s.issued else '未'}    "
                    f"{s.returned:>4}  {s.last_verdict}")
     not_issued = [s.department for s in rows if not s.issued]
     if not_issued:
         ctx.say(f"調査票がまだない課 {len(not_issued)} 課: {'、'.join(not_issued)}"
                 f"（plan-xl templates --year {year} で作成できます）")
-    counts = {k: sum(s.state == k for s in rows) for k in ("受理", "差戻し", "未提出", "参考")}
+    counts = {k: sum(s.state == k for s in rows) for k in State}
     ctx.say("、".join(f"{k} {v} 課" for k, v in counts.items())
             + f"（計 {len(rows)} 課。参考は参考送付で、返送・督促はありません）")
 
@@ -448,12 +466,14 @@ def report(ctx: Context, year: int | None, out: Path | None, issued) -> None:
       plan-xl report --year 2023
       plan-xl report --year 2023 --out 報告書.xlsx --date 2024-08-01
     """
+    from .collect import State, department_states
     from .report import build_report, describe
 
     reg = ctx.workspace.load()
     year = year or max(reg.reported_years(), default=reg.first_open_year())
+    returned = {d for d, s in department_states(ctx.workspace, reg, year).items() if s == State.RETURNED}
     path = build_report(reg, year, out or ctx.workspace.report_path(year),
-                        issued.date() if issued else None)
+                        issued.date() if issued else None, returned)
     ctx.say(describe(reg, year))
     click.echo(f"報告書を作成しました: {path}")
 

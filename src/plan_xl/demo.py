@@ -16,9 +16,9 @@ from pathlib import Path
 
 import openpyxl
 
+from .collect.read import open_workbook
 from .fiscal import fy_short
 from .model import Indicator, Register, format_number
-from .reader import open_workbook
 from .workspace import Workspace
 
 SETTINGS_TEMPLATE = """\
@@ -43,16 +43,19 @@ SILENT = "河川課"  # does not reply
 
 def init_workspace(root: Path) -> list[Path]:
     """Create a working folder: folder layout, the register, settings and mail texts."""
+    from .identity import load_or_create_key
     from .mail import copy_default_templates
 
     ws = Workspace(root)
     made = []
     for folder in (ws.workbooks, ws.inbox, ws.archive, ws.root / "templates", ws.outbox):
         folder.mkdir(parents=True, exist_ok=True)
-    if not ws.register_path.exists():
-        ws.load()
+    if ws.create():
         made.append(ws.register_path)
     reg = ws.load()
+    if not ws.key_path.exists():  # the folder's own signing key, made here and nowhere as a side effect
+        load_or_create_key(ws.key_path)
+        made.append(ws.key_path)
     if not ws.settings_path.exists():
         coordinator = reg.meta.get("coordinating_department", "")
         sender = reg.department(coordinator).email if reg.department_name(coordinator) else ""
@@ -106,22 +109,22 @@ def fill_template(data: bytes, reg: Register, mistakes: bool = False) -> bytes:
     first_results = True
     for f in (f for f in ident.fields if f.editable):
         ws = wb[f.sheet]
-        kind, *rest = f.key.split("|")
-        if kind == "actual":
-            value = demo_value(reg, reg.indicator(rest[0]), ident.year)
-            unit = reg.indicator(rest[0]).unit
+        key = f.field
+        if key.kind == "actual":
+            value = demo_value(reg, reg.indicator(key.target), ident.year)
+            unit = reg.indicator(key.target).unit
             ws[f.cell] = _full_width(f"{value:,.10g}") + unit if mistakes else value
             continue
-        if kind.startswith("part_"):  # a co-owner's own part; it has something to add
-            if kind != "part_none":
-                ws[f.cell] = demo_part(reg, rest[0], ident.department, ident.year)[kind == "part_revision"]
+        if key.is_part:  # a co-owner's own part; it has something to add
+            if key.kind != "part_none":
+                ws[f.cell] = demo_part(reg, key.target, ident.department, ident.year)[key.kind == "part_revision"]
             continue
-        results, revision = demo_texts(reg, rest[0], int(rest[1]), ident.year)
-        if kind == "results" and mistakes and first_results:
+        results, revision = demo_texts(reg, key.target, key.section, ident.year)
+        if key.kind == "results" and mistakes and first_results:
             first_results = False
             ws[f.cell] = None  # forgot the 実績 of the first plan
         else:
-            ws[f.cell] = results if kind == "results" else revision
+            ws[f.cell] = results if key.kind == "results" else revision
     if mistakes:  # "corrected" a pre-filled cell after removing the sheet protection
         ws = wb[ident.fields[0].sheet]
         ws.protection.sheet = False
@@ -150,10 +153,9 @@ def as_email(data: bytes, filename: str, department: str, sender: str, to: str, 
 
 def run_demo(root: Path, say: Callable[[str], None]) -> dict[str, Path]:
     """The whole FY2023 cycle in a fresh working folder; returns the main outputs."""
-    from .collect import collect
+    from .collect import State, collect, department_states
     from .identity import load_or_create_key
     from .mail import load_settings, prepare_letters, write_drafts
-    from .outputs import department_status
     from .report import build_report
     from .templates import TemplateOptions, generate_templates
 
@@ -203,14 +205,15 @@ def run_demo(root: Path, say: Callable[[str], None]) -> dict[str, Path]:
     write_drafts(batch, ws, load_settings(ws, reg))
 
     reg = ws.load()
-    statuses = department_status(ws, reg, DEMO_YEAR)
-    counts = {k: sum(s.state == k for s in statuses) for k in ("受理", "差戻し", "未提出")}
-    say("5/7 提出状況: " + "、".join(f"{k} {v} 課" for k, v in counts.items())
+    states = department_states(ws, reg, DEMO_YEAR)
+    counts = {k: sum(s == k for s in states.values()) for k in State}
+    say("5/7 提出状況: " + "、".join(f"{k} {v} 課" for k, v in counts.items() if v)
         + f"（{result.status_paths[0]}）")
     batch = prepare_letters(ws, reg, "reminders", DEMO_YEAR, load_settings(ws, reg), due=due)
     write_drafts(batch, ws, load_settings(ws, reg))
 
-    report = build_report(reg, DEMO_YEAR, ws.report_path(DEMO_YEAR), issued=dt.date(2024, 6, 10))
+    report = build_report(reg, DEMO_YEAR, ws.report_path(DEMO_YEAR), issued=dt.date(2024, 6, 10),
+                          returned={d for d, s in states.items() if s == State.RETURNED})
     say(f"6/7 取りまとめた報告書: {report}")
     batch = prepare_letters(ws, reg, "report", DEMO_YEAR, load_settings(ws, reg),
                             to=["kanbu@city.example.jp"], report_file=report)

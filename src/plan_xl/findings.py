@@ -15,6 +15,16 @@ class Finding:
     sheet: str = ""
     cell: str = ""  # e.g. "E25", or a row/record reference in the register
     file: str = ""
+    # Whether the reader must do something. Every 誤り must be fixed; a 注意 says here (and in
+    # its message) whether it only reports what plan-xl did (False) or asks for a check (True).
+    needs_action: bool = True
+
+    @property
+    def action(self) -> str:
+        """The 対応 column of a correction copy."""
+        if self.severity == ERROR:
+            return "修正してください"
+        return "確認してください" if self.needs_action else "対応不要"
 
     @property
     def location(self) -> str:

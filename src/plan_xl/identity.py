@@ -16,6 +16,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .model import FieldKey
+
 ID_SHEET = "_plan_xl"
 PROPERTY_PREFIX = "plan_xl_"
 FORMAT_VERSION = 1
@@ -32,6 +34,11 @@ class FieldSpec:
     owner: str
     editable: bool
     issued_value: str = ""  # value pre-filled in the input cell, "" when empty
+
+    @property
+    def field(self) -> FieldKey:
+        """The field this input is (its key is kept as signed text)."""
+        return FieldKey.parse(self.key)
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,11 @@ class Identity:
 
 def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def load_key(path: Path) -> bytes:
+    """The signing key of a working folder that has one."""
+    return bytes.fromhex(path.read_text(encoding="ascii").strip())
 
 
 def load_or_create_key(path: Path) -> bytes:

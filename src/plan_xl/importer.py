@@ -33,6 +33,7 @@ from pathlib import Path
 
 import openpyxl
 
+from .collect.verdict import State
 from .errors import PlanXlError
 from .fiscal import parse_fy
 from .layout import LAST_COL, SCHEDULE_COL, TARGET_COL, targets_from_indicators
@@ -91,6 +92,9 @@ def import_report(path: Path) -> Register:
     parts = dict.fromkeys((c.plan_id, c.section, c.department) for c in contributions)
     assignments += [Assignment(plan_id, department, ASSIGN_PART, section)
                     for plan_id, section, department in parts]
+    # a row the report marks as still owed 「（未提出）」 is no content: the box stays, the text goes
+    progress = [pr for pr in progress if not _owed(pr)]
+    contributions = [c for c in contributions if not _owed(c)]
     for plan in plans:
         for s in plan.sections:
             if s.targets_text == targets_from_indicators(s):
@@ -195,6 +199,13 @@ def _contribution(plan_id: str, year: int, results: str, revision: str) -> Contr
     nothing = results == NOTHING_TO_ADD and revision in ("", NOTHING_TO_ADD)
     return Contribution(plan_id, 0, year, m[1], "" if nothing else results, "" if nothing else revision,
                         nothing)
+
+
+_OWED = {state.marker for state in State}
+
+
+def _owed(row: Progress | Contribution) -> bool:
+    return row.results in _OWED and not row.revision
 
 
 def _read_actions(ws, merged, first: int, section: Section) -> int:

@@ -213,10 +213,11 @@ class PlanSheet:
 
 def draw_plan(book: Workbook, styles: Styles, reg: Register, plan: Plan, years: list[int],
               input_year: int | None = None, department: str | None = None,
-              name: str | None = None) -> tuple[Worksheet, PlanSheet, list[InputField]]:
+              name: str | None = None, missing=None) -> tuple[Worksheet, PlanSheet, list[InputField]]:
     """Draw one plan item as a sheet. `years`: progress rows shown (reported years, plus the
     input year for a template). With `input_year`, that year's fields become input cells,
-    editable only where `department` is the owner."""
+    editable only where `department` is the owner. `missing(owner, year)`: the marker a
+    report prints in place of a progress row not yet reported (never dropped silently)."""
     ws = book.add_worksheet(name or sheet_name(plan))
     sheet = PlanSheet(ws, styles)
     _page_setup(ws)
@@ -247,9 +248,10 @@ def draw_plan(book: Workbook, styles: Styles, reg: Register, plan: Plan, years: 
     for s in plan.sections:
         r = block(r, _section(sheet, r, plan, s))
         if s.number in reporting:
-            r = block(r, _progress(sheet, r, reg, plan, s.number, years, input_year, department, fields))
+            r = block(r, _progress(sheet, r, reg, plan, s.number, years, input_year, department, fields,
+                                   missing))
     if 0 in reporting:
-        r = block(r, _progress(sheet, r, reg, plan, 0, years, input_year, department, fields))
+        r = block(r, _progress(sheet, r, reg, plan, 0, years, input_year, department, fields, missing))
     sheet.row = r
     sheet.finish(repeated_rows=3)
     ws.print_area(0, 0, max(r - 1, 0), LAST_COL)
@@ -355,7 +357,8 @@ def targets_from_indicators(s: Section) -> str:
 
 
 def _progress(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int, years: list[int],
-              input_year: int | None, department: str | None, fields: list[InputField]) -> int:
+              input_year: int | None, department: str | None, fields: list[InputField],
+              missing=None) -> int:
     put = sheet.put
     name = sheet.ws.get_name()
     owner = reg.progress_owner(plan, section)
@@ -382,10 +385,13 @@ def _progress(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int,
             r = _contribution_inputs(sheet, r + 1, reg, plan, section, year, department, fields)
             put(top, 1, r - 1, 1, fy_short(year), "label")
             r = _indicator_inputs(sheet, r, reg, indicators, year, plan, department, fields)
-        elif pr is not None or reg.contributions_of(plan, section, year):
-            put(r, 2, r, 6, pr.results if pr else "")
+        elif pr is not None or reg.contributions_of(plan, section, year) or (
+                missing is not None and year > reg.baseline_year):  # a report marks what is owed
+            lead = pr.results if pr else missing(owner, year) if missing is not None else ""
+            put(r, 2, r, 6, lead)
             put(r, 7, r, LAST_COL, pr.revision if pr else "")
-            r = _contribution_rows(sheet, r + 1, reg, plan, section, year)
+            owed = missing if year == years[-1] else None  # co-owners' parts: the year collected
+            r = _contribution_rows(sheet, r + 1, reg, plan, section, year, owed)
             put(top, 1, r - 1, 1, fy_short(year), "label")
     if r == start + 1:  # no year to show: keep the header readable
         put(r, 1, r, 1, "", "label")
@@ -402,12 +408,19 @@ def contribution_text(department: str, text: str) -> str:
 
 
 def _contribution_rows(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int,
-                       year: int) -> int:
-    """The co-owners' recorded parts of one progress row, one row each, labelled."""
-    for c in reg.contributions_of(plan, section, year):
-        results, revision = (NOTHING_TO_ADD, NOTHING_TO_ADD) if c.nothing else (c.results, c.revision)
-        sheet.put(r, 2, r, 6, contribution_text(c.department, results))
-        sheet.put(r, 7, r, LAST_COL, contribution_text(c.department, revision))
+                       year: int, missing=None) -> int:
+    """The co-owners' recorded parts of one progress row, one row each, labelled; with
+    `missing`, a co-owner's part not yet received is marked, not dropped."""
+    parts = {c.department: c for c in reg.contributions_of(plan, section, year)}
+    owed = [d for d in reg.contributors(plan, section) if d not in parts] if missing else []
+    for department in [*parts, *owed]:
+        c = parts.get(department)
+        if c is None:
+            results, revision = missing(department, year), ""
+        else:
+            results, revision = (NOTHING_TO_ADD, NOTHING_TO_ADD) if c.nothing else (c.results, c.revision)
+        sheet.put(r, 2, r, 6, contribution_text(department, results))
+        sheet.put(r, 7, r, LAST_COL, contribution_text(department, revision))
         r += 1
     return r
 

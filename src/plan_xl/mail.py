@@ -45,6 +45,8 @@ from email.utils import formataddr, formatdate, make_msgid
 from importlib import resources
 from pathlib import Path
 
+from .collect.ledger import department_states
+from .collect.verdict import State
 from .errors import MailError, UsageError
 from .fiscal import fy_label
 from .model import Register
@@ -56,9 +58,11 @@ KINDS = {
     "reminders": "未提出の課へのお願い",
     "report": "取りまとめ結果の送付",
 }
-# Mail texts besides one per kind: the template mail of a department sent its items for
-# information only (参考送付: no return asked).
+# Mail texts besides one per kind: the reminder to a department whose return awaits correction,
+# and the template mail of a department sent its items for information only (参考送付).
+RETURNED_TEXT = "reminders_returned"
 REFERENCE_TEXT = "templates_reference"
+TEXTS = (*KINDS, RETURNED_TEXT, REFERENCE_TEXT)
 ENCODINGS = ("utf-8", "iso-2022-jp")
 SECURITIES = {"starttls": 587, "ssl": 465, "none": 25}
 PASSWORD_ENV = "PLAN_XL_SMTP_PASSWORD"
@@ -199,7 +203,7 @@ def copy_default_templates(dest: Path) -> list[Path]:
     """Copy the shipped mail texts to `dest` (templates/mail/), keeping any the city has edited."""
     dest.mkdir(parents=True, exist_ok=True)
     written = []
-    for kind in [*KINDS, REFERENCE_TEXT]:
+    for kind in TEXTS:
         path = dest / f"{kind}.txt"
         if not path.exists():
             path.write_text(default_template(kind), encoding="utf-8")
@@ -256,6 +260,7 @@ def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings
     if kind not in KINDS:
         raise UsageError(f"メールの種類は {', '.join(KINDS)} のいずれかです（{kind}）。")
     text, source = _mail_text(ws, kind)
+    texts = {kind: (text, source)}
     coordinator = reg.meta.get("coordinating_department", "")
     try:
         contact = reg.department(coordinator).contact
@@ -288,12 +293,21 @@ def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings
         if kind == "templates":
             names = batch.recipients = reg.recipients()  # every department with a template
             batch.reference = [n for n in names if n in reg.reference_only()]
-        elif kind == "reminders":
-            waiting = reg.field_owners() - reg.accepted_departments(year)
-            names = [d.name for d in reg.departments if d.name in waiting]
+            texts.update({d: _mail_text(ws, REFERENCE_TEXT) for d in batch.reference})
+        elif kind == "reminders":  # the same states as `status`: 差戻し中 gets its own wording
+            states = department_states(ws, reg, year)
+            names = [d for d, s in states.items() if s in (State.MISSING, State.RETURNED)]
+            texts.update({d: _mail_text(ws, RETURNED_TEXT) for d in names if states[d] == State.RETURNED})
+            if not_issued := [d for d, s in states.items() if s == State.NOT_ISSUED]:
+                batch.problems.append(f"調査票をまだ発行していない課には督促のメールを作りませんでした"
+                                      f"（{len(not_issued)} 課: {'、'.join(not_issued)}）。")
         else:
-            names = [d.name for d in reg.departments if ws.correction_path(year, d.name).is_file()]
-            known = {ws.correction_path(year, n) for n in names}
+            states = department_states(ws, reg, year)
+            with_copy = [d.name for d in reg.departments if ws.correction_path(year, d.name).is_file()]
+            names = [d for d in with_copy if states.get(d) == State.RETURNED]
+            batch.problems += [f"{d}: 修正依頼のファイルがありますが、状況が「{states.get(d)}」のため送りません"
+                               f"（{ws.correction_path(year, d)}）。" for d in with_copy if d not in names]
+            known = {ws.correction_path(year, n) for n in with_copy}
             folder = ws.corrections_dir(year)
             strays = sorted(p for p in folder.glob("*.xlsx") if p not in known and not p.name.startswith("~$")) \
                 if folder.is_dir() else []
@@ -317,15 +331,16 @@ def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings
                 batch.problems.append(f"{name}: 添付するファイルがありません: {path}。"
                                       f"この課へのメールは作りませんでした{hint}。")
                 continue
-            mention = [path.name if path else ws.template_path(year, name).name]
+            returned_copy = ws.correction_path(year, name)
+            mention = [path.name if path else (returned_copy.name if name in texts and returned_copy.exists()
+                                               else ws.template_path(year, name).name)]
             targets.append((name, addresses(dept.email), addresses(dept.cc), path, mention))
 
-    reference = reg.reference_only() if kind == "templates" else set()
     for key, to_list, cc_list, path, mention in targets:
         values = {**common, "department": key if kind != "report" else "",
                   "files": "\n".join(f"・{n}" for n in mention)}
-        mail_text, mail_source = _mail_text(ws, REFERENCE_TEXT) if key in reference else (text, source)
-        subject, body = render(mail_text, values, mail_source)
+        text, source = texts.get(key, texts[kind])
+        subject, body = render(text, values, source)
         letter = Letter(kind, year, key, to_list, cc_list, subject, body, path,
                         hashlib.sha256(path.read_bytes()).hexdigest() if path else "")
         if bad := _unencodable(letter, settings):

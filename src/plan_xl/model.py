@@ -81,6 +81,15 @@ class Indicator:
     def label(self) -> str:
         return f"{self.name}（{self.unit}）" if self.unit else self.name
 
+    @property
+    def percent(self) -> bool:
+        return self.unit.startswith(("%", "％"))
+
+    @property
+    def bounds(self) -> tuple[float, float | None]:
+        """The possible range of a value: percentages 0–100, everything else ≥ 0."""
+        return (0.0, 100.0) if self.percent else (0.0, None)
+
 
 @dataclass
 class Section:
@@ -144,6 +153,46 @@ class Plan:
         """The one department responsible for a progress field: a section's first
         department, else the plan's first."""
         return self.section_departments(section)[0]
+
+
+@dataclass(frozen=True)
+class FieldKey:
+    """One input field of a year: 実績 (results) or 計画の見直し (revision) of a plan's progress
+    row (section 0 = the whole plan), or an indicator's actual value (section unused, 0).
+
+    Issued templates carry it as text ("results|1-3-1|2|2023", "actual|1-3-1.2|2023"); `parse`
+    and `str` convert, nothing else splits that text."""
+
+    kind: str  # results, revision or actual; part_results, part_revision, part_none (a co-owner's part)
+    target: str  # plan id, or indicator id for an actual
+    year: int
+    section: int = 0
+    department: str = ""  # the co-owner whose part it is (part_* kinds only)
+
+    @classmethod
+    def parse(cls, text: str) -> FieldKey:
+        parts = str(text).split("|")
+        if parts[0] == "actual" and len(parts) == 3:
+            return cls("actual", parts[1], int(parts[2]))
+        if parts[0] in ("results", "revision") and len(parts) == 4:
+            return cls(parts[0], parts[1], int(parts[3]), int(parts[2]))
+        if parts[0] in PART_KINDS and len(parts) == 5 and parts[4]:
+            return cls(parts[0], parts[1], int(parts[3]), int(parts[2]), parts[4])
+        raise ValueError(f"not a field key: {text!r}")
+
+    @property
+    def is_part(self) -> bool:
+        return self.kind in PART_KINDS
+
+    def __str__(self) -> str:
+        if self.kind == "actual":
+            return f"actual|{self.target}|{self.year}"
+        if self.is_part:
+            return f"{self.kind}|{self.target}|{self.section}|{self.year}|{self.department}"
+        return f"{self.kind}|{self.target}|{self.section}|{self.year}"
+
+
+PART_KINDS = ("part_results", "part_revision", "part_none")  # a co-owner's box and its 「特になし」
 
 
 @dataclass

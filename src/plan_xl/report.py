@@ -45,6 +45,7 @@ from .register import FIXED_TIME
 COVER, TOC, SUMMARY, CHARTS = "表紙", "目次", "集計", "グラフ"
 DIRECTION_TEXT = {"up": "増加", "down": "減少"}
 STATUS_SUBMITTED, STATUS_RECORDED, STATUS_MISSING = "提出済", "記載済", "未提出"
+STATUS_RETURNED = "修正待ち"  # a return was rejected and the corrected one has not come yet
 
 # 集計's 算定方法 column: which rule of the module docstring gave the rate (explained in RATE_NOTE)
 METHOD_CHANGE = "標準"
@@ -114,26 +115,33 @@ class _Index:
         """The progress row a section reports in: its own (3-①), else the plan's (0)."""
         return section if section in self.own_sections.get(plan.id, set()) else 0
 
-    def status(self, plan: Plan, unit: int, year: int, accepted: set[str]) -> str:
+    def status(self, plan: Plan, unit: int, year: int, accepted: set[str],
+               returned: frozenset[str] = frozenset()) -> str:
         """提出済: a submission was accepted (or the progress row came from a returned file);
         記載済: the register has the progress row without a submission (e.g. the FY2022
-        reference); 未提出: nothing yet."""
+        reference); 修正待ち: its return was rejected; 未提出: nothing yet."""
         pr = self.progress.get((plan.id, unit, year))
         if self.reg.progress_owner(plan, unit) in accepted or (pr and pr.source.file):
             return STATUS_SUBMITTED
-        return STATUS_RECORDED if pr else STATUS_MISSING
+        if pr:
+            return STATUS_RECORDED
+        return STATUS_RETURNED if self.reg.progress_owner(plan, unit) in returned else STATUS_MISSING
 
 
-    def indicator_status(self, ind: Indicator, owner: str, year: int, accepted: set[str]) -> str:
+    def indicator_status(self, ind: Indicator, owner: str, year: int, accepted: set[str],
+                         returned: frozenset[str]) -> str:
         """The status of an indicator a co-owner types (記入課), from its own submission."""
         actual = next((a for a in self.reg.actuals if (a.indicator_id, a.year) == (ind.id, year)), None)
         if owner in accepted or (actual and actual.source.file):
             return STATUS_SUBMITTED
-        return STATUS_RECORDED if actual else STATUS_MISSING
+        if actual:
+            return STATUS_RECORDED
+        return STATUS_RETURNED if owner in returned else STATUS_MISSING
 
 
-def summary_rows(reg: Register, year: int) -> list[SummaryRow]:
-    """The rows of 集計 for the report of `year`, in plan order."""
+def summary_rows(reg: Register, year: int, returned: frozenset[str] = frozenset()) -> list[SummaryRow]:
+    """The rows of 集計 for the report of `year`, in plan order. `returned`: departments whose
+    return for `year` was rejected and not yet corrected (collect's ledger knows them)."""
     index = _Index(reg)
     years = report_years(reg, year)
     accepted = reg.accepted_departments(year)
@@ -142,14 +150,14 @@ def summary_rows(reg: Register, year: int) -> list[SummaryRow]:
         for s in plan.sections:
             unit = index.reporting_unit(plan, s.number)
             base = dict(plan=plan, section=s, owner=reg.progress_owner(plan, unit),
-                        status=index.status(plan, unit, year, accepted))
+                        status=index.status(plan, unit, year, accepted, returned))
             if not s.indicators:
                 rows.append(SummaryRow(**base))
             for ind in s.indicators:
                 actuals = {y: index.actuals.get((ind.id, y)) for y in years}
                 owner = reg.indicator_owner(plan, ind)  # 記入課: a co-owner may type it
                 mine = base if owner == base["owner"] else {
-                    **base, "owner": owner, "status": index.indicator_status(ind, owner, year, accepted)}
+                    **base, "owner": owner, "status": index.indicator_status(ind, owner, year, accepted, returned)}
                 rows.append(SummaryRow(**mine, indicator=ind, actuals=actuals,
                                        rates={y: achievement_rate(ind, v) for y, v in actuals.items()}))
     return rows
@@ -162,19 +170,21 @@ def report_years(reg: Register, year: int) -> list[int]:
 
 def plan_status(rows: list[SummaryRow]) -> str:
     statuses = {r.status for r in rows}
-    if statuses == {STATUS_MISSING}:
-        return STATUS_MISSING
-    if STATUS_MISSING in statuses:
+    if len(statuses) == 1 and statuses & {STATUS_MISSING, STATUS_RETURNED}:
+        return statuses.pop()
+    if statuses & {STATUS_MISSING, STATUS_RETURNED}:
         return "一部未提出"
     return STATUS_SUBMITTED if statuses == {STATUS_SUBMITTED} else STATUS_RECORDED
 
 
 # --- the workbook --------------------------------------------------------------------------
-def build_report(reg: Register, year: int, path: Path, issued: dt.date | None = None) -> Path:
+def build_report(reg: Register, year: int, path: Path, issued: dt.date | None = None,
+                 returned: set[str] | frozenset[str] = frozenset()) -> Path:
     """Write the report of fiscal year `year` to `path` and return the path.
 
     `issued` is the date printed on the cover; without it, the date of the last accepted
-    submission of the year (none: the cover shows no date). Written to a temporary file first,
+    submission of the year (none: the cover shows no date). `returned`: departments whose
+    return for `year` awaits correction; their missing rows say 「（修正待ち）」. Written to a temporary file first,
     so a report open in Excel is never left half-written."""
     if year not in reg.period:
         raise UsageError(f"{year}年度は計画期間（{reg.period[0]}～{reg.period[-1]}年度）の外です。")
@@ -184,7 +194,7 @@ def build_report(reg: Register, year: int, path: Path, issued: dt.date | None = 
     try:
         book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
                                               "strings_to_numbers": False})
-        _write(book, reg, year, issued or _last_submission(reg, year))
+        _write(book, reg, year, issued or _last_submission(reg, year), frozenset(returned))
         book.close()
         os.replace(tmp, path)
     except PermissionError as e:
@@ -205,14 +215,15 @@ def _last_submission(reg: Register, year: int) -> dt.date | None:
         return None
 
 
-def _write(book: Workbook, reg: Register, year: int, issued: dt.date | None) -> None:
+def _write(book: Workbook, reg: Register, year: int, issued: dt.date | None,
+           returned: frozenset[str] = frozenset()) -> None:
     title = f"{reg.meta.get('plan_title', '')} 進捗状況報告書".strip()
     book.set_properties({"title": f"{fy_short(year)} {title}", "created": FIXED_TIME,
                          "company": reg.meta.get("city", ""),
                          "author": reg.meta.get("coordinating_department", ""),
                          "comments": "plan-xl report"})
     fmt = _Formats(book)
-    rows = summary_rows(reg, year)
+    rows = summary_rows(reg, year, returned)
     _cover(book, fmt, reg, year, title, issued)
     _contents(book, fmt, reg, rows)
     _summary(book, fmt, year, report_years(reg, year), rows)
@@ -220,7 +231,8 @@ def _write(book: Workbook, reg: Register, year: int, issued: dt.date | None) -> 
     styles = Styles(book)
     years = report_years(reg, year)
     for plan in reg.plans:
-        draw_plan(book, styles, reg, plan, years)
+        draw_plan(book, styles, reg, plan, years, missing=lambda owner, y: (
+            "（修正待ち）" if y == year and owner in returned else "（未提出）"))
 
 
 class _Formats:

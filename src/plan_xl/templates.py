@@ -20,7 +20,7 @@ from .errors import UsageError
 from .fiscal import fy_label, fy_short
 from .identity import ID_SHEET, CellPrint, FieldSpec, Identity, digest, to_rows
 from .layout import FONT, INPUT_FILL, INPUT_FILL_NAME, InputField, Styles, draw_plan, sheet_name
-from .model import NOTHING_TO_ADD, Indicator, Register, format_number
+from .model import NOTHING_TO_ADD, FieldKey, Indicator, Register, format_number
 
 REFERENCE_LABEL = "参考送付"
 
@@ -34,10 +34,8 @@ class TemplateOptions:
 
 
 def indicator_bounds(ind: Indicator) -> tuple[float, float | None]:
-    """The possible range of an indicator's value: percentages 0–100, everything else ≥ 0."""
-    if ind.unit.startswith(("%", "％")):
-        return 0.0, 100.0
-    return 0.0, None
+    """The possible range of an indicator's value (kept for callers; the model owns it)."""
+    return ind.bounds
 
 
 def template_id(department: str, year: int, revision: int, issued: str) -> str:
@@ -120,27 +118,27 @@ def _absolute(row: int, col: int) -> str:
 
 
 def _issued_value(reg: Register, f: InputField) -> str:
-    kind, *rest = f.key.split("|")
-    if kind.startswith("part_"):
-        c = reg.contribution_for(rest[0], int(rest[1]), int(rest[2]), rest[3])
+    key = FieldKey.parse(f.key)
+    if key.is_part:
+        c = reg.contribution_for(key.target, key.section, key.year, key.department)
         if not c:
             return ""
         return {"part_results": c.results, "part_revision": c.revision,
-                "part_none": NOTHING_TO_ADD if c.nothing else ""}[kind]
-    if kind == "actual":
-        a = reg.actual_for(rest[0], int(rest[1]))
+                "part_none": NOTHING_TO_ADD if c.nothing else ""}[key.kind]
+    if key.kind == "actual":
+        a = reg.actual_for(key.target, key.year)
         return format_number(a.value) if a else ""
-    pr = reg.progress_for(rest[0], int(rest[1]), int(rest[2]))
+    pr = reg.progress_for(key.target, key.section, key.year)
     if not pr:
         return ""
-    return pr.results if kind == "results" else pr.revision
+    return pr.results if key.kind == "results" else pr.revision
 
 
 def _number_validation(ws, f: InputField) -> None:
     ind = f.indicator
     low, high = indicator_bounds(ind)
     unit = f"（単位: {ind.unit}）" if ind.unit else ""
-    message = (f"{ind.name}の{fy_short(int(f.key.split('|')[2]))}の実績値を数値で入力してください{unit}。"
+    message = (f"{ind.name}の{fy_short(FieldKey.parse(f.key).year)}の実績値を数値で入力してください{unit}。"
                f"目標値は {format_number(ind.target)}{ind.comparator}。")
     validation = {"validate": "decimal", "criteria": ">=", "value": low,
                   "input_title": "実績値（数値）", "input_message": message[:255],

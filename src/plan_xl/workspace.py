@@ -100,13 +100,29 @@ class Workspace:
                   if p.is_dir() and any(p.glob("*.xlsx"))]
         return max(issued, default=reg.first_open_year())
 
+    def exists(self) -> bool:
+        """A working folder is one `plan-xl init` made: it has the register."""
+        return self.register_path.is_file()
+
+    def require(self) -> None:
+        """Refuse to work anywhere else: a command run in the wrong folder must not quietly
+        make a register or a signing key there."""
+        if not self.exists():
+            raise UsageError("ここは plan-xl の作業フォルダではありません。plan-xl init で作成するか --dir で"
+                             f"指定してください。（フォルダ: {self.root}）")
+
+    def create(self) -> bool:
+        """Make this a working folder: the register from the shipped FY2022 source (only `init`
+        and `demo` call this). Returns whether the register was created."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        if self.exists():
+            return False
+        save_register(load_source(), self.register_path, self.backups)
+        return True
+
     def load(self) -> Register:
-        """The register; built from the shipped FY2022 source on first use."""
-        if not self.root.is_dir():
-            raise UsageError(f"作業フォルダ {self.root} がありません。--dir の指定を確かめるか、"
-                             f"plan-xl init {self.root} で作成してください。")
-        if not self.register_path.exists():
-            save_register(load_source(), self.register_path, self.backups)
+        """The register of this working folder (UsageError if this is not one)."""
+        self.require()
         return load_register(self.register_path)
 
     def save(self, register: Register) -> None:

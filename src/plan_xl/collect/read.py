@@ -1,4 +1,4 @@
-"""Read a returned workbook safely: limits before parsing, then python-calamine for values.
+"""Stage 2, read: a returned workbook, safely: limits before parsing, then python-calamine for values.
 
 Returned workbooks come from outside the coordinating section and are untrusted. Before any
 parser touches a file, `prescan` checks it with zipfile and plain byte scans against the limits
@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from defusedxml import ElementTree as SafeET
 from python_calamine import CalamineWorkbook
 
-from .identity import ID_SHEET, PROPERTY_PREFIX, Identity, from_rows
+from ..identity import ID_SHEET, PROPERTY_PREFIX, Identity, from_rows
+from .verdict import Verdict
 
 # name: (limit, reason)
 LIMITS = {
@@ -45,9 +46,9 @@ PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 
 
 class BadFile(Exception):
-    """A file that cannot be accepted as a workbook at all; `verdict` is a short Japanese label."""
+    """A file that cannot be accepted as a workbook at all, with its verdict."""
 
-    def __init__(self, verdict: str, message: str):
+    def __init__(self, verdict: Verdict, message: str):
         super().__init__(message)
         self.verdict = verdict
         self.message = message
@@ -62,6 +63,8 @@ class Scan:
     formulas: dict[str, set[str]] = field(default_factory=dict)  # sheet name -> {"K20", …}
     names: dict[str, tuple[str, str]] = field(default_factory=dict)  # defined name -> (sheet, cell)
     properties: dict[str, str] = field(default_factory=dict)  # custom properties plan_xl_*
+    percent: dict[str, set[str]] = field(default_factory=dict)  # sheet name -> cells shown as %
+    macros: bool = False  # a macro-enabled book (.xlsm): read as values only
 
 
 def _col_number(letters: bytes) -> int:
@@ -75,17 +78,17 @@ def sniff(data: bytes) -> str | None:
     """A BadFile verdict for bytes that are not an xlsx zip at all, else None."""
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         if "EncryptionInfo".encode("utf-16-le") in data[:1_000_000] or b"E\x00n\x00c\x00r\x00y\x00p\x00t" in data:
-            raise BadFile("パスワード付き", "ファイルにパスワードが設定されているため開けません。"
+            raise BadFile(Verdict.PASSWORD, "ファイルにパスワードが設定されているため開けません。"
                                           "パスワードを解除して保存し直してから送ってください。")
-        raise BadFile("旧形式（.xls）", "Excel 97-2003 形式（.xls）のファイルです。送付した調査票（.xlsx）に"
+        raise BadFile(Verdict.LEGACY_XLS, "Excel 97-2003 形式（.xls）のファイルです。送付した調査票（.xlsx）に"
                                       "記入して、Excel ブック（.xlsx）形式で保存してください。")
     if not data.startswith(b"PK"):
         if not data:
-            raise BadFile("空のファイル", "ファイルが空です（0 バイト）。保存し直して送ってください。")
+            raise BadFile(Verdict.EMPTY, "ファイルが空です（0 バイト）。保存し直して送ってください。")
         head = data[:2048].lower()
         if b"<html" in head or b"<?xml" in head:
-            raise BadFile("xlsx ではない", "Excel ブックではなく XML/HTML のファイルです。調査票（.xlsx）を送ってください。")
-        raise BadFile("xlsx ではない", "Excel ブック（.xlsx）ではありません（CSV やテキストなどの可能性）。"
+            raise BadFile(Verdict.NOT_XLSX, "Excel ブックではなく XML/HTML のファイルです。調査票（.xlsx）を送ってください。")
+        raise BadFile(Verdict.NOT_XLSX, "Excel ブック（.xlsx）ではありません（CSV やテキストなどの可能性）。"
                                       "送付した調査票に記入して送ってください。")
     return None
 
@@ -94,7 +97,7 @@ def prescan(data: bytes) -> Scan:
     """Check the zip container against the limits and read the workbook's structure.
     Raises BadFile with a clerk-readable verdict."""
     if len(data) > LIMITS["file_bytes"][0]:
-        raise BadFile("大きすぎる", f"ファイルが大きすぎます（{len(data) / 1024 / 1024:.1f}MB、上限 "
+        raise BadFile(Verdict.TOO_BIG, f"ファイルが大きすぎます（{len(data) / 1024 / 1024:.1f}MB、上限 "
                                    f"{LIMITS['file_bytes'][0] // 1024 // 1024}MB）。画像などを貼り付けていないか確かめ、"
                                    "送付した調査票に記入して送ってください。")
     sniff(data)
@@ -102,45 +105,45 @@ def prescan(data: bytes) -> Scan:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise BadFile("壊れたファイル", "ファイルが壊れているか、途中までしか保存されていません。"
+        raise BadFile(Verdict.BROKEN, "ファイルが壊れているか、途中までしか保存されていません。"
                                        "Excel で開けることを確かめて、保存し直してから送ってください。") from None
     if len(infos) > LIMITS["zip_entries"][0]:
-        raise BadFile("zip の異常", f"ファイル内の部品が多すぎます（{len(infos):,} 個、上限 {LIMITS['zip_entries'][0]:,} 個）。"
+        raise BadFile(Verdict.BAD_ZIP, f"ファイル内の部品が多すぎます（{len(infos):,} 個、上限 {LIMITS['zip_entries'][0]:,} 個）。"
                                    "調査票ではない可能性があります。送付した調査票に記入して送ってください。")
     names = [i.filename for i in infos]
     if len(set(names)) != len(names):
-        raise BadFile("zip の異常", "ファイル内に同じ名前の部品が重複しています。改ざんの疑いがあるため受け付けられません。")
+        raise BadFile(Verdict.BAD_ZIP, "ファイル内に同じ名前の部品が重複しています。改ざんの疑いがあるため受け付けられません。")
     total = 0
     for i in infos:
         total += i.file_size
         if i.file_size > RATIO_MIN_BYTES and i.file_size > LIMITS["ratio"][0] * max(i.compress_size, 1):
-            raise BadFile("zip の異常", f"ファイル内に、展開すると元の {LIMITS['ratio'][0]} 倍を超えて大きくなる部品が"
+            raise BadFile(Verdict.BAD_ZIP, f"ファイル内に、展開すると元の {LIMITS['ratio'][0]} 倍を超えて大きくなる部品が"
                                        "あります（不正なファイルの疑い）。受け付けられません。"
                                        "送付した調査票に記入して、Excel で保存し直してください。")
     if total > LIMITS["uncompressed_bytes"][0]:
-        raise BadFile("大きすぎる", f"ファイルを展開すると大きすぎます（{total / 1024 / 1024:,.0f}MB、上限 "
+        raise BadFile(Verdict.TOO_BIG, f"ファイルを展開すると大きすぎます（{total / 1024 / 1024:,.0f}MB、上限 "
                                    f"{LIMITS['uncompressed_bytes'][0] // 1024 // 1024}MB）。受け付けられません。"
                                    "送付した調査票に記入して、Excel で保存し直してください。")
     if "mimetype" in names and b"opendocument" in _read(zf, "mimetype"):
-        raise BadFile("ODS 形式", "OpenDocument（.ods）形式のファイルです。LibreOffice では「Excel 2007-365 (.xlsx)」"
+        raise BadFile(Verdict.ODS, "OpenDocument（.ods）形式のファイルです。LibreOffice では「Excel 2007-365 (.xlsx)」"
                                  "形式で保存してください。")
     if "xl/workbook.xml" not in names or "[Content_Types].xml" not in names:
-        raise BadFile("xlsx ではない", "Excel ブックの構成になっていません（Word などのファイルの可能性）。")
-    if "xl/vbaProject.bin" in names or b"macroEnabled" in _read(zf, "[Content_Types].xml"):
-        raise BadFile("マクロ付き", "マクロ付きブック（.xlsm）です。マクロなしの Excel ブック（.xlsx）形式で保存してください。")
+        raise BadFile(Verdict.NOT_XLSX, "Excel ブックの構成になっていません（Word などのファイルの可能性）。")
     for i in infos:
         if i.filename.endswith((".xml", ".rels")) and _DOCTYPE.search(_read(zf, i.filename)):
-            raise BadFile("不正な XML", "ファイル内に許可されない XML 定義（DOCTYPE/ENTITY）があります。受け付けられません。")
+            raise BadFile(Verdict.BAD_XML, "ファイル内に許可されない XML 定義（DOCTYPE/ENTITY）があります。受け付けられません。")
     scan = Scan()
+    # A macro-enabled book is read as values only; no macro is ever run or kept (judge says so).
+    scan.macros = "xl/vbaProject.bin" in names or b"macroEnabled" in _read(zf, "[Content_Types].xml")
     workbook_xml = _read(zf, "xl/workbook.xml")
     if STRICT_NS.encode() in workbook_xml:
-        raise BadFile("Strict 形式", "「Strict Open XML」形式で保存されています。"
+        raise BadFile(Verdict.STRICT, "「Strict Open XML」形式で保存されています。"
                                     "「Excel ブック（.xlsx）」形式で保存し直してください。")
     try:
         wb_root = SafeET.fromstring(workbook_xml)
         rels_root = SafeET.fromstring(_read(zf, "xl/_rels/workbook.xml.rels"))
     except Exception:  # defusedxml raises several types for hostile or broken XML
-        raise BadFile("壊れたファイル", "ブックの構成部品が壊れています。保存し直してから送ってください。") from None
+        raise BadFile(Verdict.BROKEN, "ブックの構成部品が壊れています。保存し直してから送ってください。") from None
     targets = {r.get("Id"): r.get("Target", "") for r in rels_root.iter(f"{{{PKG_REL_NS}}}Relationship")}
     for sh in wb_root.iter(f"{{{MAIN_NS}}}sheet"):
         target = targets.get(sh.get(f"{{{REL_NS}}}id"), "")
@@ -151,13 +154,15 @@ def prescan(data: bytes) -> Scan:
         ref = _parse_ref(dn.text or "")
         if ref and not dn.get("localSheetId"):
             scan.names[dn.get("name", "")] = ref
+    percent_styles = _percent_styles(_read(zf, "xl/styles.xml")) if "xl/styles.xml" in names else set()
     for name, part in scan.sheets.items():
         if part not in names:
-            raise BadFile("壊れたファイル", f"シート「{name}」の部品がありません。保存し直してから送ってください。")
+            raise BadFile(Verdict.BROKEN, f"シート「{name}」の部品がありません。保存し直してから送ってください。")
         xml = _read(zf, part)
         _check_dimensions(xml, name)
         has_f = b"<f" in xml or b":f" in xml  # most returned sheets have no formula at all
         scan.formulas[name] = {m.group(1).decode().upper() for m in _FORMULA_CELL.finditer(xml)} if has_f else set()
+        scan.percent[name] = _styled_cells(xml, percent_styles) if percent_styles else set()
     for i in infos:  # every shared-strings part, whatever the relationships point to
         if i.filename.lower().endswith("sharedstrings.xml"):
             _check_shared_strings(_read(zf, i.filename))
@@ -173,6 +178,45 @@ def prescan(data: bytes) -> Scan:
     return scan
 
 
+# Built-in number formats that show a percent sign (ECMA-376 18.8.30): 0%, 0.00%.
+_PERCENT_FORMAT_IDS = {9, 10}
+_CELL_STYLE = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,3}[0-9]{1,7})"[^>]*?\bs="([0-9]{1,6})"'
+                         rb'|<(?:\w+:)?c\s[^>]*?\bs="([0-9]{1,6})"[^>]*?\br="([A-Z]{1,3}[0-9]{1,7})"')
+
+
+def _percent_styles(styles_xml: bytes) -> set[int]:
+    """Indexes of the cell formats (cellXfs) whose number format shows a value as a percentage:
+    what Excel and LibreOffice give a cell typed as 「62.5%」 (stored as 0.625). python-calamine
+    does not expose formats, so they are read here from xl/styles.xml."""
+    if b"%" not in styles_xml and b'numFmtId="9"' not in styles_xml and b'numFmtId="10"' not in styles_xml:
+        return set()
+    try:
+        root = SafeET.fromstring(styles_xml)
+    except Exception:  # noqa: BLE001 - unreadable styles only lose the percent detection
+        return set()
+    percent_ids = set(_PERCENT_FORMAT_IDS)
+    for fmt in root.iter(f"{{{MAIN_NS}}}numFmt"):
+        code = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", fmt.get("formatCode", ""))  # quoted text is not a sign
+        if "%" in code:
+            percent_ids.add(int(fmt.get("numFmtId", "-1")))
+    out = set()
+    for xfs in root.iter(f"{{{MAIN_NS}}}cellXfs"):
+        for n, xf in enumerate(xfs.iter(f"{{{MAIN_NS}}}xf")):
+            if int(xf.get("numFmtId", "0")) in percent_ids:
+                out.add(n)
+    return out
+
+
+def _styled_cells(xml: bytes, styles: set[int]) -> set[str]:
+    """Cells of a sheet whose style is one of `styles`."""
+    out = set()
+    for m in _CELL_STYLE.finditer(xml):
+        cell, style = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        if int(style) in styles:
+            out.add(cell.decode())
+    return out
+
+
 def _read(zf: zipfile.ZipFile, name: str) -> bytes:
     try:
         return zf.read(name)
@@ -180,7 +224,7 @@ def _read(zf: zipfile.ZipFile, name: str) -> bytes:
         return b""
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
         # CRC errors (a lying header), truncated data, unknown compression
-        raise BadFile("壊れたファイル", "ファイルの一部が壊れています。保存し直してから送ってください。") from None
+        raise BadFile(Verdict.BROKEN, "ファイルの一部が壊れています。保存し直してから送ってください。") from None
 
 
 # Every <row>, <c> and <dimension> tag, with any namespace prefix, as a reader sees it. The cell
@@ -202,12 +246,12 @@ def _check_dimensions(xml: bytes, sheet: str) -> None:
     max_rows, max_cols = LIMITS["rows"][0], LIMITS["columns"][0]
 
     def too_big(where: str) -> BadFile:
-        return BadFile("大きすぎる", f"シート「{sheet}」の範囲が大きすぎます（{where[:30]} まで。上限は "
+        return BadFile(Verdict.TOO_BIG, f"シート「{sheet}」の範囲が大きすぎます（{where[:30]} まで。上限は "
                                     f"{max_rows:,} 行・{max_cols} 列）。調査票の範囲外のセルに入力や書式がないか確かめ、"
                                     "不要な行・列を削除して保存し直してください。")
 
     def unreadable(what: str, text: str) -> BadFile:
-        return BadFile("壊れたファイル", f"シート「{sheet}」の{what}「{text[:30]}」が読めません。"
+        return BadFile(Verdict.BROKEN, f"シート「{sheet}」の{what}「{text[:30]}」が読めません。"
                                        "保存し直してから送ってください。")
 
     def ref(value: bytes) -> tuple[int, int]:
@@ -270,7 +314,7 @@ def _check_shared_strings(xml: bytes) -> None:
     reserve memory for it up front (and abort): each string takes at least 9 bytes (<si></si>)."""
     for m in _SST_COUNT.finditer(xml[:4096]):
         if int(m.group(1)) > len(xml) // 9 + 1:
-            raise BadFile("壊れたファイル", "ファイル内の文字列の一覧が壊れています（件数が実際と合いません）。"
+            raise BadFile(Verdict.BROKEN, "ファイル内の文字列の一覧が壊れています（件数が実際と合いません）。"
                                            "保存し直してから送ってください。")
 
 
@@ -317,7 +361,7 @@ def open_workbook(data: bytes) -> Workbook:
     except BadFile:
         raise
     except Exception:  # calamine's own error types for damaged content
-        raise BadFile("壊れたファイル", "ファイルの内容を読み取れません。Excel で開けることを確かめて、"
+        raise BadFile(Verdict.BROKEN, "ファイルの内容を読み取れません。Excel で開けることを確かめて、"
                                        "保存し直してから送ってください。") from None
     identity = None
     if ID_SHEET in values:

@@ -1,7 +1,11 @@
-"""Validate one returned workbook against what was issued: every finding, never the first only.
+"""Stage 3, validate: one returned workbook against what was issued; every finding, never
+the first only.
 
-Works on values (reader.Workbook, the register, the key) and returns a Validation; the batch,
-the merge and the files around it live in collect.py.
+Values in, findings out: `validate(book, reg, key, file)` works on a read.Workbook, the
+register and the signing key and returns a Validation (the fields' values, keyed by FieldKey,
+and the findings). It writes nothing and knows nothing of files around it; the verdict is
+judge's. Extra rules go in RULES (see there): each is a function of the workbook, the register
+and the validation so far that reports through `find`.
 """
 
 from __future__ import annotations
@@ -9,19 +13,20 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .findings import ERROR, WARNING, Finding
-from .identity import Identity, digest
-from .layout import INPUT_FILL_NAME
-from .model import NOTHING_TO_ADD, Indicator, Lookup, Register, format_number
-from .reader import LIMITS, Workbook
-from .templates import indicator_bounds
+from ..findings import ERROR, WARNING, Finding
+from ..identity import Identity, digest
+from ..layout import INPUT_FILL_NAME
+from ..model import NOTHING_TO_ADD, FieldKey, Indicator, Lookup, Register, format_number
+from .read import LIMITS, Workbook
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NUMBER = re.compile(r"^([+-]?)(\d+(?:\.\d+)?)(.*)$")
 KNOWN_UNITS = ("件", "人", "名", "時間", "回", "日", "館", "自治体", "km", "倍", "%", "円", "千円", "事業", "講座")
-JUMP_FACTOR = 3.0  # a value more than 3× or under 1/3 of the previous year's is worth a second look
+JUMP_FACTOR = 3.0  # a value over 3× or under 1/3 of last year's (else the baseline) is worth a look
+NO_ACTION = "（対応は不要です）"
 
 
 @dataclass
@@ -30,9 +35,13 @@ class Validation:
 
     identity: Identity
     findings: list[Finding] = field(default_factory=list)
-    texts: dict[str, str] = field(default_factory=dict)  # results|…/revision|… -> text
-    numbers: dict[str, float | None] = field(default_factory=dict)  # actual|… -> value
-    parts: dict[str, dict[str, str]] = field(default_factory=dict)  # plan|section|year|dept -> part_…
+    texts: dict[FieldKey, str] = field(default_factory=dict)  # 実績 / 計画の見直し
+    numbers: dict[FieldKey, float | None] = field(default_factory=dict)  # indicator actuals
+    parts: dict[FieldKey, str] = field(default_factory=dict)  # a co-owner's box: part_* kinds
+    signed: bool = True  # False: the identity's signature does not verify (nothing else was checked)
+    # pre-filled cells found changed or emptied: (sheet, cell now) -> the cell as issued, so a
+    # correction copy can show and restore what was there
+    changed: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def accepted(self) -> bool:
@@ -59,17 +68,26 @@ def parse_number(raw, unit: str = "") -> tuple[float | None, bool]:
     return float(m.group(1) + m.group(2)), True
 
 
+Find = Callable[..., None]  # find(severity, message, sheet="", cell="", needs_action=True)
+# Further rules, run after the built-in ones on a signed workbook: rule(book, reg, v, find).
+# Add one with `RULES.append(my_rule)` in the module that owns the rule.
+RULES: list[Callable[[Workbook, Register, Validation, Find], None]] = []
+
+
 def validate(book: Workbook, reg: Register, key: bytes, file: str, lookup: Lookup | None = None) -> Validation:
+    """Check one workbook whose identity was read (book.identity is not None)."""
     ident = book.identity
     lookup = lookup or Lookup(reg)
     v = Validation(ident)
 
-    def find(severity, message, sheet="", cell=""):
-        v.findings.append(Finding(severity, message, sheet, cell, file))
+    def find(severity, message, sheet="", cell="", needs_action=True):
+        v.findings.append(Finding(severity, message, sheet, cell, file, needs_action))
 
     if not ident.verify(key):
-        find(ERROR, "調査票の識別情報（署名）が発行時と一致しません。送付した調査票をそのまま使って"
-                    "記入してください。")
+        v.signed = False
+        find(ERROR, "調査票の識別情報（署名）が、この作業フォルダで発行したものと一致しません。"
+                    "別の作業フォルダで作成された調査票か、識別情報が書き換えられた可能性があります。"
+                    "送付した調査票をそのまま使って記入してください。")
         return v
     props = book.scan.properties
     if props and props.get("template_id") != ident.template_id:
@@ -83,8 +101,16 @@ def validate(book: Workbook, reg: Register, key: bytes, file: str, lookup: Looku
         find(ERROR, f"所管課「{ident.department}」が台帳にありません。")
 
     inputs = _locate_fields(book, ident)
-    part_cells: dict[str, dict[str, tuple[str, str]]] = {}
-    _check_prefilled(book, ident, inputs, find)
+    _check_prefilled(book, ident, inputs, v, find)
+    _check_fields(book, ident, inputs, lookup, v, find)
+    _check_parts(v, ident, inputs, find)
+    for rule in RULES:
+        rule(book, reg, v, find)
+    return v
+
+
+def _check_fields(book: Workbook, ident: Identity, inputs: dict, lookup: Lookup, v: Validation,
+                  find: Find) -> None:
     for spec in ident.fields:
         sheet, cell = inputs[spec.key]
         raw = book.cell(sheet, cell)
@@ -94,47 +120,46 @@ def validate(book: Workbook, reg: Register, key: bytes, file: str, lookup: Looku
                 find(ERROR, "入力欄に数式があり、計算結果が保存されていません。値を直接入力してください。", sheet, cell)
                 continue
             find(WARNING, f"入力欄に数式があります。計算結果「{format_number(raw) if isinstance(raw, float) else raw}」"
-                          "を値として受け付けました。", sheet, cell)
+                          f"を値として受け付けました{NO_ACTION}。", sheet, cell, needs_action=False)
         if not spec.editable:
             if _as_text(raw) != spec.issued_value:
                 find(ERROR, f"{spec.owner}が記入する欄です（{ident.department}の記入欄ではありません）。"
                             f"元に戻して、{ident.department}の分は{INPUT_FILL_NAME}の欄に記入してください。",
                      sheet, cell)
             continue
-        kind = spec.key.split("|")[0]
-        if kind.startswith("part_"):
-            _, base = spec.key.split("|", 1)
-            v.parts.setdefault(base, {})[kind] = _check_text(raw, kind, find, sheet, cell)
-            part_cells.setdefault(base, {})[kind] = (sheet, cell)
-        elif kind == "actual":
-            _check_number(v, spec.key, raw, lookup, find, sheet, cell)
+        key = spec.field
+        if key.is_part:
+            v.parts[key] = _check_text(raw, key.kind, find, sheet, cell)
+        elif key.kind == "actual":
+            percent = cell in book.scan.percent.get(sheet, ())
+            _check_number(v, key, raw, percent, lookup, find, sheet, cell)
         else:
-            text = _check_text(raw, kind, find, sheet, cell)
-            v.texts[spec.key] = text
-            if kind == "results" and not text.strip():
+            text = _check_text(raw, key.kind, find, sheet, cell)
+            v.texts[key] = text
+            if key.kind == "results" and not text.strip():
                 find(ERROR, "「実績」が未記入です。その年度の取組の実績を記入してください。", sheet, cell)
-    for base, part in v.parts.items():
-        _check_part(part, part_cells[base], find)
-    return v
 
 
-def _check_part(part: dict[str, str], cells: dict[str, tuple[str, str]], find) -> None:
-    """A co-owner's box (関係課記入欄): some text, or 「特になし」 chosen; never both, never
+def _check_parts(v: Validation, ident: Identity, inputs: dict, find: Find) -> None:
+    """Each co-owner's box (関係課記入欄): some text, or 「特になし」 chosen; never both, never
     neither. Text that says only 「特になし」 counts as the choice."""
-    results, revision = part.get("part_results", "").strip(), part.get("part_revision", "").strip()
-    choice = part.get("part_none", "").strip()
-    if NOTHING_TO_ADD in (results, revision) and {results, revision} <= {NOTHING_TO_ADD, ""}:
-        part.update(part_results="", part_revision="", part_none=NOTHING_TO_ADD)
-        return
-    if choice and choice != NOTHING_TO_ADD:
-        find(ERROR, f"この欄は「{NOTHING_TO_ADD}」を選ぶか、空欄にしてください（「{_short(choice)}」）。",
-             *cells["part_none"])
-    elif choice and (results or revision):
-        find(ERROR, f"「{NOTHING_TO_ADD}」が選ばれていますが、実績・計画の見直しにも記入があります。"
-                    "どちらかにしてください。", *cells["part_none"])
-    elif not choice and not results:
-        find(ERROR, f"関係課の記入欄の「実績」が未記入です。追加して記入することがない場合は「{NOTHING_TO_ADD}」"
-                    "を選んでください。", *cells["part_results"])
+    cell = {spec.field: inputs[spec.key] for spec in ident.fields if spec.editable}
+    for key in [k for k in v.parts if k.kind == "part_none"]:
+        results_key, revision_key = (FieldKey(k, key.target, key.year, key.section, key.department)
+                                     for k in ("part_results", "part_revision"))
+        results, revision = v.parts.get(results_key, "").strip(), v.parts.get(revision_key, "").strip()
+        choice = v.parts[key].strip()
+        if NOTHING_TO_ADD in (results, revision) and {results, revision} <= {NOTHING_TO_ADD, ""}:
+            v.parts.update({results_key: "", revision_key: "", key: NOTHING_TO_ADD})
+        elif choice and choice != NOTHING_TO_ADD:
+            find(ERROR, f"この欄は「{NOTHING_TO_ADD}」を選ぶか、空欄にしてください（「{_short(choice)}」）。",
+                 *cell[key])
+        elif choice and (results or revision):
+            find(ERROR, f"「{NOTHING_TO_ADD}」が選ばれていますが、実績・計画の見直しにも記入があります。"
+                        "どちらかにしてください。", *cell[key])
+        elif not choice and not results:
+            find(ERROR, f"関係課の記入欄の「実績」が未記入です。追加して記入することがない場合は「{NOTHING_TO_ADD}」"
+                        "を選んでください。", *cell[results_key])
 
 
 def _locate_fields(book: Workbook, ident: Identity) -> dict[str, tuple[str, str]]:
@@ -164,9 +189,11 @@ def _check_text(raw, kind: str, find, sheet: str, cell: str) -> str:
     return text.strip("\n")
 
 
-def _check_number(v: Validation, key: str, raw, lookup: Lookup, find, sheet: str, cell: str) -> None:
-    _, indicator_id, year = key.split("|")
-    ind: Indicator = lookup.indicators[indicator_id]
+def _check_number(v: Validation, key: FieldKey, raw, percent: bool, lookup: Lookup, find: Find,
+                  sheet: str, cell: str) -> None:
+    """An indicator's actual, in the indicator's unit whichever way it was typed (「62.5%」 is
+    stored by Excel and LibreOffice as 0.625 with a percent format, or kept as text)."""
+    ind: Indicator = lookup.indicators[key.target]
     if raw in ("", None):
         v.numbers[key] = None
         find(WARNING, f"「{ind.name}」の実績値が未記入です。分かる場合は記入してください。", sheet, cell)
@@ -176,24 +203,47 @@ def _check_number(v: Validation, key: str, raw, lookup: Lookup, find, sheet: str
         find(ERROR, f"「{ind.name}」の実績値「{raw}」を数値として読めません。数値だけを入力してください"
                     f"（単位: {ind.unit or 'なし'}）。", sheet, cell)
         return
-    if normalised:
-        find(WARNING, f"「{ind.name}」の実績値「{raw}」を数値 {format_number(value)} として読み取りました。", sheet, cell)
-    low, high = indicator_bounds(ind)
+    if percent and isinstance(raw, (int, float)):
+        if not ind.percent:
+            find(ERROR, f"「{ind.name}」の実績値が「%」付き（{format_number(value * 100)}%）で入力されていますが、"
+                        f"この指標の単位は{ind.unit or 'なし'}です。単位に合わせて数値だけを入力してください。",
+                 sheet, cell)
+            return
+        value = round(value * 100, 10)  # typed as 62.5% and stored as 0.625: the unit is already %
+    elif normalised:
+        find(WARNING, f"「{ind.name}」の実績値「{raw}」を数値 {format_number(value)} として読み取りました"
+                      f"{NO_ACTION}。", sheet, cell, needs_action=False)
+    low, high = ind.bounds
     if value < low:
         find(ERROR, f"「{ind.name}」の実績値 {format_number(value)} は負の値です。正しい値を入力してください。", sheet, cell)
     elif high is not None and value > high:
         find(ERROR, f"「{ind.name}」の実績値 {format_number(value)}{ind.unit} は {format_number(high)}{ind.unit} を"
                     "超えています。割合は 0〜100 で入力してください。", sheet, cell)
-    previous = lookup.actuals.get((indicator_id, int(year) - 1))
-    if previous and previous.value > 0 and value > 0:
-        ratio = value / previous.value
-        if ratio > JUMP_FACTOR or ratio < 1 / JUMP_FACTOR:
-            find(WARNING, f"「{ind.name}」の実績値 {format_number(value)} は前年度（{format_number(previous.value)}）"
-                          "から大きく変わっています。誤りでないか確認してください。", sheet, cell)
+    else:
+        _check_plausible(ind, key, value, lookup, find, sheet, cell)
     v.numbers[key] = value
 
 
-def _check_prefilled(book: Workbook, ident: Identity, inputs: dict, find) -> None:
+def _check_plausible(ind: Indicator, key: FieldKey, value: float, lookup: Lookup, find: Find,
+                     sheet: str, cell: str) -> None:
+    """A 注意 when the value is far from last year's actual (else the baseline): typed at 1/100
+    (0.625 for 62.5%), a digit too many, or a real change the department should confirm."""
+    previous = lookup.actuals.get((key.target, key.year - 1))
+    reference, label = ((previous.value, "前年度の実績値") if previous else (ind.baseline, "現況値"))
+    if not reference or reference <= 0 or value <= 0:
+        return
+    ratio = value / reference
+    if ratio <= JUMP_FACTOR and ratio >= 1 / JUMP_FACTOR:
+        return
+    hint = ""
+    if ind.percent and value <= 1 < reference:
+        hint = f"「{format_number(value * 100)}%」のつもりであれば {format_number(value * 100)} と入力してください。"
+    find(WARNING, f"「{ind.name}」の実績値 {format_number(value)}{ind.unit} は{label}"
+                  f"（{format_number(reference)}{ind.unit}）から大きく変わっています。{hint}"
+                  "正しい値であればそのままで構いません。誤りであれば直してください。", sheet, cell)
+
+
+def _check_prefilled(book: Workbook, ident: Identity, inputs: dict, v: Validation, find) -> None:
     """Pre-filled cells must be as issued. Compares each sheet's non-empty non-input cells in
     reading order, so rows a clerk inserted (empty) do not count as changes."""
     by_sheet: dict[str, list] = {}
@@ -222,11 +272,14 @@ def _check_prefilled(book: Workbook, ident: Identity, inputs: dict, find) -> Non
             if op == "equal":
                 continue
             if op in ("replace", "insert"):
-                for addr, _, text in current[j1:j2]:
+                for k, (addr, _, text) in enumerate(current[j1:j2]):
+                    if op == "replace" and i1 + k < i2:
+                        v.changed[(sheet, addr)] = prints[i1 + k].cell
                     find(ERROR, f"記入欄以外のセルが変更されています（「{_short(text)}」）。元に戻してください。",
                          sheet, addr)
             if op == "delete" or (op == "replace" and i2 - i1 > j2 - j1):
                 for p in prints[i1 + (j2 - j1 if op == "replace" else 0):i2]:
+                    v.changed[(sheet, p.cell)] = p.cell
                     find(ERROR, "記入欄以外のセルの内容が消されています。元に戻してください。", sheet, p.cell)
 
 

@@ -1,0 +1,284 @@
+"""Stage 1, gather: every file to judge, out of folders, saved e-mails (.eml, Outlook .msg),
+mails forwarded as attachments and .zip archives (Japanese names, ZipCrypto passwords).
+
+A container is opened here and never judged itself: each file inside becomes a `Received`
+that remembers the chain of containers it came in (shown as 「a.msg ＞ b.zip ＞ c.xlsx」)
+and who sent it. A container that cannot be opened still becomes a `Received`, carrying the
+verdict it gets (`problem`), so nothing received goes without a verdict. The limits of the
+workbook pre-scan (read.LIMITS) bound every archive too, so a zip cannot do what an .xlsx
+may not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import email.utils
+import hashlib
+import io
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+from ..errors import UsageError
+from .read import LIMITS, RATIO_MIN_BYTES
+from .verdict import Verdict
+
+SEPARATOR = " ＞ "  # between a container and what it held; a cp932 console can show it (» it cannot)
+MAX_DEPTH = 3  # containers inside containers: a forwarded mail with a zip holds a workbook at depth 3
+CONTAINERS = (".eml", ".msg", ".zip")
+_UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+
+
+@dataclass
+class Received:
+    """One file to judge: a workbook on disk, or a file taken out of a container."""
+
+    name: str  # file name as the department sent it
+    content: bytes | None  # None: read from `source` when needed, so memory stays flat in N
+    source: Path  # the file in the inbox (the outermost container)
+    received: str  # ISO time: the e-mail's Date, else the file's modification time
+    sha256: str = ""
+    chain: tuple[str, ...] = ()  # names of the containers it came in, outermost first
+    sender: str = ""  # the From address of the (innermost) mail it came with
+    problem: tuple[Verdict, str] | None = None  # a container that could not be opened
+
+    @property
+    def data(self) -> bytes:
+        data = self.content if self.content is not None else self.source.read_bytes()
+        self.sha256 = self.sha256 or hashlib.sha256(data).hexdigest()
+        return data
+
+    @property
+    def label(self) -> str:
+        return SEPARATOR.join([*self.chain, self.name])
+
+
+@dataclass
+class Gathered:
+    items: list[Received] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+
+@dataclass
+class Opener:
+    """What gather needs to open archives: passwords given on the command line, and a way to
+    ask for one (None: do not ask; the zip gets a clear verdict instead)."""
+
+    passwords: list[str] = field(default_factory=list)
+    ask: Callable[[str], str | None] | None = None
+
+
+def gather(paths: list[Path], opener: Opener | None = None) -> tuple[list[Received], list[tuple[Path, str]]]:
+    """Files to judge under `paths` (recursively), and the ones skipped with the reason."""
+    opener = opener or Opener()
+    out = Gathered()
+    files: list[Path] = []
+    for p in paths:
+        if not p.exists():
+            raise UsageError(f"{p} が見つかりません。")
+        files += sorted(x for x in p.rglob("*") if x.is_file()) if p.is_dir() else [p]
+    for f in files:
+        if f.name.startswith("~$"):
+            out.skipped.append((f, "Excel の一時ファイル（~$）のため読み飛ばしました"))
+        elif f.name.startswith(".") or _hidden(f):
+            out.skipped.append((f, "隠しファイルのため読み飛ばしました"))
+        elif f.suffix.lower() in CONTAINERS:
+            mtime = dt.datetime.fromtimestamp(f.stat().st_mtime).isoformat(timespec="seconds")
+            top = Received(f.name, None, f, mtime)
+            found = _expand(top, opener, 0)
+            if not found:
+                out.skipped.append((f, "空の zip ファイルのため読み飛ばしました" if f.suffix.lower() == ".zip"
+                                    else "添付ファイルのないメールのため読み飛ばしました"))
+            out.items += found
+        else:
+            mtime = dt.datetime.fromtimestamp(f.stat().st_mtime).isoformat(timespec="seconds")
+            out.items.append(Received(f.name, None, f, mtime))
+    return out.items, out.skipped
+
+
+def _hidden(path: Path) -> bool:
+    attrs = getattr(path.stat(), "st_file_attributes", 0)  # Windows only
+    return bool(attrs & 2)
+
+
+def _expand(item: Received, opener: Opener, depth: int) -> list[Received]:
+    """The files inside `item` if it is a container, else [item]."""
+    suffix = Path(item.name).suffix.lower()
+    if suffix not in CONTAINERS:
+        return [item]
+    if depth >= MAX_DEPTH:
+        return [_failed(item, Verdict.ARCHIVE_TOO_DEEP,
+                        f"メールや zip の入れ子が深すぎます（{MAX_DEPTH} 段まで）。調査票を直接添付して送ってください。")]
+    try:
+        data = item.data
+    except OSError as e:
+        return [_failed(item, Verdict.UNREADABLE, f"ファイルを開けません（{e.strerror or e}）。")]
+    if suffix == ".eml":
+        try:
+            msg = email.message_from_bytes(data, policy=email.policy.default)
+        except Exception as e:  # noqa: BLE001 - a damaged mail must not stop the batch
+            return [_failed(item, Verdict.BROKEN, f"メールとして読めません（{type(e).__name__}）。")]
+        return _from_mail(item, msg, opener, depth)
+    if suffix == ".msg":
+        return _from_outlook(item, data, opener, depth)
+    return _from_zip(item, data, opener, depth)
+
+
+def _failed(item: Received, verdict: Verdict, message: str) -> Received:
+    item.problem = (verdict, message)
+    return item
+
+
+def _inner(outer: Received, name: str, data: bytes, received: str = "", sender: str = "") -> Received:
+    name = name.rstrip("\0").replace("\\", "/").rsplit("/", 1)[-1]  # a path inside a zip: its file name
+    name = _UNSAFE_NAME.sub("_", name) or "添付ファイル"
+    return Received(name, data, outer.source, received or outer.received,
+                    chain=(*outer.chain, outer.name), sender=sender or outer.sender)
+
+
+# --- e-mail (.eml, and mails forwarded as attachments) --------------------------------------------
+def _from_mail(item: Received, msg: EmailMessage, opener: Opener, depth: int) -> list[Received]:
+    """Attachments of a mail; names decoded from RFC 2231 / RFC 2047, ISO-2022-JP too. A mail
+    forwarded as an attachment (message/rfc822) is opened in turn."""
+    received, sender = item.received, item.sender
+    try:
+        if when := msg.get("Date"):
+            received = (email.utils.parsedate_to_datetime(str(when)).astimezone().replace(tzinfo=None)
+                        .isoformat(timespec="seconds"))
+        sender = email.utils.parseaddr(str(msg.get("From", "")))[1] or sender
+    except Exception:  # noqa: BLE001 - a bad header only loses the date or the sender
+        pass
+    out: list[Received] = []
+    for part in msg.iter_attachments():
+        if part.get_content_type() == "message/rfc822":
+            try:
+                inner = part.get_content()
+            except Exception:  # noqa: BLE001 - an unreadable forwarded mail has nothing to judge
+                inner = None
+            subject = str(inner.get("Subject", "") if isinstance(inner, EmailMessage) else "") or "転送メール"
+            name = part.get_filename() or f"{subject}.eml"
+            if isinstance(inner, EmailMessage):
+                carrier = _inner(item, str(name), b"", received, sender)
+                out += _from_mail(carrier, inner, opener, depth + 1)
+            continue
+        try:
+            data = part.get_payload(decode=True) or b""
+        except Exception:  # noqa: BLE001 - undecodable attachment: judged as an empty file
+            data = b""
+        out += _expand(_inner(item, part.get_filename() or "添付ファイル", data, received, sender),
+                       opener, depth + 1)
+    return out
+
+
+# --- Outlook .msg ------------------------------------------------------------------------------------
+def _from_outlook(item: Received, data: bytes, opener: Opener, depth: int) -> list[Received]:
+    """Attachments of a mail saved by Outlook (.msg, an OLE compound file), read with python-oxmsg."""
+    from oxmsg import Message  # imported here: only .msg files need it
+
+    try:
+        msg = Message.load(data)
+        sender = email.utils.parseaddr(msg.sender or "")[1] or item.sender
+        received = msg.sent_date.astimezone().replace(tzinfo=None).isoformat(timespec="seconds") \
+            if msg.sent_date else item.received
+        attachments = [(a.file_name or "添付ファイル", a.file_bytes or b"") for a in msg.attachments]
+    except Exception as e:  # noqa: BLE001 - any reader failure is a verdict, not a crash
+        return [_failed(item, Verdict.BROKEN, f"Outlook のメール（.msg）として読めません（{type(e).__name__}）。"
+                                              "調査票を直接メールに添付して送ってください。")]
+    out: list[Received] = []
+    for name, content in attachments:
+        out += _expand(_inner(item, name, content, received, sender), opener, depth + 1)
+    return out
+
+
+# --- zip archives -------------------------------------------------------------------------------------
+def _from_zip(item: Received, data: bytes, opener: Opener, depth: int) -> list[Received]:
+    """Files of a .zip, under the same limits as a workbook's own zip; Japanese names written by
+    Windows (cp932) or as UTF-8; ZipCrypto passwords tried from `opener`."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = [i for i in zf.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return [_failed(item, Verdict.BROKEN, "zip ファイルが壊れています。圧縮し直して送ってください。")]
+    if problem := _zip_limits(infos, len(data)):
+        return [_failed(item, Verdict.BAD_ZIP, problem)]
+    password = _password(item, zf, infos, opener)
+    if isinstance(password, tuple):
+        return [_failed(item, *password)]
+    out: list[Received] = []
+    for info in infos:
+        name = _zip_name(info)
+        if Path(name).name.startswith(("~$", ".")) or "__MACOSX/" in name:
+            continue
+        try:
+            content = zf.read(info, pwd=password)
+        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError, ValueError):
+            out.append(_failed(_inner(item, name, b""), Verdict.BROKEN,
+                               "zip ファイル内のこのファイルを取り出せません（壊れているか、対応していない暗号化です）。"
+                               "調査票を直接メールに添付して送ってください。"))
+            continue
+        out += _expand(_inner(item, name, content), opener, depth + 1)
+    return out
+
+
+def _zip_limits(infos: list[zipfile.ZipInfo], size: int) -> str:
+    """The workbook pre-scan's limits, applied to an archive (a clerk-readable reason, or "")."""
+    if size > LIMITS["file_bytes"][0]:
+        return f"zip ファイルが大きすぎます（上限 {LIMITS['file_bytes'][0] // 1024 // 1024}MB）。"
+    if len(infos) > LIMITS["zip_entries"][0]:
+        return f"zip ファイル内のファイルが多すぎます（{len(infos):,} 個、上限 {LIMITS['zip_entries'][0]:,} 個）。"
+    names = [i.filename for i in infos]
+    if len(set(names)) != len(names):
+        return "zip ファイル内に同じ名前のファイルが重複しています。受け付けられません。"
+    if sum(i.file_size for i in infos) > LIMITS["uncompressed_bytes"][0]:
+        return "zip ファイルを展開すると大きすぎます。受け付けられません。"
+    for i in infos:
+        if i.file_size > LIMITS["file_bytes"][0] or (
+                i.file_size > RATIO_MIN_BYTES and i.file_size > LIMITS["ratio"][0] * max(i.compress_size, 1)):
+            return "zip ファイル内に、展開すると異常に大きくなるファイルがあります（不正なファイルの疑い）。"
+    return ""
+
+
+def _zip_name(info: zipfile.ZipInfo) -> str:
+    """An entry's name: UTF-8 when flagged so; otherwise Windows' Explorer writes cp932 (and some
+    tools UTF-8 without the flag), which zipfile has decoded as cp437."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    raw = info.filename.encode("cp437")
+    for encoding in ("utf-8", "cp932"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return info.filename
+
+
+def _password(item: Received, zf: zipfile.ZipFile, infos, opener: Opener):
+    """None for a plain zip; the password that opens an encrypted one; else (verdict, message)."""
+    encrypted = [i for i in infos if i.flag_bits & 0x1]
+    if not encrypted:
+        return None
+    if any(i.compress_type == 99 for i in encrypted):  # WinZip AES, which zipfile cannot read
+        return (Verdict.PASSWORD, "AES で暗号化された zip ファイルは開けません。パスワードを付けずに、"
+                                  "調査票を直接メールに添付して送ってください。")
+    candidates = [p.encode("utf-8") for p in opener.passwords] + [p.encode("cp932", "replace")
+                                                                  for p in opener.passwords]
+    asked = opener.ask(item.label) if opener.ask else None
+    if asked:
+        candidates += [asked.encode("utf-8"), asked.encode("cp932", "replace")]
+    for pwd in candidates:
+        try:
+            with zf.open(encrypted[0], pwd=pwd) as f:
+                f.read()
+            return pwd
+        except (RuntimeError, zipfile.BadZipFile):  # a wrong password ends in a bad CRC or header
+            continue
+    if candidates:
+        return (Verdict.PASSWORD, "パスワード付き zip ファイルを、指定されたパスワードで開けません。"
+                                  "パスワードを確かめて plan-xl collect --zip-password で指定してください。")
+    return (Verdict.PASSWORD, "パスワード付き zip ファイルです。別途届いたパスワードを "
+                              "plan-xl collect --zip-password で指定して、もう一度実行してください。")

@@ -1,0 +1,247 @@
+"""Stage 4, judge: one verdict per received file, in worker processes when there are many.
+
+A verdict never depends on another file of the batch, so files are judged independently (under
+fork or spawn: everything a worker gets pickles). Besides the workbook's own validation, judge
+says what is surprising about where a file came from: a sender or file name naming another
+department, a year other than the one being collected, an identity this folder did not sign.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..findings import ERROR, WARNING, Finding
+from ..identity import Identity
+from ..model import Lookup, Register, name_key
+from .gather import Received
+from .read import BadFile, open_workbook
+from .validate import Validation, validate
+from .verdict import Verdict
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+PARALLEL_FROM = 16  # below this many files, starting worker processes costs more than it saves
+START_METHOD_ENV = "PLAN_XL_START_METHOD"  # fork / spawn / forkserver: to test Windows' spawn here
+
+
+@dataclass
+class FileResult:
+    item: Received
+    verdict: Verdict
+    message: str = ""
+    department: str = ""  # whose file it is: the identity's, or the real sender's when forged
+    year: int | None = None
+    template_id: str = ""
+    findings: list[Finding] = field(default_factory=list)
+    validation: Validation | None = None
+    archived: str = ""
+    container_archived: str = ""  # the mail or zip it came in, as kept in the archive
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity == ERROR for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        return sum(f.severity == WARNING for f in self.findings)
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict.ok
+
+
+@dataclass
+class Judge:
+    """What every verdict is judged against: the register, the signing key, the year being
+    collected and the templates this folder issued (template id -> department, signature)."""
+
+    reg: Register
+    key: bytes
+    year: int
+    issued: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.lookup = Lookup(self.reg)
+        # The coordinating section forwards and saves others' mails: its own address says nothing
+        # about whose file it is.
+        coordinator = self.reg.meta.get("coordinating_department", "")
+        self.emails = {a.lower(): d.name for d in self.reg.departments if d.name != coordinator
+                       for a in _addresses(d.email)}
+        names = [(name_key(n), d.name) for d in self.reg.departments for n in [d.name, *d.aliases]]
+        self.names = sorted(names, key=lambda x: -len(x[0]))  # 市民税課 before 市民課
+
+    def __getstate__(self):  # workers rebuild the lookups instead of unpickling them
+        return {k: getattr(self, k) for k in ("reg", "key", "year", "issued")}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.__post_init__()
+
+    def sender_department(self, address: str) -> str:
+        return self.emails.get(address.lower(), "") if address else ""
+
+    def named_departments(self, file_name: str) -> set[str]:
+        """Departments a file name names (the longest name wins where one contains another)."""
+        text, found = name_key(Path(file_name).stem), set()
+        for key, department in self.names:
+            if key and key in text:
+                found.add(department)
+                text = text.replace(key, "\0")
+        return found
+
+
+def _addresses(text: str) -> list[str]:
+    return [a for a in text.replace("、", ",").replace(";", ",").replace(" ", ",").split(",") if "@" in a]
+
+
+def judge(item: Received, ctx: Judge) -> FileResult:
+    """The verdict for one file. Never raises for anything in the file."""
+    if item.problem:
+        return FileResult(item, *item.problem, department=_actual_sender(item, ctx))
+    try:
+        data = item.data
+    except OSError as e:
+        return FileResult(item, Verdict.UNREADABLE, f"ファイルを開けません（{e.strerror or e}）。")
+    if s := ctx.lookup.submissions.get(item.sha256):
+        return FileResult(item, Verdict.ALREADY, "同じファイルを受理済みです（台帳は変更しません）",
+                          s.department, s.year, s.template_id)
+    if not item.name.lower().endswith(WORKBOOK_SUFFIXES):
+        ext = Path(item.name).suffix or "（拡張子なし）"
+        return FileResult(item, Verdict.WRONG_TYPE, f"{ext} ファイルは受け付けていません。"
+                                                   "送付した調査票（.xlsx）に記入して送ってください。",
+                          _actual_sender(item, ctx))
+    try:
+        book = open_workbook(data)
+    except BadFile as e:
+        return FileResult(item, e.verdict, e.message, _actual_sender(item, ctx))
+    except Exception as e:  # noqa: BLE001 - any reader failure is a verdict, not a crash
+        return FileResult(item, Verdict.BROKEN, f"ファイルを読み取れません（{type(e).__name__}）。",
+                          _actual_sender(item, ctx))
+    if book.identity is None:
+        return FileResult(item, Verdict.NOT_TEMPLATE, "plan-xl が作成した調査票ではありません（識別情報がありません）。"
+                                                      "送付した調査票に記入して送ってください。",
+                          _actual_sender(item, ctx))
+    ident = book.identity
+    try:
+        v = validate(book, ctx.reg, ctx.key, item.label, ctx.lookup)
+    except (KeyError, ValueError, IndexError) as e:
+        return FileResult(item, Verdict.NOT_TEMPLATE, f"調査票の識別情報が壊れています（{type(e).__name__}）。",
+                          _actual_sender(item, ctx) or ident.department, ident.year, ident.template_id)
+    department = ident.department if v.signed else _unsigned(v, item, ident, ctx)
+    if v.signed:
+        v.findings += _surprises(item, ident, ctx)
+    if book.scan.macros:
+        v.findings.append(Finding(WARNING, "マクロ付きのブックです。マクロは実行も保存もせず、値だけを読み取りました"
+                                           "（対応は不要です）。", file=item.label, needs_action=False))
+    # what was issued (every field and cell fingerprint) is checked: keep only the identity's
+    # header, so thousands of results stay small in memory and between processes
+    v.identity = dataclasses.replace(ident, fields=[], prints=[])
+    n_err = sum(f.severity == ERROR for f in v.findings)
+    if v.accepted:
+        return FileResult(item, Verdict.ACCEPTED, "受け付けました", department, ident.year,
+                          ident.template_id, v.findings, v)
+    return FileResult(item, Verdict.REJECTED, f"誤りが {n_err} 件あるため差し戻します", department,
+                      ident.year, ident.template_id, v.findings, v)
+
+
+def _actual_sender(item: Received, ctx: Judge) -> str:
+    """The department that sent a file, where it can be told: its mail's sender address, else a
+    file name naming exactly one department."""
+    if by_address := ctx.sender_department(item.sender):
+        return by_address
+    named = ctx.named_departments(item.name)
+    return named.pop() if len(named) == 1 else ""
+
+
+def _unsigned(v: Validation, item: Received, ident: Identity, ctx: Judge) -> str:
+    """Name a forged or foreign identity as such; the file belongs to whoever really sent it."""
+    actual = _actual_sender(item, ctx)
+    issued_to, signature = ctx.issued.get(ident.template_id, ("", ""))
+    if signature and signature == ident.signature:  # our signature, over content changed since
+        why = f"識別情報が書き換えられています（{issued_to}あてに発行した調査票の識別情報と一致しません）。"
+    else:
+        why = ("この作業フォルダで発行した調査票ではありません。別の作業フォルダ（別の台帳）で作成された"
+               "調査票か、識別情報を書き換えた調査票の可能性があります。")
+    who = (f"{ident.department}の識別情報が付いていますが、{actual}から送られたファイルです。"
+           if actual and actual != ident.department else "")
+    v.findings[0] = dataclasses.replace(v.findings[0], message=f"{who}{why}送付した調査票をそのまま使って記入してください。")
+    return actual
+
+
+def _surprises(item: Received, ident: Identity, ctx: Judge) -> list[Finding]:
+    """注意 for what a clerk would want to know about where a signed file came from."""
+    out = []
+    by_address = ctx.sender_department(item.sender)
+    if by_address and by_address != ident.department:
+        out.append(f"このファイルは{by_address}（{item.sender}）から送られていますが、{ident.department}の"
+                   f"調査票です。{ident.department}分として扱いました。{by_address}が代わりに記入したのでなければ、"
+                   "正しい調査票で送り直してください。")
+    named = ctx.named_departments(item.name)
+    if named and ident.department not in named:
+        out.append(f"ファイル名「{item.name}」は{'、'.join(sorted(named))}を示していますが、{ident.department}の"
+                   f"調査票です。{ident.department}分として扱いました。別の課の調査票を使っていないか確認してください。")
+    if ident.year != ctx.year:
+        out.append(f"この調査票は{ident.year}年度のものです。取りまとめ中の{ctx.year}年度ではありません。"
+                   f"{ident.year}年度分として扱いました。{ctx.year}年度の調査票で提出するものでないか確認してください。")
+    return [Finding(WARNING, text, file=item.label) for text in out]
+
+
+# --- many files -----------------------------------------------------------------------------------
+def judge_all(items: list[Received], ctx: Judge, progress=None, start_method: str | None = None) -> list[FileResult]:
+    """Judge every file, in worker processes when there are many. A worker that dies on a file
+    (a reader aborting the process) costs that file a verdict, never the run."""
+    if len(items) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+        out = []
+        for item in items:
+            out.append(judge(item, ctx))
+            if progress:
+                progress(None)
+        return out
+    results: list[FileResult | None] = [None] * len(items)
+    workers = min(os.cpu_count() or 2, 8)
+    method = start_method or os.environ.get(START_METHOD_ENV) or None
+    mp = multiprocessing.get_context(method) if method else None
+    try:
+        with ProcessPoolExecutor(workers, mp_context=mp, initializer=_worker_init, initargs=(ctx,)) as pool:
+            futures = {pool.submit(_worker_judge, item): n for n, item in enumerate(items)}
+            for future in as_completed(futures):
+                try:
+                    results[futures[future]] = future.result()
+                except BrokenProcessPool:
+                    continue
+                if progress:
+                    progress(None)
+    except BrokenProcessPool:
+        pass
+    for n, result in enumerate(results):  # left over by a dead worker: one process per file
+        if result is None:
+            results[n] = _judge_isolated(items[n], ctx, mp)
+            if progress:
+                progress(None)
+    return results
+
+
+_WORKER: Judge | None = None
+
+
+def _worker_init(ctx: Judge) -> None:
+    global _WORKER
+    _WORKER = ctx
+
+
+def _worker_judge(item: Received) -> FileResult:
+    return judge(item, _WORKER)
+
+
+def _judge_isolated(item: Received, ctx: Judge, mp=None) -> FileResult:
+    try:
+        with ProcessPoolExecutor(1, mp_context=mp, initializer=_worker_init, initargs=(ctx,)) as pool:
+            return pool.submit(_worker_judge, item).result()
+    except BrokenProcessPool:
+        return FileResult(item, Verdict.BROKEN, "ファイルの読み取り中に読み込み処理が異常終了しました。"
+                                                "Excel で開けることを確かめて、保存し直してから送ってください。")

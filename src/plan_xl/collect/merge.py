@@ -1,0 +1,100 @@
+"""Stage 5, merge: accepted files into the register, in order of receipt; nothing is lost.
+
+A later file from the same department and year supersedes the earlier one, and both stay in the
+submissions table. The register is only changed here, and only saved by the run (under its lock).
+"""
+
+from __future__ import annotations
+
+from ..findings import WARNING, Finding
+from ..model import NOTHING_TO_ADD, Actual, Contribution, Progress, Provenance, Register, Submission
+from .judge import FileResult
+from .validate import Validation
+from .verdict import Verdict
+
+
+def merge(reg: Register, accepted: list[FileResult]) -> bool:
+    """Apply accepted results in order of receipt. Returns whether the register changed."""
+    changed = False
+    progress = {(pr.plan_id, pr.section, pr.year): pr for pr in reg.progress}
+    actuals = {(a.indicator_id, a.year): a for a in reg.actuals}
+    for r in sorted(accepted, key=lambda r: (r.item.received, r.item.name)):
+        ident = r.validation.identity
+        earlier = [s for s in reg.submissions if s.department == ident.department
+                   and s.year == ident.year and not s.superseded_by]
+        sub = Submission(ident.template_id, ident.department, ident.year, r.item.name, r.item.sha256,
+                         r.item.received, r.archived)
+        newer = [s for s in earlier if s.received > r.item.received]
+        if newer:  # an older file arriving late is kept on record but does not overwrite
+            sub.superseded_by = newer[0].sha256
+            reg.submissions.append(sub)
+            r.verdict, r.message = Verdict.SUPERSEDED, "受理済みのより新しいファイルがあるため、記録のみ残しました"
+            changed = True
+            continue
+        for s in earlier:
+            s.superseded_by = r.item.sha256
+        reg.submissions.append(sub)
+        prov = Provenance(r.item.name, r.item.sha256, ident.department, ident.template_id, r.item.received)
+        r.findings += _apply(reg, r.validation, prov, progress, actuals)
+        changed = True
+    reg.actuals = list(actuals.values())
+    return changed
+
+
+def _apply(reg: Register, v: Validation, prov: Provenance, progress: dict, actuals: dict) -> list[Finding]:
+    """Write one accepted file's fields into the register (progress rows, the co-owners' parts,
+    and the `actuals` dict that merge turns back into the register's list). A field another
+    department has already returned is kept (one owner per field); the findings say which."""
+    kept: list[Finding] = []
+    for key, text in v.texts.items():
+        pr = progress.get((key.target, key.section, key.year))
+        if pr is None:
+            pr = Progress(key.target, key.section, key.year)
+            reg.progress.append(pr)
+            progress[(pr.plan_id, pr.section, pr.year)] = pr
+        if _owned_by_other(pr.source, prov, kept, f"{key.target} の{key.year}年度の進捗"):
+            continue
+        if key.kind == "results":
+            pr.results = text
+        else:
+            pr.revision = text
+        pr.source = prov
+    for key, value in v.numbers.items():
+        old = actuals.get((key.target, key.year))
+        if old and _owned_by_other(old.source, prov, kept, f"指標 {key.target} の{key.year}年度の実績値"):
+            continue
+        actuals.pop((key.target, key.year), None)
+        if value is not None:
+            actuals[(key.target, key.year)] = Actual(key.target, key.year, value, prov)
+    _apply_parts(reg, v, prov)
+    return kept
+
+
+def _owned_by_other(source: Provenance, prov: Provenance, kept: list[Finding], what: str) -> bool:
+    """Whether a register value came from another department's accepted file (it then stays:
+    a template issued before the field was assigned elsewhere cannot overwrite it)."""
+    if not source.department or source.department == prov.department:
+        return False
+    if not any(f.message.startswith(what) for f in kept):
+        kept.append(Finding(WARNING, f"{what}は{source.department}から受理済みのため、{prov.department}の"
+                                     "記入では変更しませんでした（記入課は台帳の「記入課」シートのとおり）。",
+                            file=prov.file))
+    return True
+
+
+def _apply_parts(reg: Register, v: Validation, prov: Provenance) -> None:
+    """A co-owner's parts replace only its own earlier parts, never the lead's or another's."""
+    for key, text in v.parts.items():
+        if key.department != prov.department:
+            continue
+        c = reg.contribution_for(key.target, key.section, key.year, key.department)
+        if c is None:
+            c = Contribution(key.target, key.section, key.year, key.department)
+            reg.contributions.append(c)
+        if key.kind == "part_results":
+            c.results = text
+        elif key.kind == "part_revision":
+            c.revision = text
+        else:
+            c.nothing = text == NOTHING_TO_ADD
+        c.source = prov

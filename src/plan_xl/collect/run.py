@@ -1,0 +1,137 @@
+"""`plan-xl collect`, the run: gather → read → validate → judge → merge → ledger → feedback.
+
+Every received file is archived unchanged (containers too) and gets a verdict; only accepted
+data changes the register, which is written atomically. Everything a run writes — register,
+archive, verdict history, status workbook, correction copies, log — is written while it holds
+the register lock, in that order, so the status workbook always shows this run's verdicts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import PlanXlError, RegisterBusyError
+from ..identity import load_key
+from ..lock import RegisterLock
+from ..model import Register
+from ..register import save_register
+from ..workspace import Workspace
+from . import feedback, ledger
+from .gather import Opener, Received, gather
+from .judge import FileResult, Judge, judge_all
+from .merge import merge
+from .verdict import Verdict
+
+
+@dataclass
+class CollectResult:
+    results: list[FileResult]
+    skipped: list[tuple[Path, str]]
+    register_changed: bool
+    backup: Path | None = None
+    status_paths: list[Path] = field(default_factory=list)
+    corrections: list[Path] = field(default_factory=list)
+    log_path: Path | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if all(r.ok for r in self.results) else 1
+
+
+def collect(ws: Workspace, paths: list[Path] | None = None, progress=None,
+            now: dt.datetime | None = None, opener: Opener | None = None,
+            gathered: tuple[list[Received], list[tuple[Path, str]]] | None = None,
+            start_method: str | None = None) -> CollectResult:
+    """Judge every file under `paths` (default: the inbox), archive them, merge the accepted
+    ones, record the verdicts and write the status workbook, correction copies and a run log.
+    `gathered`: the result of gather() when the caller has already run it (the CLI counts)."""
+    now = now or dt.datetime.now()
+    ws.require()
+    if not ws.key_path.exists():
+        raise PlanXlError(f"署名の鍵 {ws.key_path} がありません。調査票を作成した作業フォルダで実行してください"
+                          "（--dir で指定できます）。")
+    key = load_key(ws.key_path)
+    excel_lock = ws.register_path.with_name("~$" + ws.register_path.name)
+    if excel_lock.exists():
+        raise RegisterBusyError(f"台帳 {ws.register_path} が Excel で開かれています。閉じてからもう一度実行してください"
+                                f"（Excel を閉じても続く場合は {excel_lock.name} を削除してください）。")
+    if not paths:
+        ws.inbox.mkdir(parents=True, exist_ok=True)
+    items, skipped = gathered or gather(paths or [ws.inbox], opener)
+    with RegisterLock(ws.workbooks / ".register.lock", notice=progress):
+        reg = ws.load()
+        year = ws.cycle_year(reg)
+        results = judge_all(items, Judge(reg, key, year, ledger.issued_templates(ws)), progress, start_method)
+        for result in results:
+            result.archived, result.container_archived = _archive(ws, result.item)
+        accepted = [r for r in results if r.verdict == Verdict.ACCEPTED]
+        changed = merge(reg, accepted) if accepted else False
+        backup = None
+        if changed:
+            reg.meta["revision"] = str(reg.revision + 1)
+            reg.meta["updated"] = now.isoformat(timespec="seconds")
+            backup = save_register(reg, ws.register_path, ws.backups)
+        out = CollectResult(results, skipped, changed, backup)
+        rejected = _unresolved(reg, [r for r in results if r.verdict == Verdict.REJECTED])
+        ledger.record(ws, results, now)
+        _retire_corrections(ws, accepted, {(r.year, r.department) for r in rejected})
+        out.corrections = feedback.write_corrections(ws, rejected)
+        years = sorted({r.year for r in results if r.year} | {year})
+        out.status_paths = [feedback.write_status(ws, reg, y, now) for y in years]
+        out.log_path = feedback.write_run_log(ws, out, now)
+    return out
+
+
+def _unresolved(reg: Register, rejected: list[FileResult]) -> list[FileResult]:
+    """Rejected files that still need correcting: not those the department has since replaced
+    with an accepted file (an old file left in the inbox is judged again on every run)."""
+    out = []
+    for r in rejected:
+        later = [s for s in reg.submissions if s.department == r.department and s.year == r.year
+                 and s.received >= r.item.received]
+        if later:
+            r.verdict, r.message = Verdict.RESOLVED, f"{later[-1].file} を受理済みのため、修正は不要です"
+        else:
+            out.append(r)
+    return out
+
+
+def _retire_corrections(ws: Workspace, accepted: list[FileResult], still_rejected: set) -> None:
+    """A correction copy is obsolete once its department is accepted: move it aside so that
+    `plan-xl mail corrections` does not send it again."""
+    for r in accepted:
+        path = ws.correction_path(r.year, r.department)
+        if path.exists() and (r.year, r.department) not in still_rejected:
+            done = ws.corrections_dir(r.year) / "受理済み"
+            done.mkdir(parents=True, exist_ok=True)
+            path.replace(done / path.name)
+
+
+def _archive(ws: Workspace, item: Received) -> tuple[str, str]:
+    """Keep every received file unchanged, named by content so a re-run adds nothing: the file
+    judged, and the container (mail, zip) it arrived in as received."""
+    container = ""
+    if item.chain:
+        try:
+            container = _keep(ws, item.source.name, item.source.read_bytes())
+        except OSError:
+            container = ""
+    try:
+        if item.problem and item.chain:  # nothing could be taken out: the container is the record
+            return container, container
+        return _keep(ws, item.name, item.data), container
+    except OSError:  # unreadable: its verdict says so, there is nothing to keep
+        return "", container
+
+
+def _keep(ws: Workspace, name: str, data: bytes) -> str:
+    ws.archive.mkdir(parents=True, exist_ok=True)
+    path = ws.archive / f"{hashlib.sha256(data).hexdigest()[:16]}_{name}"
+    if not path.exists():
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return path.name

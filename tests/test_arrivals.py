@@ -1,0 +1,176 @@
+"""Every way a return really arrives: Outlook .msg, .zip (cp932 / UTF-8 names, ZipCrypto,
+nested), mails forwarded as attachments, macro-enabled books; each traced to its container."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from email.message import EmailMessage
+
+import pytest
+from click.testing import CliRunner
+from msgfile import outlook_msg
+from returned import YEAR, copy_workspace, fill, identity, issue, typical_values, zip_of
+from zipbuild import zip_archive
+
+from plan_xl.cli import main
+from plan_xl.collect import Opener, Verdict, collect
+from plan_xl.collect.read import LIMITS
+
+DX = "DX戦略課"
+SENT = dt.datetime(2024, 5, 20, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+NAME = f"{YEAR}年度_進捗状況調査票_{DX}.xlsx"
+
+
+@pytest.fixture(scope="session")
+def issued(tmp_path_factory):
+    return issue(tmp_path_factory.mktemp("arrivals") / "作業フォルダ")
+
+
+@pytest.fixture
+def ws(issued, tmp_path):
+    return copy_workspace(issued, tmp_path / "作業フォルダ")
+
+
+def filled(ws, department: str = DX) -> bytes:
+    template = ws.template_path(YEAR, department)
+    return fill(template, typical_values(ws.load(), identity(template)))
+
+
+def mail(data: bytes, name: str, sender: str = "dx@city.example.jp") -> EmailMessage:
+    msg = EmailMessage()
+    msg["Subject"], msg["From"], msg["Date"] = "調査票の提出", sender, "Mon, 20 May 2024 10:15:00 +0900"
+    msg.set_content("提出します。")
+    msg.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    return msg
+
+
+def only(result):
+    assert len(result.results) == 1, [(r.item.label, r.verdict) for r in result.results]
+    return result.results[0]
+
+
+def archived(ws) -> dict[str, bytes]:
+    return {p.name.split("_", 1)[1]: p.read_bytes() for p in ws.archive.iterdir()}
+
+
+def test_outlook_msg_is_opened_and_traced_to_its_container(ws):
+    data = filled(ws)
+    msg = outlook_msg("調査票の提出", f"{DX} <dx@city.example.jp>", SENT, [(NAME, data)])
+    (ws.inbox / "提出メール.msg").write_bytes(msg)
+
+    r = only(collect(ws))
+
+    assert (r.verdict, r.department) == (Verdict.ACCEPTED, DX)
+    assert r.item.label == f"提出メール.msg ＞ {NAME}" and r.item.sender == "dx@city.example.jp"
+    assert r.item.received == SENT.astimezone().replace(tzinfo=None).isoformat()
+    assert archived(ws) == {"提出メール.msg": msg, NAME: data}  # both, exactly as received
+    entry = json.loads((ws.state / "verdicts.jsonl").read_text(encoding="utf-8").splitlines()[-1])
+    assert entry["container"] == "提出メール.msg" and entry["sha256"] == hashlib.sha256(data).hexdigest()
+    assert "提出メール.msg" in next(ws.workbooks.glob("logs/collect-*.log")).read_text(encoding="utf-8")
+
+
+def test_a_damaged_msg_gets_a_verdict(ws):
+    (ws.inbox / "壊れた.msg").write_bytes(b"\xd0\xcf\x11\xe0" + b"\0" * 600)
+    r = only(collect(ws))
+    assert r.verdict == Verdict.BROKEN and ".msg" in r.message
+
+
+@pytest.mark.parametrize("encoding", ["cp932", "utf-8"])
+def test_zip_with_japanese_names(ws, encoding):
+    data = filled(ws)
+    (ws.inbox / "提出.zip").write_bytes(zip_archive([(f"調査票/{NAME}", data), ("メモ.txt", b"x")], encoding))
+
+    result = collect(ws)
+
+    verdicts = {r.item.name: r.verdict for r in result.results}
+    assert verdicts == {NAME: Verdict.ACCEPTED, "メモ.txt": Verdict.WRONG_TYPE}
+    assert {r.item.label for r in result.results} == {f"提出.zip ＞ {NAME}", "提出.zip ＞ メモ.txt"}
+
+
+def test_zipcrypto_opens_with_the_password_given(ws):
+    data = filled(ws)
+    (ws.inbox / "PPAP.zip").write_bytes(zip_archive([(NAME, data)], "cp932", password="令和6年pass"))
+
+    r = only(collect(ws, opener=Opener(["違う", "令和6年pass"])))
+
+    assert r.verdict == Verdict.ACCEPTED and r.item.label == f"PPAP.zip ＞ {NAME}"
+
+
+def test_zipcrypto_without_or_with_a_wrong_password_is_a_clear_verdict(ws):
+    (ws.inbox / "PPAP.zip").write_bytes(zip_archive([(NAME, filled(ws))], "cp932", password="secret"))
+    r = only(collect(ws))
+    assert r.verdict == Verdict.PASSWORD and "--zip-password" in r.message
+    r = only(collect(ws, opener=Opener(["wrong"])))
+    assert r.verdict == Verdict.PASSWORD and "開けません" in r.message
+
+
+def test_zipcrypto_password_prompted_on_the_command_line(ws):
+    (ws.inbox / "PPAP.zip").write_bytes(zip_archive([(NAME, filled(ws))], "cp932", password="secret"))
+    result = CliRunner().invoke(main, ["--dir", str(ws.root), "collect", "--zip-password", "secret"])
+    assert result.exit_code == 0, result.output
+    assert f"PPAP.zip ＞ {NAME}" in result.output
+
+
+def test_zip_inside_limits_like_a_workbook(ws):
+    bomb = zip_of({"big.xlsx": b"\0" * (LIMITS["ratio"][0] * 300 * 1024)})
+    many = zip_of({f"f{i}.txt": b"x" for i in range(LIMITS["zip_entries"][0] + 1)})
+    (ws.inbox / "bomb.zip").write_bytes(bomb)
+    (ws.inbox / "many.zip").write_bytes(many)
+    verdicts = {r.item.name: (r.verdict, r.message) for r in collect(ws).results}
+    assert verdicts["bomb.zip"][0] == Verdict.BAD_ZIP and "異常に大きく" in verdicts["bomb.zip"][1]
+    assert verdicts["many.zip"][0] == Verdict.BAD_ZIP and "多すぎます" in verdicts["many.zip"][1]
+
+
+def test_nested_archives_are_bounded(ws):
+    inner = zip_archive([(NAME, filled(ws))])
+    for n in range(4):
+        inner = zip_archive([(f"level{n}.zip", inner)])
+    (ws.inbox / "入れ子.zip").write_bytes(inner)
+    r = only(collect(ws))
+    assert r.verdict == Verdict.ARCHIVE_TOO_DEEP
+
+
+def test_mail_forwarded_as_an_attachment(ws):
+    original = mail(filled(ws), NAME)
+    forward = EmailMessage()
+    forward["Subject"], forward["From"] = "Fw: 調査票の提出", "jinji@city.example.jp"
+    forward["Date"] = "Tue, 21 May 2024 09:00:00 +0900"
+    forward.set_content("転送します。")
+    forward.add_attachment(original)  # message/rfc822
+    (ws.inbox / "転送.eml").write_bytes(forward.as_bytes())
+
+    r = only(collect(ws))
+
+    assert r.verdict == Verdict.ACCEPTED
+    assert r.item.label == f"転送.eml ＞ 調査票の提出.eml ＞ {NAME}"
+    assert r.item.sender == "dx@city.example.jp"  # the department's own mail, not the forwarder's
+    assert not r.findings  # the sender matches the template: nothing surprising
+
+
+def test_msg_with_a_zip_inside(ws):
+    data = filled(ws)
+    msg = outlook_msg("提出", "dx@city.example.jp", SENT, [("提出.zip", zip_archive([(NAME, data)], "cp932"))])
+    (ws.inbox / "提出.msg").write_bytes(msg)
+    r = only(collect(ws))
+    assert r.verdict == Verdict.ACCEPTED and r.item.label == f"提出.msg ＞ 提出.zip ＞ {NAME}"
+
+
+def test_macro_enabled_book_is_read_as_values_with_a_notice(ws):
+    import io
+    import zipfile
+
+    data = filled(ws)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info, zin.read(info.filename))
+        zout.writestr("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0 macro")
+    (ws.inbox / NAME.replace(".xlsx", ".xlsm")).write_bytes(out.getvalue())
+
+    r = only(collect(ws))
+
+    assert r.verdict == Verdict.ACCEPTED
+    notice = [f for f in r.findings if "マクロ" in f.message]
+    assert len(notice) == 1 and not notice[0].needs_action and notice[0].action == "対応不要"

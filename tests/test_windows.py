@@ -1,0 +1,50 @@
+"""What Windows offices get: worker processes started by spawn, and a cp932 console."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from returned import YEAR, copy_workspace, fill, identity, issue, typical_values
+
+from plan_xl.collect import Verdict, collect
+from plan_xl.collect.judge import PARALLEL_FROM
+
+
+@pytest.fixture(scope="module")
+def inbox(tmp_path_factory):
+    """A working folder with more returns than PARALLEL_FROM, so collect uses worker processes."""
+    ws = issue(tmp_path_factory.mktemp("windows") / "作業フォルダ")
+    reg = ws.load()
+    for path in sorted(ws.templates_dir(YEAR).glob("*.xlsx")):
+        ident = identity(path)
+        (ws.inbox / path.name).write_bytes(fill(path, typical_values(reg, ident)))
+    for n in range(PARALLEL_FROM):
+        (ws.inbox / f"メモ{n}.txt").write_bytes(b"not a workbook")
+    return ws
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: collect judges in this process")
+def test_collect_under_spawn_gives_the_verdicts_of_fork(inbox, tmp_path):
+    outcomes = {}
+    for method in ("spawn", "fork"):
+        ws = copy_workspace(inbox, tmp_path / method)
+        result = collect(ws, start_method=method)
+        outcomes[method] = sorted((r.item.name, r.verdict, r.department, r.errors) for r in result.results)
+        assert ws.load().accepted_departments(YEAR)  # merged from the workers' verdicts
+    assert outcomes["spawn"] == outcomes["fork"]
+    assert sum(v == Verdict.ACCEPTED for _, v, _, _ in outcomes["spawn"]) >= 13
+
+
+def test_a_cp932_console_gets_every_line(inbox, tmp_path):
+    ws = copy_workspace(inbox, tmp_path / "cp932")
+    (ws.inbox / "𠮷田さんの調査票.xlsx").write_bytes(b"x")  # 𠮷 is not in cp932
+    env = {**os.environ, "PYTHONIOENCODING": "cp932"}
+    proc = subprocess.run([sys.executable, "-m", "plan_xl", "--dir", str(ws.root), "collect"], env=env,
+                          capture_output=True, timeout=300)
+    out = proc.stdout.decode("cp932")  # what the console shows: decodable, nothing lost but 𠮷
+    assert proc.returncode == 1, proc.stderr.decode("cp932", "replace")
+    assert "?田さんの調査票.xlsx" in out and "取りまとめ状況:" in out
+    assert b"Traceback" not in proc.stderr
