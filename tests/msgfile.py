@@ -128,17 +128,41 @@ def _properties(props: list[tuple[int, int, object]], header: bytes) -> list[_No
     return [_Node("__properties_version1.0", bytes(fixed)), *streams]
 
 
-def outlook_msg(subject: str, sender: str, sent: dt.datetime, attachments: list[tuple[str, bytes]]) -> bytes:
-    """An Outlook mail as "save as .msg" writes it: subject, sender, time and attachments."""
+Attachments = list["tuple[str, bytes] | Forwarded"]
+
+
+class Forwarded:
+    """A mail attached to a mail (Outlook's 「添付ファイルとして転送」): an embedded message."""
+
+    def __init__(self, subject: str, sender: str, attachments: Attachments):
+        self.subject, self.sender, self.attachments = subject, sender, attachments
+
+
+def _message(subject: str, sender: str, attachments: Attachments, header: bytes,
+             sent: dt.datetime | None = None) -> list[_Node]:
     headers = f"From: {sender}\r\nSubject: {subject}\r\n"
-    top = _properties([(0x001A, PT_STRING, "IPM.Note"), (0x0037, PT_STRING, subject),
-                       (0x0039, PT_TIME, sent), (0x007D, PT_STRING, headers),
-                       (0x5D01, PT_STRING, sender)],
-                      struct.pack("<8xIIII8x", 0, len(attachments), 0, len(attachments)))
+    props = [(0x001A, PT_STRING, "IPM.Note"), (0x0037, PT_STRING, subject), (0x007D, PT_STRING, headers),
+             (0x5D01, PT_STRING, sender)] + ([(0x0039, PT_TIME, sent)] if sent else [])
+    nodes = _properties(props, header)
+    for k, attachment in enumerate(attachments):
+        if isinstance(attachment, Forwarded):
+            inner = _message(attachment.subject, attachment.sender, attachment.attachments,
+                             struct.pack("<8xIIII", 0, len(attachment.attachments), 0, len(attachment.attachments)))
+            children = _properties([(0x3705, PT_INT32, 5)], b"\0" * 8) + [
+                _Node("__substg1.0_3701000D", None, inner)]
+        else:
+            name, data = attachment
+            children = _properties([(0x3705, PT_INT32, 1), (0x3707, PT_STRING, name),
+                                    (0x3704, PT_STRING, name[:12]), (0x3701, PT_BINARY, data)], b"\0" * 8)
+        nodes.append(_Node(f"__attach_version1.0_#{k:08X}", None, children))
+    return nodes
+
+
+def outlook_msg(subject: str, sender: str, sent: dt.datetime, attachments: Attachments) -> bytes:
+    """An Outlook mail as "save as .msg" writes it: subject, sender, time and attachments (files,
+    or Forwarded mails)."""
+    top = _message(subject, sender, attachments,
+                   struct.pack("<8xIIII8x", 0, len(attachments), 0, len(attachments)), sent)
     nodes = [*top, _Node("__nameid_version1.0", None, _properties([], b"")[:1])]
-    for k, (name, data) in enumerate(attachments):
-        props = _properties([(0x3705, PT_INT32, 1), (0x3707, PT_STRING, name), (0x3704, PT_STRING, name[:12]),
-                             (0x3701, PT_BINARY, data)], b"\0" * 8)
-        nodes.append(_Node(f"__attach_version1.0_#{k:08X}", None, props))
     root = _link(_Node("Root Entry", None, nodes))
     return compound_file(root.children)

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 
 import pytest
 from click.testing import CliRunner
-from msgfile import outlook_msg
+from msgfile import Forwarded, outlook_msg
 from returned import YEAR, copy_workspace, fill, identity, issue, typical_values, zip_of
 from zipbuild import zip_archive
 
@@ -174,3 +174,34 @@ def test_macro_enabled_book_is_read_as_values_with_a_notice(ws):
     assert r.verdict == Verdict.ACCEPTED
     notice = [f for f in r.findings if "マクロ" in f.message]
     assert len(notice) == 1 and not notice[0].needs_action and notice[0].action == "対応不要"
+
+
+def test_outlook_forward_as_attachment(ws):
+    data = filled(ws)
+    inner = Forwarded("調査票の提出", "dx@city.example.jp", [(NAME, data)])
+    (ws.inbox / "転送.msg").write_bytes(outlook_msg("FW: 調査票の提出", "jinji@city.example.jp", SENT, [inner]))
+
+    r = only(collect(ws))
+
+    assert r.verdict == Verdict.ACCEPTED and r.department == DX
+    assert r.item.label == f"転送.msg ＞ 調査票の提出.msg ＞ {NAME}" and r.item.sender == "dx@city.example.jp"
+
+
+def test_a_signature_image_beside_the_workbook_does_not_make_the_department_wait(ws):
+    from plan_xl.collect import State, department_states
+
+    msg = mail(filled(ws), NAME)
+    msg.add_attachment(b"\x89PNG\r\n", maintype="image", subtype="png", filename="image001.png")
+    (ws.inbox / "提出.eml").write_bytes(msg.as_bytes())
+    note = EmailMessage()  # 人事課 writes that its return will follow, with its logo
+    note["Subject"], note["From"], note["Date"] = "後日送ります", "jinji@city.example.jp", "Mon, 20 May 2024 11:00:00 +0900"
+    note.set_content("調査票は後日送ります。")
+    note.add_attachment(b"\x89PNG\r\n", maintype="image", subtype="png", filename="logo.png")
+    (ws.inbox / "人事課.eml").write_bytes(note.as_bytes())
+
+    verdicts = {r.item.name: (r.verdict, r.department) for r in collect(ws).results}
+
+    assert verdicts == {NAME: (Verdict.ACCEPTED, DX), "image001.png": (Verdict.WRONG_TYPE, DX),
+                        "logo.png": (Verdict.WRONG_TYPE, "人事課")}
+    states = department_states(ws, ws.load(), YEAR)
+    assert states[DX] == State.ACCEPTED and states["人事課"] == State.MISSING

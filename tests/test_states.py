@@ -102,3 +102,31 @@ def test_the_five_places_agree(demo):
             for d in (MISTAKES, SILENT)}
     assert any("（修正待ち）" in t for t in owed[MISTAKES])
     assert any("（未提出）" in t for t in owed[SILENT])
+    said = CliRunner().invoke(main, ["--dir", str(ws.root), "report", "--year", str(DEMO_YEAR), "--out",
+                                     str(ws.root / "再作成.xlsx")]).output
+    assert f"未提出の所管課 1 課（{SILENT}）、修正待ちの所管課 1 課（{MISTAKES}）" in said
+
+
+def test_after_the_correction_arrives_every_place_says_accepted(demo, tmp_path):
+    import shutil
+
+    from returned import fill, identity, typical_values
+
+    from plan_xl.collect import collect
+
+    ws = Workspace(tmp_path / "デモ")
+    shutil.copytree(demo[0].root, ws.root)
+    template = ws.template_path(DEMO_YEAR, MISTAKES)
+    (ws.inbox / f"{MISTAKES}_修正版.xlsx").write_bytes(fill(template, typical_values(ws.load(), identity(template))))
+
+    result = collect(ws, now=dt.datetime(2024, 6, 10, 9, 0))
+
+    reg = ws.load()
+    assert department_states(ws, reg, DEMO_YEAR)[MISTAKES] == State.ACCEPTED
+    rows = sheet(result.status_paths[0], "所管課別")
+    assert rows[1][0].startswith("2024年06月10日") and "差戻し中 0 課" in rows[2][0]
+    assert dict((r[0], r[1]) for r in rows if r[0])[MISTAKES] == "受理"
+    assert not ws.correction_path(DEMO_YEAR, MISTAKES).exists()  # retired: not mailed again
+    settings = load_settings(ws, reg)
+    assert MISTAKES not in {x.key for x in prepare_letters(ws, reg, "reminders", DEMO_YEAR, settings).letters}
+    assert prepare_letters(ws, reg, "corrections", DEMO_YEAR, settings).letters == []

@@ -143,10 +143,9 @@ def templates(ctx: Context, year, out_dir, departments, due, password) -> None:
 def collect(ctx: Context, paths, zip_passwords) -> None:
     """返送された調査票を確認し、受理したものを台帳に取り込みます。
 
-    受け付けるもの: Excel ブック（.xlsx、マクロ付き .xlsm は値だけ）、保存したメール（.eml、
-    Outlook の .msg、添付として転送されたメールも）、zip ファイル（パスワード付きも）。
-    PATHS はファイルかフォルダ（省略時は workbooks/inbox/）。すべて受理なら終了コード 0、
-    差戻しがあれば 1（受理分は取り込み済み）、指定の誤りは 2。
+    受け付けるもの: Excel ブック（.xlsx、マクロ付き .xlsm は値だけ）、保存したメール（.eml、Outlook の .msg、添付として転送されたメールも）、zip ファイル（パスワード付きも）。
+
+    PATHS はファイルかフォルダ（省略時は workbooks/inbox/）。すべて受理なら終了コード 0、差戻しがあれば 1（受理分は取り込み済み）、指定の誤りは 2。
 
     \b
     例:
@@ -474,7 +473,7 @@ def report(ctx: Context, year: int | None, out: Path | None, issued) -> None:
     returned = {d for d, s in department_states(ctx.workspace, reg, year).items() if s == State.RETURNED}
     path = build_report(reg, year, out or ctx.workspace.report_path(year),
                         issued.date() if issued else None, returned)
-    ctx.say(describe(reg, year))
+    ctx.say(describe(reg, year, returned))
     click.echo(f"報告書を作成しました: {path}")
 
 

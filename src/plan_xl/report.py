@@ -370,7 +370,7 @@ def _summary(book, fmt, year: int, years: list[int], rows: list[SummaryRow]) -> 
         for c, value in enumerate(values):
             header = headers[c][0]
             style = (fmt.rate if header.endswith("達成率") else
-                     fmt.missing if header == "提出状況" and value == STATUS_MISSING else
+                     fmt.missing if header == "提出状況" and value in (STATUS_MISSING, STATUS_RETURNED) else
                      fmt.number if isinstance(value, float) else fmt.text)
             _text(ws, r, c, value, style)
         _row_height(ws, r, [(name, widths[2]), (label, widths[6]), (row.owner, widths[3])])
@@ -435,15 +435,17 @@ def _charts(book, fmt, years: list[int], rows: list[SummaryRow]) -> None:
     ws.print_area(0, 0, r, len(widths))
 
 
-def describe(reg: Register, year: int) -> str:
+def describe(reg: Register, year: int, returned: set[str] | frozenset[str] = frozenset()) -> str:
     """One Japanese line summarising a report's contents, for the CLI."""
-    rows = summary_rows(reg, year)
+    rows = summary_rows(reg, year, frozenset(returned))
     missing = {r.owner for r in rows if r.status == STATUS_MISSING}
+    waiting = {r.owner for r in rows if r.status == STATUS_RETURNED}
     rated = sum(1 for r in rows if r.indicator and r.rates.get(year) is not None)
     boxes = [(p, s, d) for p in reg.plans for s in reg.reporting_sections(p) for d in reg.contributors(p, s)]
     parts = sum(1 for p, s, d in boxes if reg.contribution_for(p.id, s, year, d))
     return (f"{fy_short(year)}: 実施計画 {len(reg.plans)} 件、指標 {sum(1 for r in rows if r.indicator)} 件"
             f"（{fy_short(year)}の達成率あり {rated} 件）、未提出の所管課 {len(missing)} 課"
             + (f"（{'、'.join(sorted(missing))}）" if missing else "")
+            + (f"、修正待ちの所管課 {len(waiting)} 課（{'、'.join(sorted(waiting))}）" if waiting else "")
             + (f"、関係課の記入 {parts}/{len(boxes)} 件" if boxes else ""))
 

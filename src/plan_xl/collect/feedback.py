@@ -172,6 +172,7 @@ def write_correction(data: bytes, findings: list[Finding], path: Path,
 
 
 def _mark_cells(book, findings: list[Finding], originals: dict) -> None:
+    from openpyxl.cell.cell import MergedCell
     from openpyxl.comments import Comment
     from openpyxl.styles import PatternFill
 
@@ -181,6 +182,8 @@ def _mark_cells(book, findings: list[Finding], originals: dict) -> None:
         if f.sheet not in book.sheetnames or not f.cell:
             continue
         cell = book[f.sheet][f.cell]
+        if isinstance(cell, MergedCell):  # inside a merged box: only the 修正依頼 sheet can say it
+            continue
         if f.severity == ERROR or (f.sheet, f.cell) not in marked:  # red stays red under a note
             cell.fill = fills.get(f.severity, fills[ERROR])
         if f.severity == ERROR:

@@ -178,20 +178,48 @@ def _from_mail(item: Received, msg: EmailMessage, opener: Opener, depth: int) ->
 # --- Outlook .msg ------------------------------------------------------------------------------------
 def _from_outlook(item: Received, data: bytes, opener: Opener, depth: int) -> list[Received]:
     """Attachments of a mail saved by Outlook (.msg, an OLE compound file), read with python-oxmsg."""
-    from oxmsg import Message  # imported here: only .msg files need it
+    from olefile import OleFileIO  # imported here: only .msg files need them
+    from oxmsg import Message
+    from oxmsg.storage import Storage
 
     try:
-        msg = Message.load(data)
+        with OleFileIO(data) as ole:
+            storage = Storage.from_ole(ole)
+        msg = Message(storage)
         sender = email.utils.parseaddr(msg.sender or "")[1] or item.sender
         received = msg.sent_date.astimezone().replace(tzinfo=None).isoformat(timespec="seconds") \
             if msg.sent_date else item.received
-        attachments = [(a.file_name or "添付ファイル", a.file_bytes or b"") for a in msg.attachments]
+        return _outlook_attachments(item, storage, sender, received, opener, depth)
     except Exception as e:  # noqa: BLE001 - any reader failure is a verdict, not a crash
         return [_failed(item, Verdict.BROKEN, f"Outlook のメール（.msg）として読めません（{type(e).__name__}）。"
                                               "調査票を直接メールに添付して送ってください。")]
+
+
+EMBEDDED_MESSAGE = "__substg1.0_3701000D"  # [MS-OXMSG] 2.2.2.1: an attached mail, as a storage
+EMBEDDED_HEADER = 24  # bytes before the property entries of an embedded message
+
+
+def _outlook_attachments(item: Received, storage, sender: str, received: str, opener: Opener,
+                         depth: int) -> list[Received]:
+    """The files attached to a .msg mail (or to a mail attached to it: Outlook's 「添付ファイルとして
+    転送」 keeps the forwarded mail as an embedded storage, not as a file)."""
+    from oxmsg.attachment import Attachment
+    from oxmsg.properties import Properties
+
     out: list[Received] = []
-    for name, content in attachments:
-        out += _expand(_inner(item, name, content, received, sender), opener, depth + 1)
+    for part in storage.iter_attachment_storages():
+        attachment = Attachment(part)
+        embedded = next((s for s in part.storages if s.name == EMBEDDED_MESSAGE), None)
+        if embedded is not None:
+            props = Properties(embedded, EMBEDDED_HEADER)
+            inner_sender = email.utils.parseaddr(props.str_prop_value(0x5D01) or "")[1] or sender  # SMTP address
+            subject = props.str_prop_value(0x0037) or "転送メール"
+            carrier = _inner(item, f"{subject}.msg", b"", received, inner_sender)
+            out += _outlook_attachments(carrier, embedded, inner_sender, received, opener, depth + 1) \
+                if depth + 1 < MAX_DEPTH else [_failed(carrier, Verdict.ARCHIVE_TOO_DEEP, "メールの入れ子が深すぎます。")]
+            continue
+        name = attachment.file_name or "添付ファイル"
+        out += _expand(_inner(item, name, attachment.file_bytes or b"", received, sender), opener, depth + 1)
     return out
 
 

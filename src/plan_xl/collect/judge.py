@@ -26,7 +26,9 @@ from .verdict import Verdict
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 PARALLEL_FROM = 16  # below this many files, starting worker processes costs more than it saves
-START_METHOD_ENV = "PLAN_XL_START_METHOD"  # fork / spawn / forkserver: to test Windows' spawn here
+# For tests and benchmarks: PLAN_XL_START_METHOD=spawn starts workers as Windows does, and
+# PLAN_XL_PARALLEL_FROM=1 uses workers even for one file (so every collect test can run in them).
+START_METHOD_ENV, PARALLEL_FROM_ENV = "PLAN_XL_START_METHOD", "PLAN_XL_PARALLEL_FROM"
 
 
 @dataclass
@@ -195,7 +197,7 @@ def _surprises(item: Received, ident: Identity, ctx: Judge) -> list[Finding]:
 def judge_all(items: list[Received], ctx: Judge, progress=None, start_method: str | None = None) -> list[FileResult]:
     """Judge every file, in worker processes when there are many. A worker that dies on a file
     (a reader aborting the process) costs that file a verdict, never the run."""
-    if len(items) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+    if len(items) < int(os.environ.get(PARALLEL_FROM_ENV) or PARALLEL_FROM) or (os.cpu_count() or 1) < 2:
         out = []
         for item in items:
             out.append(judge(item, ctx))

@@ -35,6 +35,7 @@ def record(ws: Workspace, results: list[FileResult], now: dt.datetime) -> None:
                 "year": r.year, "template_id": r.template_id, "verdict": str(r.verdict),
                 "message": r.message, "errors": r.errors, "warnings": r.warnings,
                 "archived": r.archived, "container": r.item.source.name if r.item.chain else "",
+                "container_archived": r.container_archived,
                 "sender": r.item.sender,
                 "findings": [{"severity": f.severity, "sheet": f.sheet, "cell": f.cell,
                               "message": f.message, "action": f.action} for f in r.findings]},
@@ -107,7 +108,7 @@ def department_status(ws: Workspace, reg: Register, year: int,
             state = State.REFERENCE
         elif d.name in accepted:
             state = State.ACCEPTED
-        elif any(not (Verdict.of(e.get("verdict", "")) or Verdict.REJECTED).ok for e in files):
+        elif any((Verdict.of(e.get("verdict", "")) or Verdict.REJECTED).returns for e in files):
             state = State.RETURNED
         else:
             state = State.MISSING if issued else State.NOT_ISSUED

@@ -37,6 +37,12 @@ class Verdict(StrEnum):
         """Nothing for the department to do about this file."""
         return self in (Verdict.ACCEPTED, Verdict.ALREADY, Verdict.SUPERSEDED, Verdict.RESOLVED)
 
+    @property
+    def returns(self) -> bool:
+        """The department must send its return again. Not for a file that was never meant to be
+        a return (a cover letter, a signature image beside the workbook in the same mail)."""
+        return not self.ok and self != Verdict.WRONG_TYPE
+
     @classmethod
     def of(cls, word: str) -> Verdict | None:
         """The member for a word read back from the verdict log (None for an unknown word)."""
