@@ -72,6 +72,10 @@ def sensible_values(ident: Identity) -> dict[tuple[str, str], object]:
             out[(f.sheet, f.cell)] = f"●取組を実施した（{n}）。\n・研修を2回開催"
         elif kind == "revision":
             out[(f.sheet, f.cell)] = "引き続き実施する。"
+        elif kind == "reason":
+            out[(f.sheet, f.cell)] = "・利用者の増加により変動した。"
+        elif kind == "rating":
+            out[(f.sheet, f.cell)] = "B 概ね進捗"
         else:
             out[(f.sheet, f.cell)] = 12 + n
     return out

@@ -19,6 +19,7 @@ from pathlib import Path
 import openpyxl
 
 from plan_xl.collect.read import open_workbook
+from plan_xl.evaluate import reason_needed
 from plan_xl.identity import FieldSpec, Identity, load_or_create_key
 from plan_xl.model import Register
 from plan_xl.templates import TemplateOptions, generate_templates
@@ -56,11 +57,15 @@ def editable(ident: Identity, kind: str | None = None) -> list[FieldSpec]:
 
 def typical_values(reg: Register, ident: Identity) -> dict[str, object]:
     """What a careful department types: bullet text with line breaks, plain numbers close to
-    last year's (so no jump warning)."""
+    last year's (so no jump warning), a 変動要因 where the move asks for one, a 自己評価."""
     values: dict[str, object] = {}
     for f in editable(ident):
         key = f.field
-        if key.kind in ("results", "part_results"):
+        if key.kind == "reason":
+            continue  # typed below, once the actual is known
+        if key.kind == "rating":
+            values[f.key] = "B 概ね進捗"
+        elif key.kind in ("results", "part_results"):
             values[f.key] = f"●{key.target} 第{key.section}節の{YEAR}年度の実績\n・説明会を 3 回開催した（{ident.department}）"
         elif key.kind == "part_revision":
             values[f.key] = f"・{ident.department}の分も引き続き実施する。"
@@ -73,6 +78,9 @@ def typical_values(reg: Register, ident: Identity) -> dict[str, object]:
             ind = reg.indicator(key.target)
             value = previous.value + 1.5 if previous else (ind.baseline + 1.5 if ind.baseline else 12.5)
             values[f.key] = min(value, ind.bounds[1]) if ind.percent else value
+            before = previous.value if previous else None
+            if reason_needed(ind, before, values[f.key], reg.reason_threshold):
+                values[f"reason|{key.target}|{key.year}"] = f"・{ind.name}は制度の見直しにより変動した。"
     return values
 
 

@@ -29,6 +29,7 @@ from returned import (
 from plan_xl.cli import main
 from plan_xl.collect import collect
 from plan_xl.collect.feedback import ERROR_FILL
+from plan_xl.evaluate import self_rating_choice
 from plan_xl.model import FieldKey, Provenance
 from plan_xl.register import load_register
 
@@ -67,10 +68,12 @@ def unit_field(reg, ident, unit_prefix: str):
 def typed(reg, key: str):
     """What the register holds for a field key."""
     field = FieldKey.parse(key)
-    if field.kind == "actual":
+    if field.kind in ("actual", "reason"):
         a = reg.actual_for(field.target, field.year)
-        return a.value, a.source
+        return (a.value if field.kind == "actual" else a.reason), a.source
     pr = reg.progress_for(field.target, field.section, field.year)
+    if field.kind == "rating":
+        return self_rating_choice(reg.rating_scale, pr.self_rating), pr.source
     return (pr.results if field.kind == "results" else pr.revision), pr.source
 
 

@@ -75,6 +75,7 @@ def test_yearly_cycle_commands_run_as_written(tmp_path):
     assert (cwd / "workbooks" / "2023年度_行財政改革実施計画_進捗状況.xlsx").exists()
     assert list((cwd / "outbox" / "report").glob("*.eml"))
     assert list((cwd / "workbooks" / "archive").iterdir())
+    assert len(list((cwd / "workbooks" / "opendata" / "2023").glob("072036_*.csv"))) == 3
 
 
 def _commands(group: click.Group, prefix: str = ""):

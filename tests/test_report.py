@@ -44,8 +44,8 @@ def squash(text: str) -> str:
 def test_report_contains_every_plan_section_action_target_and_result(report_2022, source_register):
     texts = sheet_texts(report_2022)
     reg = source_register
-    assert list(texts)[:4] == ["表紙", "目次", "集計", "グラフ"]
-    assert list(texts)[4:] == [sheet_name(p) for p in reg.plans]
+    assert list(texts)[:5] == ["表紙", "評価", "目次", "集計", "グラフ"]
+    assert list(texts)[5:] == [sheet_name(p) for p in reg.plans]
     for plan in reg.plans:
         sheet = texts[sheet_name(plan)]
         assert plan.name in texts["目次"] and plan.name in sheet

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from .evaluate import check_evaluation_settings
 from .findings import ERROR, WARNING, Finding
 from .model import ASSIGN_ACTUAL, ASSIGN_KINDS, ASSIGN_PART, ASSIGN_PROGRESS, FIVE_LESS, Register
 from .register import EXCEL_MAX_TEXT
@@ -126,6 +127,7 @@ def check_register(reg: Register) -> list[Finding]:
     for d in reg.decisions:
         if d.plan_id not in plans:
             error("判断記録", d.plan_id, "計画IDが計画シートにありません。")
+    out += check_evaluation_settings(reg)
     out += check_assignments(reg)
     return out
 

@@ -455,17 +455,20 @@ def mail_report(ctx: Context, year, send, yes, resend, encoding, to, report_file
               help="出力先（省略時は workbooks/<年度>年度_行財政改革実施計画_進捗状況.xlsx）")
 @click.option("--date", "issued", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="表紙に印字する作成日（YYYY-MM-DD）。省略時はその年度の最後の受付日")
+@click.option("--pdf", "pdf", is_flag=True, help="同じ名前の PDF も作成します（LibreOffice が必要）。")
 @click.pass_obj
 @handle_errors
-def report(ctx: Context, year: int | None, out: Path | None, issued) -> None:
-    """進捗状況報告書（表紙・目次・集計・グラフ・実施計画ごとのシート）を作成します。
+def report(ctx: Context, year: int | None, out: Path | None, issued, pdf: bool) -> None:
+    """進捗状況報告書（表紙・評価・目次・集計・グラフ・実施計画ごとのシート）を作成します。
 
     \b
     例:
       plan-xl report --year 2023
+      plan-xl report --year 2023 --pdf
       plan-xl report --year 2023 --out 報告書.xlsx --date 2024-08-01
     """
     from .collect import State, department_states
+    from .evaluate import rating_summary
     from .report import build_report, describe
 
     reg = ctx.workspace.load()
@@ -474,7 +477,43 @@ def report(ctx: Context, year: int | None, out: Path | None, issued) -> None:
     path = build_report(reg, year, out or ctx.workspace.report_path(year),
                         issued.date() if issued else None, returned)
     ctx.say(describe(reg, year, returned))
+    ctx.say(rating_summary(reg, year))
     click.echo(f"報告書を作成しました: {path}")
+    if pdf:
+        from .pdf import to_pdf
+
+        click.echo(f"PDF を作成しました: {to_pdf(path)}")
+
+
+@main.command("export")
+@click.option("--year", type=int, default=None, help="対象年度（西暦）。省略時は進捗が登録済みの最新の年度")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="出力フォルダ（既定: workbooks/opendata/<年度>/）")
+@click.pass_obj
+@handle_errors
+def export_(ctx: Context, year: int | None, out_dir: Path | None) -> None:
+    """台帳をオープンデータ（CSV・Excel・JSON）として書き出します。
+
+    表は「実施計画」「実施計画の評価」「指標の実績」の3つ。CSV は Excel で開ける UTF-8（BOM 付き）です。
+    全国地方公共団体コードは plan-xl.toml の [open_data] local_government_code から入ります。
+
+    \b
+    例:
+      plan-xl export --year 2023
+      plan-xl export --year 2023 --out 公開用
+    """
+    from .export import export, local_government_code
+
+    reg = ctx.workspace.load()
+    year = year or max(reg.reported_years(), default=reg.first_open_year())
+    code = local_government_code(ctx.workspace.settings_path)
+    if not code:
+        click.echo("注意: plan-xl.toml の [open_data] local_government_code（全国地方公共団体コード）が"
+                   "未設定のため、その列は空欄です。", err=True)
+    paths = export(reg, year, out_dir or ctx.workspace.workbooks / "opendata" / str(year), code)
+    for path in paths:
+        ctx.say(f"作成: {path}")
+    click.echo(f"{year}年度のオープンデータを {len(paths)} ファイル書き出しました: {paths[0].parent}")
 
 
 @main.command("import")

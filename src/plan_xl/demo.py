@@ -2,7 +2,7 @@
 
 The demo fills the FY2023 templates the way departments do (openpyxl typing into the input
 cells, some returned as saved e-mails), with one department making typical mistakes and one
-not replying, then runs collect, status, report and mail drafts.
+not replying, then runs collect, status, report, the open data and mail drafts.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 import openpyxl
 
 from .collect.read import open_workbook
+from .evaluate import previous_value, reason_needed, self_rating_choices
 from .fiscal import fy_short
 from .model import Indicator, Register, format_number
 from .workspace import Workspace
@@ -34,11 +35,19 @@ user = ""
 sender = "{sender}"
 sender_name = "{sender_name}"
 encoding = "utf-8"        # or iso-2022-jp
+
+[open_data]
+# 全国地方公共団体コード (6 digits with the check digit), the first column of `plan-xl export`
+local_government_code = "{code}"
 """
 
+KNOWN_CODES = {"郡山市": "072036"}  # the shipped register's city; others fill in their own
 DEMO_YEAR = 2023
 MISTAKES = "市民課"  # full-width digits, a changed pre-filled cell, a missing 実績
 SILENT = "河川課"  # does not reply
+# An indicator that moves the wrong way in the demo year, with the department's 変動要因, so the
+# report's 評価 lists an item that fell back.
+FALLS_BACK = {"1-2-2.1": (1.12, "●制度改正への対応と、休止していた窓口業務の再開により、業務量が一時的に増加した。")}
 
 
 def init_workspace(root: Path) -> list[Path]:
@@ -60,7 +69,8 @@ def init_workspace(root: Path) -> list[Path]:
         coordinator = reg.meta.get("coordinating_department", "")
         sender = reg.department(coordinator).email if reg.department_name(coordinator) else ""
         ws.settings_path.write_text(SETTINGS_TEMPLATE.format(
-            sender=sender, sender_name=f"{reg.meta.get('city', '')} {coordinator}".strip()), encoding="utf-8")
+            sender=sender, sender_name=f"{reg.meta.get('city', '')} {coordinator}".strip(),
+            code=KNOWN_CODES.get(reg.meta.get("city", ""), "")), encoding="utf-8")
         made.append(ws.settings_path)
     made += copy_default_templates(ws.mail_templates)
     return made
@@ -68,6 +78,8 @@ def init_workspace(root: Path) -> list[Path]:
 
 def demo_value(reg: Register, ind: Indicator, year: int) -> float:
     """A plausible actual: a third of the way from last year's value toward the target."""
+    if year == DEMO_YEAR and ind.id in FALLS_BACK:
+        return FALLS_BACK[ind.id][0]
     previous = reg.actual_for(ind.id, year - 1)
     start = previous.value if previous else (ind.baseline if ind.baseline is not None else ind.target / 2)
     value = start + (ind.target - start) / 3
@@ -107,13 +119,23 @@ def fill_template(data: bytes, reg: Register, mistakes: bool = False) -> bytes:
     ident = open_workbook(data).identity
     wb = openpyxl.load_workbook(io.BytesIO(data))
     first_results = True
+    cells = {f.key: (wb[f.sheet], f.cell) for f in ident.fields}
     for f in (f for f in ident.fields if f.editable):
         ws = wb[f.sheet]
         key = f.field
+        if key.kind == "reason":
+            continue  # typed with its actual
+        if key.kind == "rating":
+            ws[f.cell] = self_rating_choices(reg.rating_scale)[1]
+            continue
         if key.kind == "actual":
-            value = demo_value(reg, reg.indicator(key.target), ident.year)
-            unit = reg.indicator(key.target).unit
-            ws[f.cell] = _full_width(f"{value:,.10g}") + unit if mistakes else value
+            ind = reg.indicator(key.target)
+            value = demo_value(reg, ind, ident.year)
+            ws[f.cell] = _full_width(f"{value:,.10g}") + ind.unit if mistakes else value
+            reason = demo_reason(reg, ind, ident.year, value)
+            if reason and f"reason|{ind.id}|{ident.year}" in cells:
+                sheet, cell = cells[f"reason|{ind.id}|{ident.year}"]
+                sheet[cell] = reason
             continue
         if key.is_part:  # a co-owner's own part; it has something to add
             if key.kind != "part_none":
@@ -132,6 +154,16 @@ def fill_template(data: bytes, reg: Register, mistakes: bool = False) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def demo_reason(reg: Register, ind: Indicator, year: int, value: float) -> str:
+    """The 変動要因 a department writes when the template asks for one."""
+    if year == DEMO_YEAR and ind.id in FALLS_BACK:
+        return FALLS_BACK[ind.id][1]
+    previous = previous_value({(a.indicator_id, a.year): a for a in reg.actuals}, ind, year, reg.period[0])
+    if not reason_needed(ind, previous, value, reg.reason_threshold):
+        return ""
+    return f"●{ind.name}は、取組の進み具合と利用状況の変化により前年度から大きく変動した。"
 
 
 def _full_width(text: str) -> str:
@@ -154,6 +186,8 @@ def as_email(data: bytes, filename: str, department: str, sender: str, to: str, 
 def run_demo(root: Path, say: Callable[[str], None]) -> dict[str, Path]:
     """The whole FY2023 cycle in a fresh working folder; returns the main outputs."""
     from .collect import State, collect, department_states
+    from .evaluate import rating_summary
+    from .export import export, local_government_code
     from .identity import load_or_create_key
     from .mail import load_settings, prepare_letters, write_drafts
     from .report import build_report
@@ -215,6 +249,10 @@ def run_demo(root: Path, say: Callable[[str], None]) -> dict[str, Path]:
     report = build_report(reg, DEMO_YEAR, ws.report_path(DEMO_YEAR), issued=dt.date(2024, 6, 10),
                           returned={d for d, s in states.items() if s == State.RETURNED})
     say(f"6/7 取りまとめた報告書: {report}")
+    say(f"    {rating_summary(reg, DEMO_YEAR)}")
+    opendata = export(reg, DEMO_YEAR, ws.workbooks / "opendata" / str(DEMO_YEAR),
+                      local_government_code(ws.settings_path))
+    say(f"    オープンデータ（CSV・Excel・JSON）: {opendata[0].parent}")
     batch = prepare_letters(ws, reg, "report", DEMO_YEAR, load_settings(ws, reg),
                             to=["kanbu@city.example.jp"], report_file=report)
     write_drafts(batch, ws, load_settings(ws, reg))

@@ -18,6 +18,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from .evaluate import self_rating_choice, self_rating_choices, target_for
 from .fiscal import fy_label, fy_short
 from .model import FIVE_LESS, NOTHING_TO_ADD, Indicator, Plan, Register, Section, format_number
 
@@ -84,8 +85,8 @@ PAGE_ROWS_PT = PAGE_HEIGHT_PT / min(1.0, PAGE_WIDTH_PT / TABLE_WIDTH_PT) * 0.95
 class InputField:
     """An input cell the template opens: key identifies it in the register."""
 
-    key: str  # e.g. "results|1-3-1|2|2023", "revision|…", "actual|1-3-1.2|2023"
-    kind: str  # results, revision or actual
+    key: str  # e.g. "results|1-3-1|2|2023", "revision|…", "actual|1-3-1.2|2023", "reason|…", "rating|…"
+    kind: str  # results, revision, actual, reason (変動要因 of an actual) or rating (自己評価)
     sheet: str
     row: int
     col: int
@@ -100,8 +101,8 @@ class InputField:
     @property
     def defined_name(self) -> str:
         """Workbook-level name anchoring the cell (survives inserted rows)."""
-        kind = {"results": "R", "revision": "V", "actual": "A", "part_results": "PR",
-                "part_revision": "PV", "part_none": "PN"}[self.kind]
+        kind = {"results": "R", "revision": "V", "actual": "A", "reason": "W", "rating": "E",
+                "part_results": "PR", "part_revision": "PV", "part_none": "PN"}[self.kind]
         parts = self.key.split("|")[1:]
         return "PX_" + kind + "_" + "_".join(_name_part(p) for p in parts)
 
@@ -385,6 +386,8 @@ def _progress(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int,
             r = _contribution_inputs(sheet, r + 1, reg, plan, section, year, department, fields)
             put(top, 1, r - 1, 1, fy_short(year), "label")
             r = _indicator_inputs(sheet, r, reg, indicators, year, plan, department, fields)
+            if not plan.indicators:  # an item without numbers is rated by its department
+                r = _self_rating_input(sheet, r, reg, plan, section, year, department, fields)
         elif pr is not None or reg.contributions_of(plan, section, year) or (
                 missing is not None and year > reg.baseline_year):  # a report marks what is owed
             lead = pr.results if pr else missing(owner, year) if missing is not None else ""
@@ -465,7 +468,7 @@ def _indicator_inputs(sheet: PlanSheet, r: int, reg: Register, indicators: list[
     put(r, 7, r, 7, "目標値", "label")
     put(r, 8, r, 9, "前年度の実績値", "label")
     put(r, 10, r, 10, f"{fy_short(year)}の実績値", "label")
-    put(r, 11, r, 11, "記入の目安", "label")
+    put(r, 11, r, 11, "変動要因（大きく増減した場合）", "label")
     r += 1
     name = sheet.ws.get_name()
     for ind in indicators:
@@ -473,16 +476,37 @@ def _indicator_inputs(sheet: PlanSheet, r: int, reg: Register, indicators: list[
         editable = department == owner
         previous = reg.actual_for(ind.id, year - 1)
         current = reg.actual_for(ind.id, year)
-        put(r, 2, r, 5, ind.label)
+        hint = f"{'高い' if ind.direction == 'up' else '低い'}ほど良い" if editable else f"{owner}が記入"
+        put(r, 2, r, 5, f"{ind.label}\n（{hint}）")
         put(r, 6, r, 6, _with_label(ind.baseline, ind.baseline_label), "number")
-        put(r, 7, r, 7, f"{format_number(ind.target)}{ind.comparator}".strip(), "number")
+        put(r, 7, r, 7, f"{format_number(target_for(ind, year))}{ind.comparator}".strip(), "number")
         put(r, 8, r, 9, previous.value if previous else "", "number")
         put(r, 10, r, 10, current.value if current else "", "input_number" if editable else "number")
-        hint = f"{'高い' if ind.direction == 'up' else '低い'}ほど良い"
-        put(r, 11, r, 11, hint if editable else f"{owner}が記入")
+        # the reason sits right of its actual (templates.py's conditional format relies on it)
+        put(r, 11, r, 11, current.reason if current else "", "input" if editable else "text")
+        if editable:
+            sheet.need(r, 3 * LINE_HEIGHT + ROW_PADDING)
         fields.append(InputField(f"actual|{ind.id}|{year}", "actual", name, r, 10, owner, editable, ind))
+        fields.append(InputField(f"reason|{ind.id}|{year}", "reason", name, r, 11, owner, editable, ind))
         r += 1
     return r
+
+
+def _self_rating_input(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int, year: int,
+                       department: str | None, fields: list[InputField]) -> int:
+    """自己評価 of a progress row without numeric targets: a choice from the rating scale."""
+    owner = reg.progress_owner(plan, section)  # 記入課 of the progress row
+    editable = department == owner
+    pr = reg.progress_for(plan.id, section, year)
+    choices = "、".join(self_rating_choices(reg.rating_scale))
+    sheet.put(r, 1, r, 1, "自己評価", "label")
+    sheet.put(r, 2, r, 3, self_rating_choice(reg.rating_scale, pr.self_rating if pr else ""),
+              "input" if editable else "text")
+    sheet.put(r, 4, r, LAST_COL, f"数値目標がないため、{fy_short(year)}の進捗を一覧から選んでください（{choices}）。"
+              if editable else f"{owner}が記入")
+    fields.append(InputField(f"rating|{plan.id}|{section}|{year}", "rating", sheet.ws.get_name(), r, 2,
+                             owner, editable))
+    return r + 1
 
 
 def _with_label(value: float | None, label: str) -> str:

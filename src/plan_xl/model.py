@@ -163,8 +163,9 @@ class FieldKey:
     Issued templates carry it as text ("results|1-3-1|2|2023", "actual|1-3-1.2|2023"); `parse`
     and `str` convert, nothing else splits that text."""
 
-    kind: str  # results, revision or actual; part_results, part_revision, part_none (a co-owner's part)
-    target: str  # plan id, or indicator id for an actual
+    kind: str  # results, revision or actual; reason (変動要因) or rating (自己評価), evaluate.py;
+    # part_results, part_revision, part_none (a co-owner's part, with `department`)
+    target: str  # plan id, or indicator id for an actual or its reason
     year: int
     section: int = 0
     department: str = ""  # the co-owner whose part it is (part_* kinds only)
@@ -172,9 +173,9 @@ class FieldKey:
     @classmethod
     def parse(cls, text: str) -> FieldKey:
         parts = str(text).split("|")
-        if parts[0] == "actual" and len(parts) == 3:
-            return cls("actual", parts[1], int(parts[2]))
-        if parts[0] in ("results", "revision") and len(parts) == 4:
+        if parts[0] in ("actual", "reason") and len(parts) == 3:  # reason: 変動要因 of an actual
+            return cls(parts[0], parts[1], int(parts[2]))
+        if parts[0] in ("results", "revision", "rating") and len(parts) == 4:  # rating: 自己評価
             return cls(parts[0], parts[1], int(parts[3]), int(parts[2]))
         if parts[0] in PART_KINDS and len(parts) == 5 and parts[4]:
             return cls(parts[0], parts[1], int(parts[3]), int(parts[2]), parts[4])
@@ -185,8 +186,8 @@ class FieldKey:
         return self.kind in PART_KINDS
 
     def __str__(self) -> str:
-        if self.kind == "actual":
-            return f"actual|{self.target}|{self.year}"
+        if self.kind in ("actual", "reason"):
+            return f"{self.kind}|{self.target}|{self.year}"
         if self.is_part:
             return f"{self.kind}|{self.target}|{self.section}|{self.year}|{self.department}"
         return f"{self.kind}|{self.target}|{self.section}|{self.year}"
@@ -205,6 +206,7 @@ class Progress:
     results: str = ""  # 実績
     revision: str = ""  # 計画の見直し
     source: Provenance = field(default_factory=Provenance)
+    self_rating: str = ""  # 自己評価: a label of the rating scale, for items without numbers
 
 
 @dataclass
@@ -215,6 +217,7 @@ class Actual:
     year: int
     value: float
     source: Provenance = field(default_factory=Provenance)
+    reason: str = ""  # 変動要因: why the value moved a lot against last year
 
 
 @dataclass
@@ -300,6 +303,24 @@ class Submission:
     superseded_by: str = ""  # sha256 of the later accepted file, when superseded
 
 
+@dataclass(frozen=True)
+class Rating:
+    """One step of the rating scale (評価基準). An achievement rate of at least `minimum`
+    (1.0 = 100%) gets `label`; the steps are tried best first. `minimum` None: every rate below
+    the steps above; `no_data`: the label when there is no actual (実績なし)."""
+
+    label: str
+    minimum: float | None
+    meaning: str = ""
+    no_data: bool = False
+
+
+# The scale comparable cities publish (木津川市, 下野市); the register's 評価基準 sheet overrides it.
+DEFAULT_RATINGS = (Rating("S", 1.0, "特に良好に進捗"), Rating("A", 0.8, "良好に進捗"),
+                   Rating("B", 0.5, "概ね進捗"), Rating("C", None, "進捗に課題あり"),
+                   Rating("–", None, "実績なし", no_data=True))
+
+
 @dataclass
 class Register:
     """The master register: everything plan-xl knows."""
@@ -313,6 +334,7 @@ class Register:
     actuals: list[Actual] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
     submissions: list[Submission] = field(default_factory=list)
+    ratings: list[Rating] = field(default_factory=lambda: list(DEFAULT_RATINGS))  # 評価基準
     assignments: list[Assignment] = field(default_factory=list)
     contributions: list[Contribution] = field(default_factory=list)
 
@@ -326,8 +348,30 @@ class Register:
         return int(self.meta["baseline_year"])
 
     @property
+    def rating_scale(self) -> list[Rating]:
+        return list(self.ratings or DEFAULT_RATINGS)
+
+    @property
+    def reason_threshold(self) -> float:
+        """A change against last year above this fraction asks for a 変動要因 (情報 sheet)."""
+        text = self.meta.get("reason_threshold_percent") or "30"
+        try:
+            return float(text) / 100
+        except ValueError:
+            from .errors import RegisterError
+
+            raise RegisterError(f"台帳の「情報」シートの reason_threshold_percent「{text}」が数値ではありません"
+                                "（変動要因を求める増減の割合、例: 30）。") from None
+
+    @property
     def revision(self) -> int:
         return int(self.meta.get("revision", "1"))
+
+    def frames(self, year: int | None = None, code: str = ""):
+        """The register as pandas DataFrames (see plan_xl.frames)."""
+        from .frames import frames
+
+        return frames(self, year, code)
 
     def plan(self, plan_id: str) -> Plan:
         for p in self.plans:

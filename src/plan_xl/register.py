@@ -19,6 +19,7 @@ from python_calamine import CalamineWorkbook
 
 from .errors import RegisterBusyError, RegisterError
 from .model import (
+    DEFAULT_RATINGS,
     FIVE_LESS,
     NOTHING_TO_ADD,
     Action,
@@ -33,6 +34,7 @@ from .model import (
     Plan,
     Progress,
     Provenance,
+    Rating,
     Register,
     Section,
     Span,
@@ -62,18 +64,21 @@ SHEETS: dict[str, list[tuple[str, int]]] = {
     "指標": [("指標ID", 10), ("計画ID", 9), ("節", 5), ("指標名", 40), ("単位", 10), ("目標値", 10),
              ("比較", 6), ("目標年度", 9), ("現況値", 10), ("現況値の時点", 14), ("方向", 6)],
     "進捗": [("計画ID", 9), ("節", 5), ("年度", 7), ("実績", 70), ("計画の見直し", 60),
-             *[(h, 16) for h in PROVENANCE_HEADERS]],
-    "指標実績": [("指標ID", 10), ("年度", 7), ("実績値", 12), *[(h, 16) for h in PROVENANCE_HEADERS]],
+             *[(h, 16) for h in PROVENANCE_HEADERS], ("自己評価", 8)],
+    "指標実績": [("指標ID", 10), ("年度", 7), ("実績値", 12), *[(h, 16) for h in PROVENANCE_HEADERS],
+                 ("変動要因", 50)],
     "提出": [("様式ID", 20), ("所管課", 20), ("年度", 7), ("ファイル名", 40), ("SHA-256", 20),
              ("受付日時", 20), ("保管ファイル", 40), ("差替え先", 20)],
     "判断記録": [("計画ID", 9), ("内容", 100)],
+    "評価基準": [("評価", 6), ("達成率の下限（%）", 16), ("意味", 30)],
     "記入課": [("計画ID", 9), ("区分", 12), ("節", 5), ("指標ID", 10), ("記入課", 20)],
     "関係課の記入": [("計画ID", 9), ("節", 5), ("年度", 7), ("記入課", 20), ("実績", 60),
                   ("計画の見直し", 50), (NOTHING_TO_ADD, 8), *[(h, 16) for h in PROVENANCE_HEADERS]],
 }
-# Sheets added after registers were already in use: an older register without them loads as
-# having none of their rows.
-OPTIONAL_SHEETS = ("記入課", "関係課の記入")
+# Added after registers were in use: a register written before them still loads (defaults).
+OPTIONAL_SHEETS = {"評価基準", "記入課", "関係課の記入"}
+OPTIONAL_COLUMNS = {("進捗", "自己評価"), ("指標実績", "変動要因")}
+NO_DATA = "実績なし"  # 評価基準's 下限 for the rating given when there is no actual
 DIRECTION_LABELS = {"up": "上", "down": "下"}
 HALF_LABELS = {0: "", 1: "前", 2: "後"}
 
@@ -113,13 +118,15 @@ def register_rows(reg: Register) -> dict[str, list[list]]:
                 t["指標"].append([i.id, p.id, s.number, i.name, i.unit, i.target, i.comparator,
                                 i.target_year, i.baseline, i.baseline_label,
                                 DIRECTION_LABELS[i.direction]])
-    t["進捗"] = [[pr.plan_id, pr.section, pr.year, pr.results, pr.revision, *_prov(pr.source)]
-               for pr in sorted(reg.progress, key=lambda x: (_plan_key(x.plan_id), x.section, x.year))]
-    t["指標実績"] = [[a.indicator_id, a.year, a.value, *_prov(a.source)]
+    t["進捗"] = [[pr.plan_id, pr.section, pr.year, pr.results, pr.revision, *_prov(pr.source),
+                pr.self_rating] for pr in sorted(reg.progress, key=lambda x: (_plan_key(x.plan_id), x.section, x.year))]
+    t["指標実績"] = [[a.indicator_id, a.year, a.value, *_prov(a.source), a.reason]
                  for a in sorted(reg.actuals, key=lambda x: (_indicator_key(x.indicator_id), x.year))]
     t["提出"] = [[s.template_id, s.department, s.year, s.file, s.sha256, s.received, s.archived_as,
                 s.superseded_by] for s in reg.submissions]
     t["判断記録"] = [[d.plan_id, d.text] for d in reg.decisions]
+    t["評価基準"] = [[r.label, NO_DATA if r.no_data else (None if r.minimum is None else round(r.minimum * 100, 6)),
+                  r.meaning] for r in reg.rating_scale]
     t["記入課"] = [[a.plan_id, a.kind, a.section, a.indicator_id, a.department] for a in reg.assignments]
     t["関係課の記入"] = [[c.plan_id, c.section, c.year, c.department, c.results, c.revision,
                      "○" if c.nothing else "", *_prov(c.source)]
@@ -254,11 +261,13 @@ class _Table:
     def __init__(self, path: Path, sheet: str, rows: list[list]):
         self.path, self.sheet = path, sheet
         headers = [str(h).strip() for h in rows[0]] if rows else []
-        missing = [h for h, _ in SHEETS[sheet] if h not in headers]
+        if not rows and sheet in OPTIONAL_SHEETS:
+            headers = [h for h, _ in SHEETS[sheet]]
+        missing = [h for h, _ in SHEETS[sheet] if h not in headers and (sheet, h) not in OPTIONAL_COLUMNS]
         if missing:
             raise RegisterError(f"{path.name}「{sheet}」シートに列「{'」「'.join(missing)}」が"
                                 f"ありません。見出し行（1行目）を確認してください。")
-        self.index = {h: headers.index(h) for h, _ in SHEETS[sheet]}
+        self.index = {h: headers.index(h) if h in headers else -1 for h, _ in SHEETS[sheet]}
         self.rows = [(n, r) for n, r in enumerate(rows[1:], 2) if any(v not in ("", None) for v in r)]
 
     def __iter__(self) -> Iterable[tuple[Callable, Callable]]:
@@ -267,7 +276,7 @@ class _Table:
 
     def _raw(self, row, header):
         i = self.index[header]
-        return row[i] if i < len(row) else ""
+        return row[i] if 0 <= i < len(row) else ""
 
     def _text_getter(self, n, row):
         def text(header: str) -> str:
@@ -314,8 +323,7 @@ def load_register(path: Path) -> Register:
     if missing:
         raise RegisterError(f"台帳 {path.name} にシート「{'」「'.join(missing)}」がありません。")
     tables = {s: _Table(path, s, wb.get_sheet_by_name(s).to_python(skip_empty_area=False)
-                        if s in names else [[h for h, _ in SHEETS[s]]])
-              for s in SHEETS}
+                        if s in names else []) for s in SHEETS}
     return _from_tables(tables)
 
 
@@ -374,16 +382,28 @@ def _from_tables(t: dict[str, _Table]) -> Register:
                         baseline_label=text("現況値の時点"), direction=directions.get(text("方向"), "up"))
         sections[(ind.plan_id, ind.section)].indicators.append(ind)
     progress = [Progress(text("計画ID"), _int(number, "節"), _int(number, "年度"), text("実績"),
-                         text("計画の見直し"), _provenance(text)) for text, number in t["進捗"]]
-    actuals = [Actual(text("指標ID"), _int(number, "年度"), number("実績値"), _provenance(text))
-               for text, number in t["指標実績"]]
+                         text("計画の見直し"), _provenance(text), text("自己評価"))
+                for text, number in t["進捗"]]
+    actuals = [Actual(text("指標ID"), _int(number, "年度"), number("実績値"), _provenance(text),
+                      text("変動要因")) for text, number in t["指標実績"]]
     submissions = [Submission(text("様式ID"), text("所管課"), _int(number, "年度"), text("ファイル名"),
                               text("SHA-256"), text("受付日時"), text("保管ファイル"), text("差替え先"))
                    for text, number in t["提出"]]
     decisions = [Decision(text("計画ID"), text("内容")) for text, _ in t["判断記録"]]
     return Register(meta=meta, goals=goals, initiatives=initiatives, departments=departments,
                     plans=list(plans.values()), progress=progress, actuals=actuals,
-                    decisions=decisions, submissions=submissions, **_who_fills_what(t))
+                    decisions=decisions, submissions=submissions, ratings=_ratings(t["評価基準"]),
+                    **_who_fills_what(t))
+
+
+def _ratings(table: _Table) -> list[Rating]:
+    """評価基準: a 下限 in percent, blank for the lowest step, 実績なし for the no-data label."""
+    out = []
+    for text, number in table:
+        no_data = text("達成率の下限（%）") == NO_DATA
+        minimum = None if no_data else number("達成率の下限（%）", required=False)
+        out.append(Rating(text("評価"), None if minimum is None else minimum / 100, text("意味"), no_data))
+    return out or list(DEFAULT_RATINGS)
 
 
 def _who_fills_what(t: dict[str, _Table]) -> dict[str, list]:

@@ -1,9 +1,10 @@
 """The consolidated progress report (進捗状況報告書): one workbook the coordinating section
 publishes after collection.
 
-Sheets, in order: 表紙 (cover), 目次 (contents, with links to the plan sheets), 集計 (one row
-per plan section and indicator: submission status, baseline, actuals, target, achievement
-rate), グラフ (native bar charts of the achievement rates, each above the table it plots), then
+Sheets, in order: 表紙 (cover), 評価 (plan items per rating, the change against last year,
+the items that fell back with the departments' 変動要因; evaluate.py), 目次 (contents, with
+links to the plan sheets and each item's rating), 集計 (one row per plan section and indicator:
+submission status, baseline, actuals, target in force, achievement rate, rating, 変動要因), グラフ (native bar charts of the achievement rates, each above the table it plots), then
 one sheet per plan item drawn by `layout.draw_plan` with every reported year up to the report
 year.
 
@@ -12,7 +13,8 @@ are fixed and nothing depends on the clock, so the same register gives the same 
 Every text from the register is written with `write_string` (and the workbook refuses to turn
 strings into formulas, links or numbers); the only links are plan-xl's own internal ones in 目次.
 
-Achievement rate (達成率) of an indicator in a year, by `achievement_rate`:
+Achievement rate (達成率) of an indicator in a year, by `evaluate.achievement_rate` against the
+target in force that year (`evaluate.target_for`):
 - the usual case, baseline not yet at the target: (actual − baseline) ÷ (target − baseline).
   The same formula serves both directions: for a "lower is better" indicator target − baseline
   is negative, so falling values give a positive rate. 0% = still at the baseline, 100% = target
@@ -37,52 +39,38 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 
 from .errors import PlanXlError, UsageError
+from .evaluate import (  # noqa: F401 - the rate rules live in evaluate.py; re-exported here
+    BASIS_SELF,
+    FALL,
+    FLAT,
+    METHOD_CHANGE,
+    METHOD_KEEP,
+    METHOD_NO_BASE_DOWN,
+    METHOD_NO_BASE_UP,
+    RISE,
+    Evaluation,
+    achievement_rate,
+    evaluate,
+    rate_method,
+    target_for,
+)
 from .fiscal import fy_label, fy_short
 from .layout import FONT, FONT_SIZE, Styles, draw_plan, sheet_name, text_height
 from .model import Indicator, Plan, Register, Section
 from .register import FIXED_TIME
 
 COVER, TOC, SUMMARY, CHARTS = "表紙", "目次", "集計", "グラフ"
+EVALUATION = "評価"
 DIRECTION_TEXT = {"up": "増加", "down": "減少"}
 STATUS_SUBMITTED, STATUS_RECORDED, STATUS_MISSING = "提出済", "記載済", "未提出"
 STATUS_RETURNED = "修正待ち"  # a return was rejected and the corrected one has not come yet
 
-# 集計's 算定方法 column: which rule of the module docstring gave the rate (explained in RATE_NOTE)
-METHOD_CHANGE = "標準"
-METHOD_KEEP = "現状維持"
-METHOD_NO_BASE_UP = "現況値なし"
-METHOD_NO_BASE_DOWN = "現況値なし（減少）"
 INDICATOR_HEADER = "指標名（数値目標がない節は目標）"
 
 RATE_NOTE = ("達成率（算定方法「標準」）= (実績 − 現況値) ÷ (目標値 − 現況値)。減少が望ましい指標も同じ式で、"
              "減るほど率が上がります。「現状維持」: 現況値が既に目標を満たす指標で、実績が目標を満たせば"
              "100%、満たさなければ0%。「現況値なし」: 実績 ÷ 目標値、「現況値なし（減少）」: 目標値 ÷ 実績。"
              "100%超・マイナスもそのまま表示します。")
-
-
-# --- achievement rate ----------------------------------------------------------------------
-def _meets(ind: Indicator, value: float) -> bool:
-    return value >= ind.target if ind.direction == "up" else value <= ind.target
-
-
-def rate_method(ind: Indicator) -> str:
-    """Which formula `achievement_rate` applies to this indicator (shown in 集計)."""
-    if ind.baseline is None:
-        return METHOD_NO_BASE_UP if ind.direction == "up" else METHOD_NO_BASE_DOWN
-    return METHOD_KEEP if _meets(ind, ind.baseline) else METHOD_CHANGE
-
-
-def achievement_rate(ind: Indicator, actual: float | None) -> float | None:
-    """Progress toward the target as a fraction (1.0 = 100%); see the module docstring."""
-    if actual is None:
-        return None
-    method = rate_method(ind)
-    if method == METHOD_KEEP:
-        return 1.0 if _meets(ind, actual) else 0.0
-    if method == METHOD_CHANGE:
-        return (actual - ind.baseline) / (ind.target - ind.baseline)
-    numerator, denominator = (actual, ind.target) if method == METHOD_NO_BASE_UP else (ind.target, actual)
-    return numerator / denominator if denominator else None
 
 
 # --- summary rows --------------------------------------------------------------------------
@@ -159,7 +147,8 @@ def summary_rows(reg: Register, year: int, returned: frozenset[str] = frozenset(
                 mine = base if owner == base["owner"] else {
                     **base, "owner": owner, "status": index.indicator_status(ind, owner, year, accepted, returned)}
                 rows.append(SummaryRow(**mine, indicator=ind, actuals=actuals,
-                                       rates={y: achievement_rate(ind, v) for y, v in actuals.items()}))
+                                       rates={y: achievement_rate(ind, v, target_for(ind, y))
+                                              for y, v in actuals.items()}))
     return rows
 
 
@@ -224,9 +213,11 @@ def _write(book: Workbook, reg: Register, year: int, issued: dt.date | None,
                          "comments": "plan-xl report"})
     fmt = _Formats(book)
     rows = summary_rows(reg, year, returned)
+    ev = evaluate(reg, year)
     _cover(book, fmt, reg, year, title, issued)
-    _contents(book, fmt, reg, rows)
-    _summary(book, fmt, year, report_years(reg, year), rows)
+    _evaluation(book, fmt, reg, ev)
+    _contents(book, fmt, reg, rows, ev)
+    _summary(book, fmt, year, report_years(reg, year), rows, ev, year == reg.period[-1])
     _charts(book, fmt, report_years(reg, year), rows)
     styles = Styles(book)
     years = report_years(reg, year)
@@ -253,6 +244,7 @@ class _Formats:
         self.number = book.add_format({**cell, "num_format": "#,##0.###"})
         self.rate = book.add_format({**cell, "num_format": "0.0%"})
         self.missing = book.add_format({**cell, "bg_color": "#FCE4D6"})
+        self.mark = book.add_format({**cell, "align": "center"})
 
 
 def _sheet(book: Workbook, name: str, widths: list[float], repeat: tuple[int, int] | None = None):
@@ -310,11 +302,80 @@ def _cover(book, fmt, reg: Register, year: int, title: str, issued: dt.date | No
     ws.print_area(0, 0, r + 4, 3)
 
 
-def _contents(book, fmt, reg: Register, rows: list[SummaryRow]) -> None:
-    widths = [9, 30, 40, 30, 11]
+CHANGE_TEXT = {RISE: "評価が前年度より上がった", FLAT: "評価が前年度と同じ", FALL: "評価が前年度より下がった",
+               "": "前年度または今年度の評価がない"}
+
+
+def scale_note(ev: Evaluation) -> str:
+    """The rating scale in words, as the register's 評価基準 defines it."""
+    parts = []
+    for step in ev.scale:
+        bound = ("実績なし" if step.no_data else "その他" if step.minimum is None
+                 else f"達成率{step.minimum:.0%}以上")
+        parts.append(f"{step.label} {step.meaning}（{bound}）")
+    return ("評価基準: " + "、".join(parts) + "。実施計画の評価は、指標の達成率（100%を上限）の平均による。"
+            "数値目標のない実施計画は所管課の自己評価による。前年度比は評価の上昇・横ばい・低下。")
+
+
+def _evaluation(book, fmt, reg: Register, ev: Evaluation) -> None:
+    """評価: the counts per rating and against last year, and the items that fell back with the
+    departments' reasons (each item's rating is in 目次)."""
+    widths = [8, 40, 26, 9, 9, 10, 38]
+    ws = _sheet(book, EVALUATION, widths)
+    ws.write_string(0, 0, f"評価の概要 {fy_label(ev.year)}", fmt.heading)
+    note = scale_note(ev)
+    ws.merge_range(1, 0, 1, len(widths) - 1, "", fmt.note)
+    ws.write_string(1, 0, note, fmt.note)
+    _row_height(ws, 1, [(note, sum(widths))])
+    before = evaluate(reg, ev.year - 1).counts() if ev.year - 1 >= reg.period[0] else {}
+    r = _small_table(ws, fmt, widths, 3, ["評価", "意味", "実施計画数", "前年度"],
+                     [[s.label, s.meaning, ev.counts()[s.label], before.get(s.label, "")] for s in ev.scale])
+    labels = [s.label for s in ev.scale]
+    r = _small_table(ws, fmt, widths, r + 1, ["重点推進目標", "", *labels],
+                     [[g.number, g.name, *[sum(p.rating == k for p in ev.plans if p.plan.goal == g.number)
+                                           for k in labels]] for g in reg.goals])
+    changes = ev.change_counts()
+    unrated = len(ev.plans) - sum(changes.values())
+    r = _small_table(ws, fmt, widths, r + 1, ["前年度比", "説明", "実施計画数"],
+                     [[k, CHANGE_TEXT[k], v] for k, v in changes.items()]
+                     + [["比較なし", CHANGE_TEXT[""], unrated]])
+    if ev.year == reg.period[-1]:
+        outcomes = [i.outcome for i in ev.indicators]
+        r = _small_table(ws, fmt, widths, r + 1, ["目標の達成", "説明", "指標数"],
+                         [["達成", "目標値に到達した", outcomes.count("達成")],
+                          ["未達成", "目標値に到達しなかった", outcomes.count("未達成")],
+                          ["実績なし", "最終年度の実績が報告されていない", outcomes.count("")]])
+    fallen = ev.fallen()
+    ws.write_string(r + 1, 0, f"評価が前年度より低下した実施計画（{len(fallen)}件）", fmt.heading)
+    r += 2
+    rows = [_plan_line(ev, p) for p in fallen]
+    r = _small_table(ws, fmt, widths, r, ["計画ID", "実施計画名", "所管課", "前年度", "評価", "根拠", "変動要因"],
+                     rows or [["", "評価が低下した実施計画はありません。", "", "", "", "", ""]])
+
+
+def _plan_line(ev: Evaluation, p) -> list:
+    reasons = [f"{i.indicator.name}: {i.reason}" for i in ev.indicators
+               if i.indicator.plan_id == p.plan.id and i.reason]
+    return [p.plan.id, p.plan.name, "、".join(p.plan.departments), p.previous_rating, p.rating,
+            p.basis, "\n".join(reasons)]
+
+
+def _small_table(ws, fmt, widths: list[float], r: int, headers: list[str], rows: list[list]) -> int:
+    """A bordered table at row `r`; returns the row after it."""
+    for c, h in enumerate(headers):
+        _text(ws, r, c, h, fmt.head)
+    for n, values in enumerate(rows, r + 1):
+        for c, value in enumerate(values):
+            _text(ws, n, c, value, fmt.text)
+        _row_height(ws, n, [(str(v), w) for v, w in zip(values, widths, strict=False)])
+    return r + 1 + len(rows)
+
+
+def _contents(book, fmt, reg: Register, rows: list[SummaryRow], ev: Evaluation) -> None:
+    widths = [9, 30, 40, 30, 11, 6, 9]
     ws = _sheet(book, TOC, widths, repeat=(0, 1))
     ws.write_string(0, 0, "目次（実施計画ごとのシートへのリンク）", fmt.heading)
-    for c, h in enumerate(["計画ID", "取組事項", "実施計画名", "所管課", "提出状況"]):
+    for c, h in enumerate(["計画ID", "取組事項", "実施計画名", "所管課", "提出状況", "評価", "前年度比"]):
         ws.write_string(1, c, h, fmt.head)
     by_plan: dict[str, list[SummaryRow]] = {}
     for row in rows:
@@ -331,6 +392,9 @@ def _contents(book, fmt, reg: Register, rows: list[SummaryRow]) -> None:
         ws.write_string(r, 3, departments, fmt.text)
         ok = status in (STATUS_SUBMITTED, STATUS_RECORDED)
         ws.write_string(r, 4, status, fmt.text if ok else fmt.missing)
+        rated = ev.plans[r - 2]  # evaluate() keeps the register's plan order
+        _text(ws, r, 5, rated.rating, fmt.mark)
+        _text(ws, r, 6, rated.change, fmt.mark)
         _row_height(ws, r, [(initiative, widths[1]), (plan.name, widths[2]), (departments, widths[3])])
     ws.freeze_panes(2, 0)
 
@@ -344,8 +408,23 @@ def summary_headers(years: list[int]) -> list[tuple[str, float]]:
             ("目標年度", 5), ("算定方法", 8)]
 
 
-def _summary(book, fmt, year: int, years: list[int], rows: list[SummaryRow]) -> None:
-    headers = summary_headers(years)
+def evaluation_headers(final: bool) -> list[tuple[str, float]]:
+    """集計's last columns: the report year's rating, its change and the department's reason."""
+    return [("評価", 4), ("前年度比", 5), *([("目標の達成", 5)] if final else []), ("変動要因", 26)]
+
+
+def _evaluation_values(row: SummaryRow, ev: Evaluation, final: bool) -> list:
+    if row.indicator is None:  # a section without numbers: its 自己評価, when one was given
+        plan = ev.plan_result(row.plan.id)
+        return [plan.rating if plan.basis == BASIS_SELF else "", "", *([""] if final else []), ""]
+    r = ev.indicator_result(row.indicator.id)
+    reason = r.reason or (f"（未記入: {r.alert}）" if r.alert and r.collected else "")
+    return [r.rating, r.change, *([r.outcome] if final else []), reason]
+
+
+def _summary(book, fmt, year: int, years: list[int], rows: list[SummaryRow], ev: Evaluation,
+             final: bool) -> None:
+    headers = summary_headers(years) + evaluation_headers(final)
     widths = [w for _, w in headers]
     ws = _sheet(book, SUMMARY, widths, repeat=(3, 3))
     ws.write_string(0, 0, f"集計 {fy_label(year)} 実施計画の提出状況と指標の達成率", fmt.heading)
@@ -364,16 +443,19 @@ def _summary(book, fmt, year: int, years: list[int], rows: list[SummaryRow]) -> 
             values += [ind.unit, DIRECTION_TEXT[ind.direction], ind.baseline, ind.baseline_label]
             for y in years:
                 values += [row.actuals[y], row.rates[y]]
-            values += [ind.target, ind.comparator, ind.target_year, rate_method(ind)]
+            target = target_for(ind, year)
+            values += [target, ind.comparator, ind.target_year, rate_method(ind, target)]
         else:
-            values += [""] * (len(headers) - len(values))
+            values += [""] * (len(headers) - len(evaluation_headers(final)) - len(values))
+        values += _evaluation_values(row, ev, final)
         for c, value in enumerate(values):
             header = headers[c][0]
             style = (fmt.rate if header.endswith("達成率") else
                      fmt.missing if header == "提出状況" and value in (STATUS_MISSING, STATUS_RETURNED) else
                      fmt.number if isinstance(value, float) else fmt.text)
             _text(ws, r, c, value, style)
-        _row_height(ws, r, [(name, widths[2]), (label, widths[6]), (row.owner, widths[3])])
+        _row_height(ws, r, [(name, widths[2]), (label, widths[6]), (row.owner, widths[3]),
+                            (str(values[-1]), widths[-1])])
     ws.freeze_panes(4, 0)
     ws.autofilter(3, 0, 3 + max(len(rows), 1), len(headers) - 1)
 

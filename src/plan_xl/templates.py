@@ -17,12 +17,15 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from .errors import UsageError
+from .evaluate import reason_formula, reason_hint, self_rating_choice, self_rating_choices, target_for
 from .fiscal import fy_label, fy_short
 from .identity import ID_SHEET, CellPrint, FieldSpec, Identity, digest, to_rows
 from .layout import FONT, INPUT_FILL, INPUT_FILL_NAME, InputField, Styles, draw_plan, sheet_name
 from .model import NOTHING_TO_ADD, FieldKey, Indicator, Register, format_number
 
 REFERENCE_LABEL = "参考送付"
+
+REASON_MISSING_FILL = "#F8CBAD"  # a 変動要因 cell while a big change still has no reason
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ def build_template(reg: Register, department: str, opts: TemplateOptions, key: b
                          "author": reg.meta.get("coordinating_department", ""),
                          "created": issued_at})
     styles = Styles(book)
+    alert = book.add_format({"bg_color": REASON_MISSING_FILL})
     plans = reg.plans_of(department)
     guide = book.add_worksheet("記入要領")
     shown = {*reg.reported_years(), *(c.year for c in reg.contributions)}  # co-owners' parts too
@@ -87,8 +91,10 @@ def build_template(reg: Register, department: str, opts: TemplateOptions, key: b
         for f in plan_fields:  # every field is anchored, so inserted rows do not lose it
             book.define_name(f.defined_name, f"='{name}'!{_absolute(f.row, f.col)}")
             if f.editable and f.kind == "actual":
-                _number_validation(ws, f)
-            if f.editable and f.kind == "part_none":
+                _number_validation(ws, f, reg)
+            elif f.editable and f.kind in ("reason", "rating"):
+                _evaluation_input(ws, f, reg, alert)
+            elif f.editable and f.kind == "part_none":
                 _nothing_choice(ws, f)
         ident.prints += [CellPrint(name, xl_rowcol_to_cell(r, c), digest(text))
                          for r, c, text in sorted(sheet.cells)]
@@ -125,21 +131,25 @@ def _issued_value(reg: Register, f: InputField) -> str:
             return ""
         return {"part_results": c.results, "part_revision": c.revision,
                 "part_none": NOTHING_TO_ADD if c.nothing else ""}[key.kind]
-    if key.kind == "actual":
+    if key.kind in ("actual", "reason"):
         a = reg.actual_for(key.target, key.year)
-        return format_number(a.value) if a else ""
+        return "" if not a else format_number(a.value) if key.kind == "actual" else a.reason
     pr = reg.progress_for(key.target, key.section, key.year)
     if not pr:
         return ""
+    if key.kind == "rating":
+        return self_rating_choice(reg.rating_scale, pr.self_rating)
     return pr.results if key.kind == "results" else pr.revision
 
 
-def _number_validation(ws, f: InputField) -> None:
+def _number_validation(ws, f: InputField, reg: Register) -> None:
     ind = f.indicator
     low, high = indicator_bounds(ind)
     unit = f"（単位: {ind.unit}）" if ind.unit else ""
-    message = (f"{ind.name}の{fy_short(FieldKey.parse(f.key).year)}の実績値を数値で入力してください{unit}。"
-               f"目標値は {format_number(ind.target)}{ind.comparator}。")
+    year = FieldKey.parse(f.key).year
+    message = (f"{ind.name}の{fy_short(year)}の実績値を数値で入力してください{unit}。"
+               f"目標値は {format_number(target_for(ind, year))}{ind.comparator}。"
+               + reason_hint(reg, ind, year))
     validation = {"validate": "decimal", "criteria": ">=", "value": low,
                   "input_title": "実績値（数値）", "input_message": message[:255],
                   "error_title": "数値を入力してください",
@@ -162,6 +172,28 @@ def _nothing_choice(ws, f: InputField) -> None:
                          "記入する場合は空欄のままにします。",
         "error_title": "選択してください",
         "error_message": f"「{NOTHING_TO_ADD}」を選ぶか、空欄にしてください。"})
+
+
+def _evaluation_input(ws, f: InputField, reg: Register, alert) -> None:
+    """変動要因: a prompt, and an orange cell while a big change has no reason yet (the actual
+    is the cell on its left). 自己評価: a list of the register's rating scale."""
+    if f.kind == "rating":
+        choices = self_rating_choices(reg.rating_scale)
+        ws.data_validation(f.row, f.col, f.row, f.col, {
+            "validate": "list", "source": choices, "input_title": "自己評価",
+            "input_message": "進捗を一覧から選んでください。"[:255],
+            "error_title": "一覧から選んでください",
+            "error_message": ("自己評価は " + "、".join(choices) + " から選んでください。")[:255]})
+        return
+    ind, year = f.indicator, FieldKey.parse(f.key).year
+    ws.data_validation(f.row, f.col, f.row, f.col, {
+        "validate": "any", "input_title": "変動要因",
+        "input_message": ("実績値が大きく増減した場合や目標と逆の方向に変化した場合は、その理由を記入して"
+                          "ください。" + reason_hint(reg, ind, year))[:255]})
+    formula = reason_formula(reg, ind, year, xl_rowcol_to_cell(f.row, f.col - 1), f.cell)
+    if formula:
+        ws.conditional_format(f.row, f.col, f.row, f.col, {"type": "formula", "criteria": formula,
+                                                             "format": alert})
 
 
 def _guide(book, ws, reg: Register, ident: Identity, opts: TemplateOptions, plans, fields) -> None:
@@ -193,7 +225,7 @@ def _guide(book, ws, reg: Register, ident: Identity, opts: TemplateOptions, plan
         lines = _reference_lines(title, head, text, department, coordinator, opts.year)
     else:
         lines = _return_lines(title, head, text, fill, department, coordinator, opts.year, due, fields,
-                              contact_mail)
+                              contact_mail, reg.reason_threshold)
     lines += [
         (head, "3. 問い合わせ先"),
         (text, contact_text + (f"（{contact_mail}）" if contact_mail else "")),
@@ -213,7 +245,8 @@ def _guide(book, ws, reg: Register, ident: Identity, opts: TemplateOptions, plan
     ws.write_string(r + 1, 1, f"調査票ID {ident.template_id}（台帳の版 {ident.revision}、発行 {ident.issued}）", text)
 
 
-def _return_lines(title, head, text, fill, department, coordinator, year, due, fields, contact_mail):
+def _return_lines(title, head, text, fill, department, coordinator, year, due, fields, contact_mail,
+                  reason_threshold):
     own = [f for f in fields if f.editable]
     lines = [
         (title, f"{fy_label(year)} 行財政改革 実施計画 進捗状況調査票"),
@@ -229,6 +262,9 @@ def _return_lines(title, head, text, fill, department, coordinator, year, due, f
         (text, "・「計画の見直し」: 実績を踏まえて、今後の計画をどう見直すかを記入してください。"),
         (text, "・「指標の実績値」: 数値だけを半角で入力してください（例: 15.9）。"
                "単位や「，」は入力しないでください。"),
+        (text, "・「変動要因」: 指標の実績値が前年度から大きく増減した場合（"
+               f"{reason_threshold:.0%}超）や、目標と逆の方向に変化した場合に、その理由を記入してください。"),
+        (text, "・「自己評価」: 数値目標のない実施計画は、その年度の進捗を一覧から選んでください。"),
         (text, "・他課が記入する欄は参考として表示しています（入力はできません）。"),
     ]
     if any(f.kind.startswith("part_") for f in own):

@@ -6,6 +6,7 @@ submissions table. The register is only changed here, and only saved by the run 
 
 from __future__ import annotations
 
+from ..evaluate import merge_evaluation_fields
 from ..findings import WARNING, Finding
 from ..model import NOTHING_TO_ADD, Actual, Contribution, Progress, Provenance, Register, Submission
 from .judge import FileResult
@@ -66,6 +67,7 @@ def _apply(reg: Register, v: Validation, prov: Provenance, progress: dict, actua
         actuals.pop((key.target, key.year), None)
         if value is not None:
             actuals[(key.target, key.year)] = Actual(key.target, key.year, value, prov)
+    merge_evaluation_fields(v.extras, progress, actuals)
     _apply_parts(reg, v, prov)
     return kept
 

@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..evaluate import EVALUATION_FIELDS, read_evaluation
 from ..findings import ERROR, WARNING, Finding
 from ..identity import Identity, digest
 from ..layout import INPUT_FILL_NAME
@@ -38,6 +39,7 @@ class Validation:
     texts: dict[FieldKey, str] = field(default_factory=dict)  # 実績 / 計画の見直し
     numbers: dict[FieldKey, float | None] = field(default_factory=dict)  # indicator actuals
     parts: dict[FieldKey, str] = field(default_factory=dict)  # a co-owner's box: part_* kinds
+    extras: dict[FieldKey, str] = field(default_factory=dict)  # 変動要因 and 自己評価 (evaluate.py)
     signed: bool = True  # False: the identity's signature does not verify (nothing else was checked)
     # pre-filled cells found changed or emptied: (sheet, cell now) -> the cell as issued, so a
     # correction copy can show and restore what was there
@@ -71,7 +73,7 @@ def parse_number(raw, unit: str = "") -> tuple[float | None, bool]:
 Find = Callable[..., None]  # find(severity, message, sheet="", cell="", needs_action=True)
 # Further rules, run after the built-in ones on a signed workbook: rule(book, reg, v, find).
 # Add one with `RULES.append(my_rule)` in the module that owns the rule.
-RULES: list[Callable[[Workbook, Register, Validation, Find], None]] = []
+RULES: list[Callable[[Workbook, Register, Validation, Find], None]] = [read_evaluation]
 
 
 def validate(book: Workbook, reg: Register, key: bytes, file: str, lookup: Lookup | None = None) -> Validation:
@@ -128,6 +130,8 @@ def _check_fields(book: Workbook, ident: Identity, inputs: dict, lookup: Lookup,
                      sheet, cell)
             continue
         key = spec.field
+        if key.kind in EVALUATION_FIELDS:  # read by evaluate.read_evaluation, one of RULES
+            continue
         if key.is_part:
             v.parts[key] = _check_text(raw, key.kind, find, sheet, cell)
         elif key.kind == "actual":
