@@ -103,3 +103,40 @@ def test_usage_errors_are_one_japanese_line_with_what_to_do(tmp_path):
     missing = _plan_xl(["mail", "report"], tmp_path)
     assert missing.returncode == 2 and "'--to' を指定してください" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_plan_change_commands_run_as_written(tmp_path):
+    """README 「計画の変更」: every command as written, the clerk's Excel edit where it says so,
+    and the FY2022 report unchanged by all of it."""
+    from plan_xl.report import build_report
+    from plan_xl.source import load_source
+
+    block = README.split("<!-- readme-plan", 1)[1].split("<!-- /readme-plan -->")[0]
+    raw = _blocks(block)[0].splitlines()
+    cwd = tmp_path
+    for line in raw:
+        if line.startswith("# …"):  # the clerk edits register.xlsx in Excel
+            path = cwd / "workbooks" / "register.xlsx"
+            wb = openpyxl.load_workbook(path)
+            ws = wb["計画"]
+            r = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value == "1-3-9")
+            ws.cell(r, [c.value for c in ws[1]].index("事業概要") + 1).value = "マイナンバーカードの活用を進める。"
+            wb.save(path)
+            continue
+        line = re.sub(r"\s+#.*$", "", line).strip()
+        if not line or line.startswith("#"):
+            continue
+        args = shlex.split(line)
+        if args[0] == "cd":
+            cwd = cwd / args[1]
+            continue
+        result = _plan_xl(args[1:], cwd)
+        assert result.returncode == 0, (line, result.stdout, result.stderr)
+    history = _plan_xl(["plan", "history"], cwd).stdout
+    assert "新規事業の概要と指標" in history and "ダイバーシティ推進課" in history
+    expected = build_report(load_source(), 2022, tmp_path / "expected.xlsx")
+
+    def cells(path):
+        wb = openpyxl.load_workbook(path, read_only=True)
+        return {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in wb.worksheets}
+    assert cells(cwd / "workbooks" / "2022年度_行財政改革実施計画_進捗状況.xlsx") == cells(expected)

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import PlanXlError
+from .errors import PlanXlError, UsageError
 from .layout import display_width
 from .workspace import Workspace
 
@@ -119,11 +119,22 @@ def templates(ctx: Context, year, out_dir, departments, due, password) -> None:
       plan-xl templates --year 2023 --due 2024-05-31
       plan-xl templates --year 2023 --department 人事課
     """
+    from .check import require_clean
     from .identity import load_or_create_key
     from .templates import TemplateOptions, generate_templates
 
     reg = ctx.workspace.load()  # refuses outside a working folder, before any key is made
-    year = year or reg.first_open_year()
+    require_clean(reg, "調査票の作成")
+    if year is None:
+        year = reg.first_open_year()
+        issued = ctx.workspace.templates_dir(year)
+        if year not in reg.period:
+            raise UsageError(f"計画期間（{reg.period[0]}〜{reg.period[-1]}年度）のすべての年度に進捗があります。"
+                             f"次の期間は plan-xl plan new-period で始めてください（作り直すときは --year を指定）。")
+        if any(issued.glob("*.xlsx")):
+            raise UsageError(f"{year}年度（進捗が未登録の最初の年度）の調査票は作成済みです: {issued}。"
+                             f"作り直すときは --year {year} を指定してください。")
+        ctx.say(f"{year}年度の調査票を作成します（進捗が未登録の最初の年度）。")
     out_dir = out_dir or ctx.workspace.templates_dir(year)
     opts = TemplateOptions(year, due.date() if due else None, password)
     key = load_or_create_key(ctx.workspace.key_path)
@@ -153,11 +164,13 @@ def collect(ctx: Context, paths, zip_passwords) -> None:
       plan-xl collect C:\\受信\\2023年度
       plan-xl collect --zip-password 別メールのパスワード
     """
+    from .check import require_clean
     from .collect import Opener
     from .collect import collect as run_collect
     from .collect.gather import gather
 
     ctx.workspace.require()
+    require_clean(ctx.workspace.load(), "取り込み")
     paths = list(paths) or [ctx.workspace.inbox]
     ask = None
     if sys.stdin.isatty():
@@ -288,13 +301,13 @@ def check(ctx: Context) -> None:
     例:
       plan-xl check
     """
-    from .check import check_register
+    from .check import check_register, describe
     from .findings import has_errors
 
     reg = ctx.workspace.load()
     findings = check_register(reg)
     for f in findings:
-        click.echo(str(f))
+        click.echo(describe(f))
     n_err = sum(f.severity == "誤り" for f in findings)
     ctx.say(f"台帳 {ctx.workspace.register_path}: 実施計画 {len(reg.plans)} 件、"
             f"所管課 {len(reg.departments)} 課、指標 {sum(len(p.indicators) for p in reg.plans)} 件、"
@@ -341,9 +354,11 @@ _due_option = click.option("--due", type=click.DateTime(formats=["%Y-%m-%d"]), d
 def _run_mail(ctx: Context, kind: str, year: int | None, send: bool, yes: bool, resend: bool,
               encoding: str | None, **options) -> None:
     from . import mail as mailer
+    from .check import require_clean
 
     ws = ctx.workspace
     reg = ws.load()
+    require_clean(reg, "メールの作成")
     year = year or ctx.workspace.cycle_year(reg)
     settings = mailer.load_settings(ws, reg, encoding)
     batch = mailer.prepare_letters(ws, reg, kind, year, settings, **options)
@@ -467,11 +482,13 @@ def report(ctx: Context, year: int | None, out: Path | None, issued, pdf: bool) 
       plan-xl report --year 2023 --pdf
       plan-xl report --year 2023 --out 報告書.xlsx --date 2024-08-01
     """
+    from .check import require_clean
     from .collect import State, department_states
     from .evaluate import rating_summary
     from .report import build_report, describe
 
     reg = ctx.workspace.load()
+    require_clean(reg, "報告書の作成")
     year = year or max(reg.reported_years(), default=reg.first_open_year())
     returned = {d for d, s in department_states(ctx.workspace, reg, year).items() if s == State.RETURNED}
     path = build_report(reg, year, out or ctx.workspace.report_path(year),
@@ -550,6 +567,236 @@ def import_(ctx: Context, report_file: Path, out: Path | None) -> None:
     if backup:
         ctx.say(f"以前の台帳を保存しました: {backup}")
     click.echo(f"台帳に取り込みました: {target}")
+
+
+@main.group("plan")
+def plan_group() -> None:
+    """計画の変更（目標値・廃止・統合・追加・組織改編・新しい計画期間）を台帳に記録します。
+
+    どの変更も、適用する最初の年度（--from）と理由（--reason）とともに台帳の「変更履歴」シートに
+    記録されます。過去の年度の報告書・調査票は変更の前の内容のままです。台帳を Excel で直接
+    編集したときは plan-xl plan record で記録します（記録するまで templates などは実行できません）。
+
+    \b
+    例:
+      plan-xl plan target 1-3-5.1 150000 --from 2024 --reason 目標を達成したため
+      plan-xl plan history
+    """
+
+
+def _fiscal_year_or_date(ctx, param, value: str) -> int:
+    """--from 2024, or an effective date (組織改編 of 2022-11-01 applies from FY2022)."""
+    import datetime as dt
+
+    from .fiscal import parse_fy
+
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        try:
+            return parse_fy(value)
+        except ValueError:
+            raise click.BadParameter(f"年度（例: 2024）か日付（例: 2024-04-01）を指定してください: {value}") from None
+    return day.year if day.month >= 4 else day.year - 1
+
+
+_from_option = click.option("--from", "year", required=True, callback=_fiscal_year_or_date,
+                            help="変更を適用する最初の年度（例: 2024）、または施行日（例: 2024-04-01）")
+_reason_option = click.option("--reason", required=True, help="変更の理由（変更履歴に残ります）")
+
+
+def _change(ctx: Context, year: int, reason: str, by: str, op) -> None:
+    from .check import check_register, describe
+    from .history import change_register, describe_change
+
+    made = change_register(ctx.workspace, year, reason, by, op)
+    for c in made:
+        ctx.say(describe_change(c))
+    click.echo(f"変更履歴に {len(made)} 件を記録しました。" if made else "変更はありませんでした。")
+    problems = [f for f in check_register(ctx.workspace.load()) if f.severity == "誤り"]
+    for f in problems:
+        click.echo(describe(f))
+    if problems:
+        click.echo(f"台帳に誤りが {len(problems)} 件あります。直してから調査票・報告書を作成してください。")
+        sys.exit(1)
+
+
+@plan_group.command("target")
+@click.argument("indicator")
+@click.argument("value", type=float)
+@_from_option
+@_reason_option
+@click.option("--note", default="", help="目標値の履歴の備考（省略時は理由）")
+@click.pass_obj
+@handle_errors
+def plan_target(ctx: Context, indicator, value, year, reason, note) -> None:
+    """指標の目標値を --from の年度から変えます（目標値の表記も直します）。それより前の年度の
+    達成率は前の目標値で算定します。
+
+    \b
+    例:
+      plan-xl plan target 1-3-5.1 150000 --from 2024 --reason 当面の目標値を達成したため
+    """
+    from .history import set_target
+
+    _change(ctx, year, reason, "plan target", lambda reg, rec: set_target(reg, indicator, value, year, note, rec))
+
+
+@plan_group.command("retire")
+@click.argument("item")
+@click.option("--last", "last", type=int, required=True, help="最後の年度（この年度までは報告します）")
+@click.option("--how", type=click.Choice(["完了", "廃止", "統合"]), required=True, help="終了の区分")
+@click.option("--into", default="", help="統合先の計画ID・指標ID（統合のとき）")
+@_reason_option
+@click.pass_obj
+@handle_errors
+def plan_retire(ctx: Context, item, last, how, into, reason) -> None:
+    """実施計画（計画ID）・指標（指標ID）・所管課（課の廃止）を --last の年度で終了します（行は削除しません）。
+
+    \b
+    例:
+      plan-xl plan retire 1-3-7 --last 2024 --how 完了 --reason 電子化が完了したため
+      plan-xl plan retire 1-3-2 --last 2023 --how 統合 --into 1-3-1 --reason 事業を統合
+    """
+    from .history import retire
+
+    _change(ctx, last + 1, reason, "plan retire", lambda reg, rec: retire(reg, item, last, how, into, rec))
+
+
+@plan_group.command("add")
+@click.argument("plan_id")
+@click.argument("name")
+@click.option("--department", "departments", multiple=True, required=True, help="所管課（複数指定可、最初が主管課）")
+@_from_option
+@_reason_option
+@click.pass_obj
+@handle_errors
+def plan_add(ctx: Context, plan_id, name, departments, year, reason) -> None:
+    """新しい実施計画を --from の年度から加えます。事業概要・取組・指標は台帳の各シートに書き、
+    plan-xl plan record で記録します。
+
+    \b
+    例:
+      plan-xl plan add 1-3-9 マイナンバーカード活用推進事業 --department 市民課 --from 2024 --reason 新規事業
+    """
+    from .history import add_plan
+
+    _change(ctx, year, reason, "plan add",
+            lambda reg, rec: add_plan(reg, plan_id, name, list(departments), year, rec))
+
+
+@plan_group.command("add-department")
+@click.argument("name")
+@click.option("--email", default="", help="メールアドレス")
+@_from_option
+@_reason_option
+@click.pass_obj
+@handle_errors
+def plan_add_department(ctx: Context, name, email, year, reason) -> None:
+    """所管課を新設します（組織改編の新設）。
+
+    \b
+    例:
+      plan-xl plan add-department マイナンバー推進課 --email mynumber@city.example.jp --from 2024 --reason 組織改編
+    """
+    from .history import add_department
+
+    _change(ctx, year, reason, "plan add-department", lambda reg, rec: add_department(reg, name, email, year, rec))
+
+
+@plan_group.command("rename-department")
+@click.argument("old")
+@click.argument("new")
+@_from_option
+@_reason_option
+@click.pass_obj
+@handle_errors
+def plan_rename_department(ctx: Context, old, new, year, reason) -> None:
+    """所管課の名称を --from の年度から変えます。旧名は別名として残り、旧名で受理した提出も有効です。
+
+    \b
+    例:
+      plan-xl plan rename-department 男女共同参画課 ダイバーシティ推進課 --from 2024 --reason 組織改編
+    """
+    from .history import rename_department
+
+    _change(ctx, year, reason, "plan rename-department", lambda reg, rec: rename_department(reg, old, new, rec))
+
+
+@plan_group.command("merge-department")
+@click.argument("old")
+@click.argument("into")
+@_from_option
+@_reason_option
+@click.pass_obj
+@handle_errors
+def plan_merge_department(ctx: Context, old, into, year, reason) -> None:
+    """所管課 OLD を --from の年度から INTO に統合します（OLD は前年度までの所管課として残ります）。
+
+    \b
+    例:
+      plan-xl plan merge-department 中央公民館 生涯学習課 --from 2024 --reason 組織改編
+    """
+    from .history import merge_department
+
+    _change(ctx, year, reason, "plan merge-department", lambda reg, rec: merge_department(reg, old, into, rec))
+
+
+@plan_group.command("new-period")
+@click.argument("start", type=int)
+@click.argument("end", type=int)
+@_reason_option
+@click.pass_obj
+@handle_errors
+def plan_new_period(ctx: Context, start, end, reason) -> None:
+    """次の計画期間を始めます。継続する実施計画・所管課・連絡先は引き継ぎ、終了したものは履歴に
+    残ります。新しい目標値は plan-xl plan target で設定します。
+
+    \b
+    例:
+      plan-xl plan new-period 2026 2029 --reason 第2期実施計画の策定
+    """
+    from .history import new_period
+
+    _change(ctx, start, reason, "plan new-period", lambda reg, rec: new_period(reg, start, end, rec))
+
+
+@plan_group.command("record")
+@_from_option
+@_reason_option
+@click.pass_obj
+@handle_errors
+def plan_record(ctx: Context, year, reason) -> None:
+    """台帳を Excel で直接編集した内容を、--from の年度からの変更として変更履歴に記録します。
+
+    \b
+    例:
+      plan-xl plan record --from 2024 --reason 取組内容の表現を修正
+    """
+    from .history import RECORD, record_edits
+
+    _change(ctx, year, reason, RECORD, lambda reg, rec: record_edits(reg, year, reason))
+
+
+@plan_group.command("history")
+@click.option("--year", type=int, default=None, help="この年度から適用される変更だけ")
+@click.pass_obj
+@handle_errors
+def plan_history(ctx: Context, year) -> None:
+    """変更履歴を表示します。
+
+    \b
+    例:
+      plan-xl plan history
+      plan-xl plan history --year 2024
+    """
+    from .history import describe_change
+
+    reg = ctx.workspace.load()
+    changes = [c for c in reg.changes if year is None or c.year == year]
+    for c in changes:
+        click.echo(describe_change(c))
+    ctx.say(f"変更履歴 {len(changes)} 件")
 
 
 def usage_message(e: click.UsageError) -> str:

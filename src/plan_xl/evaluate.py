@@ -38,7 +38,7 @@ BASIS_INDICATORS, BASIS_SELF = "指標", "自己評価"
 def target_for(ind: Indicator, year: int) -> float:
     """The target in force in `year`. The one place that knows where targets live: point it at
     the register's target history when the register keeps one."""
-    return ind.target
+    return ind.target_for(year)  # 目標値の履歴 (model.Indicator.targets)
 
 
 def meets(ind: Indicator, value: float, target: float | None = None) -> bool:

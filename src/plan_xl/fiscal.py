@@ -1,6 +1,9 @@
-"""Fiscal years (年度, April to March) and the Japanese era 令和.
+"""Fiscal years (年度, April to March) and the Japanese eras (元号).
 
 2023年度 is 令和5年度: the Reiwa year is the fiscal year minus 2018, and 2019 is 令和元年度.
+A fiscal year is labelled with the era in force for most of it, as offices do: 1989年度 is
+平成元年度, 2019年度 令和元年度. The next era is added with `add_era` (plan-xl reads it from
+the register's 情報 sheet, item next_era, e.g. 「新元号:2041」), so no code change is needed.
 """
 
 from __future__ import annotations
@@ -9,6 +12,41 @@ import re
 import unicodedata
 
 REIWA_OFFSET = 2018
+# (name, first fiscal year, Latin initial)
+ERAS: list[tuple[str, int, str]] = [("明治", 1868, "M"), ("大正", 1912, "T"), ("昭和", 1926, "S"),
+                                    ("平成", 1989, "H"), ("令和", 2019, "R")]
+
+
+def add_era(name: str, first_year: int, initial: str = "") -> None:
+    """Register an era (the next one, once it is announced) starting with fiscal `first_year`."""
+    if any(e[0] == name for e in ERAS):
+        return
+    if first_year <= ERAS[-1][1]:
+        raise ValueError(f"元号「{name}」の開始年度 {first_year} が{ERAS[-1][0]}より前です")
+    ERAS.append((name, first_year, initial))
+
+
+def era_of(year: int) -> tuple[str, int]:
+    """2023 -> ('令和', 5); 2016 -> ('平成', 28)."""
+    for name, first, _ in reversed(ERAS):
+        if year >= first:
+            return name, year - first + 1
+    raise ValueError(f"{year}年度は和暦で表せません")
+
+
+def era_label(year: int) -> str:
+    """2023 -> '令和5年度', 1989 -> '平成元年度'."""
+    name, n = era_of(year)
+    return f"{name}{'元' if n == 1 else n}年度"
+
+
+def from_era(name: str, n: int) -> int:
+    for era, first, initial in ERAS:
+        if name in (era, initial) or name.upper() == initial:
+            if n < 1:
+                raise ValueError(f"{era}{n}年度はありません")
+            return first + n - 1
+    raise ValueError(f"元号「{name}」は不明です")
 
 
 def to_reiwa(year: int) -> int:
@@ -32,8 +70,9 @@ def reiwa_label(year: int) -> str:
 
 
 def fy_label(year: int) -> str:
-    """2023 -> '2023年度（令和5年度）', as printed in the schedule header."""
-    return f"{year}年度（{reiwa_label(year)}）"
+    """2023 -> '2023年度（令和5年度）', 2016 -> '2016年度（平成28年度）', as printed in the
+    schedule header."""
+    return f"{year}年度（{era_label(year)}）"
 
 
 def fy_short(year: int) -> str:
@@ -42,7 +81,7 @@ def fy_short(year: int) -> str:
 
 
 _WESTERN = re.compile(r"^(\d{4})(?:年度?)?(?:[(（].*[)）])?$")
-_REIWA = re.compile(r"^(?:令和|R)(元|\d{1,2})(?:年度?)?$", re.IGNORECASE)
+_ERA = re.compile(r"^(\D{1,4}?)(元|\d{1,2})(?:年度?)?$")
 
 
 def parse_fy(text: str | int) -> int:
@@ -53,8 +92,11 @@ def parse_fy(text: str | int) -> int:
     s = unicodedata.normalize("NFKC", str(text)).replace(" ", "").strip()
     if m := _WESTERN.match(s):
         return int(m.group(1))
-    if m := _REIWA.match(s):
-        return from_reiwa(1 if m.group(1) == "元" else int(m.group(1)))
+    if m := _ERA.match(s):
+        try:
+            return from_era(m.group(1), 1 if m.group(2) == "元" else int(m.group(2)))
+        except ValueError:
+            pass
     raise ValueError(f"年度として読めません: {text!r}")
 
 

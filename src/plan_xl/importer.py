@@ -100,6 +100,10 @@ def import_report(path: Path) -> Register:
             if s.targets_text == targets_from_indicators(s):
                 s.targets_text = ""
     meta = _read_cover(wb[COVER] if COVER in wb.sheetnames else None)
+    if not meta["plan_start"]:  # no cover: the years of the schedule header
+        sheet = next(ws for ws in wb.worksheets if _value(ws, 2, 1) == "実施計画名")
+        start = _schedule_start(sheet)
+        meta.update(plan_start=str(start), plan_end=str(start + 3), baseline_year=str(start - 1))
     names = [meta["coordinating_department"]] if meta["coordinating_department"] else []
     for plan in plans:
         names += plan.departments + [d for s in plan.sections for d in s.departments]
@@ -212,18 +216,19 @@ def _read_actions(ws, merged, first: int, section: Section) -> int:
     """Actions from the row after the table header; returns the row after the table."""
     end = merged.get((first, TARGET_COL), (first, TARGET_COL))[0]
     section.targets_text = _text(ws, first, TARGET_COL)
+    first_year = parse_fy(_text(ws, first - 1, SCHEDULE_COL))  # the header: 2022年度（令和4年度）
     r = first
     while r <= end:
         name = _text(ws, r, 0)
         last = merged.get((r, 0), (r, 1))[0]
-        rows = [_read_spans(ws, merged, k) for k in range(r, last + 1)]
+        rows = [_read_spans(ws, merged, k, first_year) for k in range(r, last + 1)]
         if name:
             section.actions.append(Action(name, rows))
         r = last + 1
     return end + 1
 
 
-def _read_spans(ws, merged, r: int) -> list[Span]:
+def _read_spans(ws, merged, r: int, first_year: int) -> list[Span]:
     """Schedule cells of one row: two columns per fiscal year, a single column = half year."""
     spans, k = [], 0
     while k < 8:
@@ -231,9 +236,9 @@ def _read_spans(ws, merged, r: int) -> list[Span]:
         k2 = merged.get((r, c), (r, c))[1] - SCHEDULE_COL
         if text := _text(ws, r, c):
             if k == k2:
-                spans.append(Span(2022 + k // 2, 2022 + k // 2, text, k % 2 + 1))
+                spans.append(Span(first_year + k // 2, first_year + k // 2, text, k % 2 + 1))
             else:
-                spans.append(Span(2022 + k // 2, 2022 + k2 // 2, text))
+                spans.append(Span(first_year + k // 2, first_year + k2 // 2, text))
         k = k2 + 1
     return spans
 
@@ -274,9 +279,17 @@ def _read_summary(ws, plans: list[Plan], assignments: list[Assignment]) -> list[
     return actuals
 
 
+def _schedule_start(ws) -> int:
+    """The first fiscal year of a plan sheet's schedule header (the row under 行動計画)."""
+    for r in range(3, ws.max_row):
+        if _text(ws, r, 0) == "取組内容":
+            return parse_fy(_text(ws, r + 1, SCHEDULE_COL))
+    raise PlanXlError(f"「{ws.title}」シートに行動計画の見出し（年度）がありません。")
+
+
 def _read_cover(ws) -> dict[str, str]:
-    meta = {"city": "", "plan_title": "", "coordinating_department": "", "plan_start": "2022",
-            "plan_end": "2025", "baseline_year": "2021", "revision": "1"}
+    meta = {"city": "", "plan_title": "", "coordinating_department": "", "plan_start": "",
+            "plan_end": "", "baseline_year": "", "revision": "1"}
     if ws is None:
         return meta
     fields = {}

@@ -247,7 +247,7 @@ def draw_plan(book: Workbook, styles: Styles, reg: Register, plan: Plan, years: 
     r = block(r, _five_less(sheet, r, plan))
     reporting = reg.reporting_sections(plan)
     for s in plan.sections:
-        r = block(r, _section(sheet, r, plan, s))
+        r = block(r, _section(sheet, r, plan, s, reg.period))
         if s.number in reporting:
             r = block(r, _progress(sheet, r, reg, plan, s.number, years, input_year, department, fields,
                                    missing))
@@ -296,7 +296,9 @@ def _five_less(sheet: PlanSheet, r: int, plan: Plan) -> int:
     return r + 2
 
 
-def _section(sheet: PlanSheet, r: int, plan: Plan, s: Section) -> int:
+def _section(sheet: PlanSheet, r: int, plan: Plan, s: Section, period: range) -> int:
+    """One section: heading, overview, and the action table with the schedule of `period`
+    (the register's plan period, at most four years: two columns per year)."""
     put = sheet.put
     if s.title or s.departments:
         heading = s.title
@@ -308,8 +310,8 @@ def _section(sheet: PlanSheet, r: int, plan: Plan, s: Section) -> int:
     # actions table header
     put(r, 0, r + 1, 1, "取組内容", "label")
     put(r, SCHEDULE_COL, r, SCHEDULE_COL + 7, "行動計画", "label")
-    put(r, TARGET_COL, r + 1, LAST_COL, "2025年度末までの目標値", "label")
-    for k, year in enumerate(range(2022, 2026)):
+    put(r, TARGET_COL, r + 1, LAST_COL, f"{period[-1]}年度末までの目標値", "label")
+    for k, year in enumerate(period[:4]):
         c = SCHEDULE_COL + 2 * k
         put(r + 1, c, r + 1, c + 1, fy_label(year), "label")
     r += 2
@@ -318,21 +320,21 @@ def _section(sheet: PlanSheet, r: int, plan: Plan, s: Section) -> int:
         rows = a.rows or [[]]
         put(r, 0, r + len(rows) - 1, 1, a.name)
         for row in rows:
-            _schedule_row(sheet, r, row)
+            _schedule_row(sheet, r, row, period[0])
             r += 1
     if r == first:  # a section without actions still shows its targets
         put(r, 0, r, 1, "")
-        _schedule_row(sheet, r, [])
+        _schedule_row(sheet, r, [], period[0])
         r += 1
     put(first, TARGET_COL, r - 1, LAST_COL, s.targets_text or targets_from_indicators(s))
     return r
 
 
-def _schedule_row(sheet: PlanSheet, r: int, spans) -> None:
+def _schedule_row(sheet: PlanSheet, r: int, spans, first_year: int) -> None:
     taken = [False] * 8
     for sp in spans:
-        k1 = 2 * (sp.start - 2022) + (sp.half - 1 if sp.half else 0)
-        k2 = 2 * (sp.end - 2022) + (sp.half - 1 if sp.half else 1)
+        k1 = 2 * (sp.start - first_year) + (sp.half - 1 if sp.half else 0)
+        k2 = 2 * (sp.end - first_year) + (sp.half - 1 if sp.half else 1)
         k1, k2 = max(k1, 0), min(k2, 7)
         if k1 > k2 or any(taken[k1:k2 + 1]):
             continue  # the register check reports spans outside the period
@@ -367,7 +369,8 @@ def _progress(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int,
     start = r
     put(r, 1, r, 1, "年度", "label")
     put(r, 2, r, 6, "実績", "label")
-    put(r, 7, r, LAST_COL, "計画の見直し", "label")
+    final = input_year is not None and input_year == reg.period[-1]  # the period's last year: 総括
+    put(r, 7, r, LAST_COL, "計画の見直し（計画期間の総括）" if final else "計画の見直し", "label")
     r += 1
     for year in years:
         pr = reg.progress_for(plan.id, section, year)

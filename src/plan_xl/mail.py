@@ -291,8 +291,9 @@ def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings
         targets = [(a, [a], [], path, [path.name]) for a in recipients]
     else:
         if kind == "templates":
+            owners = reg.field_owners(year)  # once: it builds the plan as in force that year
             names = batch.recipients = reg.recipients()  # every department with a template
-            batch.reference = [n for n in names if n in reg.reference_only()]
+            batch.reference = [n for n in names if n not in owners]
             texts.update({d: _mail_text(ws, REFERENCE_TEXT) for d in batch.reference})
         elif kind == "reminders":  # the same states as `status`: 差戻し中 gets its own wording
             states = department_states(ws, reg, year)

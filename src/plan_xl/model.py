@@ -42,6 +42,48 @@ class Provenance:
     received: str = ""  # ISO 8601 time the file was collected
 
 
+ENDINGS = ("継続", "新規", "拡充", "統合", "完了", "廃止", "名称変更", "再編")
+
+
+@dataclass
+class Validity:
+    """The fiscal years something is in force (適用期間): from `start` to `end` inclusive,
+    either open (None). `how` says how it ended (統合 / 完了 / 廃止 / 名称変更 / 再編 …) and
+    `successor` names what carries it on (an id or a department), when there is one."""
+
+    start: int | None = None
+    end: int | None = None
+    how: str = ""
+    successor: str = ""
+
+    def covers(self, year: int) -> bool:
+        return (self.start is None or self.start <= year) and (self.end is None or year <= self.end)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One entry of an indicator's target history (目標値の履歴): in force from `start`."""
+
+    value: float
+    start: int
+    note: str = ""
+
+
+@dataclass
+class Change:
+    """One recorded change of the plan (変更履歴): what, from which year, why, when, by what."""
+
+    sheet: str  # the register sheet changed, e.g. 計画
+    key: str  # the row's id, e.g. 1-3-5, 1-3-5.1, 1-3-5|1, a department name
+    column: str  # the column changed; 行 for a whole row added (before empty) or removed
+    before: str
+    after: str
+    year: int  # the first fiscal year the change applies to
+    reason: str = ""
+    when: str = ""  # ISO 8601 time the change was recorded
+    by: str = ""  # the command, or 「Excel で編集」
+
+
 @dataclass
 class Span:
     """One cell of an action's schedule (行動計画): fiscal years start..end inclusive.
@@ -59,6 +101,7 @@ class Action:
 
     name: str
     rows: list[list[Span]] = field(default_factory=list)
+    validity: Validity = field(default_factory=Validity)
 
 
 @dataclass
@@ -76,10 +119,21 @@ class Indicator:
     baseline: float | None = None
     baseline_label: str = ""  # e.g. 2021年度末
     direction: str = "up"  # up: higher is better; down: lower is better
+    validity: Validity = field(default_factory=Validity)
+    targets: list[Target] = field(default_factory=list)  # history; empty: `target` always
 
     @property
     def label(self) -> str:
         return f"{self.name}（{self.unit}）" if self.unit else self.name
+
+    def target_for(self, year: int) -> float:
+        """The target in force in fiscal `year`: the last history entry starting on or before
+        it (a later entry of the same year replaces an earlier one), else the first entry."""
+        if not self.targets:
+            return self.target
+        ordered = sorted(self.targets, key=lambda t: t.start)  # stable: same-year order kept
+        in_force = [t for t in ordered if t.start <= year]
+        return (in_force[-1] if in_force else ordered[0]).value
 
     @property
     def percent(self) -> bool:
@@ -105,6 +159,7 @@ class Section:
     targets_text: str = ""
     actions: list[Action] = field(default_factory=list)
     indicators: list[Indicator] = field(default_factory=list)
+    validity: Validity = field(default_factory=Validity)
 
 
 @dataclass
@@ -121,6 +176,7 @@ class Plan:
     disclosure_other: str = ""
     disclosure_pages: list[str] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
+    validity: Validity = field(default_factory=Validity)
 
     @property
     def goal(self) -> int:
@@ -229,6 +285,7 @@ class Department:
     email: str = ""
     cc: str = ""
     contact: str = ""
+    validity: Validity = field(default_factory=Validity)
 
 
 @dataclass
@@ -337,11 +394,38 @@ class Register:
     ratings: list[Rating] = field(default_factory=lambda: list(DEFAULT_RATINGS))  # 評価基準
     assignments: list[Assignment] = field(default_factory=list)
     contributions: list[Contribution] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)  # 変更履歴, oldest first
+    # What loading found wrong in the workbook (rows skipped, cells unreadable): check reports it.
+    load_findings: list = field(default_factory=list, repr=False, compare=False)
+    # Sheet rows as read (row number, {header: value}) and the 前回保存 copy, for check/history.
+    tables: dict = field(default_factory=dict, repr=False, compare=False)
+    saved_tables: dict = field(default_factory=dict, repr=False, compare=False)
+    extra_columns: dict = field(default_factory=dict, repr=False, compare=False)
 
     # --- lookups -------------------------------------------------------------------------
     @property
     def period(self) -> range:
         return range(int(self.meta["plan_start"]), int(self.meta["plan_end"]) + 1)
+
+    @property
+    def periods(self) -> list[range]:
+        """Every plan period of the register, oldest first: the ones closed by `plan-xl plan
+        new-period` (meta previous_periods, e.g. "2022-2025") and the current one."""
+        out = []
+        for text in self.meta.get("previous_periods", "").split(","):
+            if "-" in text:
+                start, end = (int(x) for x in text.split("-"))
+                out.append(range(start, end + 1))
+        return [*out, self.period]
+
+    def period_of(self, year: int) -> range:
+        """The plan period `year` belongs to (the current one for years outside all)."""
+        return next((p for p in self.periods if year in p), self.period)
+
+    @property
+    def all_years(self) -> range:
+        """From the first year of the first period to the end of the current one."""
+        return range(self.periods[0][0], self.period[-1] + 1)
 
     @property
     def baseline_year(self) -> int:
@@ -436,9 +520,15 @@ class Register:
                 return a
         return None
 
-    def field_owners(self) -> set[str]:
+    def field_owners(self, year: int | None = None) -> set[str]:
         """Departments that own at least one input field (a progress row, an indicator or a
-        contribution box)."""
+        contribution box); with `year`, in the plan as in force that year (history.as_of), by
+        current names, so a department that did not exist, or had merged away, is not chased
+        for that year."""
+        if year is not None:
+            from .history import as_of
+
+            return {self.department_name(d) or d for d in as_of(self, year).field_owners()}
         owners, reporting = set(), self._reporting_sections()
         for p in self.plans:
             owners.update(self.progress_owner(p, s) for s in reporting.get(p.id, [0]))
@@ -499,19 +589,22 @@ class Register:
         return [d.name for d in self.departments if self.plans_of(d.name)]
 
     def accepted_departments(self, year: int) -> set[str]:
-        """Departments with an accepted submission for `year`."""
-        return {s.department for s in self.submissions if s.year == year}
+        """Departments with an accepted submission for `year`, by their current name (a return
+        accepted under an old name, now an alias, counts for the renamed department)."""
+        return {self.department_name(s.department) or s.department
+                for s in self.submissions if s.year == year}
 
     def reported_years(self) -> list[int]:
         return sorted({pr.year for pr in self.progress})
 
     def first_open_year(self) -> int:
-        """The first fiscal year of the plan period that has no progress yet."""
+        """The first fiscal year of the plan period that has no progress yet; the year after
+        the period when every year has some (templates then asks for a new period)."""
         done = set(self.reported_years())
         for y in self.period:
             if y not in done:
                 return y
-        return self.period[-1]
+        return self.period[-1] + 1
 
 
 class Lookup:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections import Counter
 from pathlib import Path
 
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
 from .errors import RegisterBusyError, RegisterError
+from .findings import ERROR, Finding
 from .model import (
     DEFAULT_RATINGS,
     FIVE_LESS,
@@ -25,6 +26,7 @@ from .model import (
     Action,
     Actual,
     Assignment,
+    Change,
     Contribution,
     Decision,
     Department,
@@ -39,6 +41,8 @@ from .model import (
     Section,
     Span,
     Submission,
+    Target,
+    Validity,
 )
 
 EXCEL_MAX_TEXT = 32_767
@@ -71,14 +75,27 @@ SHEETS: dict[str, list[tuple[str, int]]] = {
              ("受付日時", 20), ("保管ファイル", 40), ("差替え先", 20)],
     "判断記録": [("計画ID", 9), ("内容", 100)],
     "評価基準": [("評価", 6), ("達成率の下限（%）", 16), ("意味", 30)],
+    "目標値の履歴": [("指標ID", 10), ("目標値", 10), ("適用開始", 8), ("備考", 60)],
+    "変更履歴": [("記録日時", 20), ("操作", 22), ("シート", 10), ("対象", 14), ("列", 14),
+                 ("変更前", 40), ("変更後", 40), ("適用開始", 8), ("理由", 40)],
     "記入課": [("計画ID", 9), ("区分", 12), ("節", 5), ("指標ID", 10), ("記入課", 20)],
     "関係課の記入": [("計画ID", 9), ("節", 5), ("年度", 7), ("記入課", 20), ("実績", 60),
                   ("計画の見直し", 50), (NOTHING_TO_ADD, 8), *[(h, 16) for h in PROVENANCE_HEADERS]],
 }
-# Added after registers were in use: a register written before them still loads (defaults).
-OPTIONAL_SHEETS = {"評価基準", "記入課", "関係課の記入"}
+# 適用期間 (validity) columns, appended to the sheets of things that start and end.
+VALIDITY_HEADERS = [("適用開始", 8), ("適用終了", 8), ("終了区分", 8), ("後継", 14)]
+for _sheet in ("所管課", "計画", "節", "取組", "指標"):
+    SHEETS[_sheet] = SHEETS[_sheet] + VALIDITY_HEADERS
+# Columns and sheets added after the first release: an older register without them still reads.
+OPTIONAL_HEADERS = {h for h, _ in VALIDITY_HEADERS}
+OPTIONAL_SHEETS = {"評価基準", "目標値の履歴", "変更履歴", "記入課", "関係課の記入"}
 OPTIONAL_COLUMNS = {("進捗", "自己評価"), ("指標実績", "変動要因")}
 NO_DATA = "実績なし"  # 評価基準's 下限 for the rating given when there is no actual
+# Columns plan-xl computes from others: editing them in Excel changes nothing (grey headers).
+DERIVED = {"計画": {"重点推進目標", "取組事項", "番号"}, "指標": {"目標値"}}
+# Sheets whose every cell is compared with the 前回保存 copy to find unrecorded Excel edits.
+STRUCTURE = ("所管課", "計画", "節", "取組", "指標", "目標値の履歴", "目標体系")
+SAVED_SHEET = "_前回保存"
 DIRECTION_LABELS = {"up": "上", "down": "下"}
 HALF_LABELS = {0: "", 1: "前", 2: "後"}
 
@@ -98,26 +115,28 @@ def register_rows(reg: Register) -> dict[str, list[list]]:
     t["情報"] = [[k, v] for k, v in reg.meta.items()]
     t["目標体系"] = [["重点推進目標", g.number, None, g.name, ""] for g in reg.goals] + [
         ["取組事項", i.goal, i.number, i.name, LIST_SEP.join(i.aliases)] for i in reg.initiatives]
-    t["所管課"] = [[d.name, LIST_SEP.join(d.aliases), d.email, d.cc, d.contact]
+    t["所管課"] = [[d.name, LIST_SEP.join(d.aliases), d.email, d.cc, d.contact, *_validity(d.validity)]
                  for d in reg.departments]
     for p in reg.plans:
         t["計画"].append([p.id, p.goal, p.initiative, p.number, p.name, LIST_SEP.join(p.departments),
                         p.overview, p.vision, *["○" if f in p.five_less else "" for f in FIVE_LESS],
                         "○" if p.disclosure_website else "", p.disclosure_other,
-                        "\n".join(p.disclosure_pages)])
+                        "\n".join(p.disclosure_pages), *_validity(p.validity)])
         for s in p.sections:
             t["節"].append([p.id, s.number, s.title, LIST_SEP.join(s.departments), s.overview,
-                           s.vision, s.targets_text])
+                           s.vision, s.targets_text, *_validity(s.validity)])
             for a_no, a in enumerate(s.actions, 1):
                 for r_no, row in enumerate(a.rows, 1):
                     for sp in row or [None]:
                         t["取組"].append([p.id, s.number, a_no, a.name, r_no,
                                         sp and sp.start, sp and sp.end,
-                                        HALF_LABELS[sp.half] if sp else "", sp.text if sp else ""])
+                                        HALF_LABELS[sp.half] if sp else "", sp.text if sp else "",
+                                        *_validity(a.validity)])
             for i in s.indicators:
                 t["指標"].append([i.id, p.id, s.number, i.name, i.unit, i.target, i.comparator,
                                 i.target_year, i.baseline, i.baseline_label,
-                                DIRECTION_LABELS[i.direction]])
+                                DIRECTION_LABELS[i.direction], *_validity(i.validity)])
+                t["目標値の履歴"] += [[i.id, tg.value, tg.start, tg.note] for tg in i.targets]
     t["進捗"] = [[pr.plan_id, pr.section, pr.year, pr.results, pr.revision, *_prov(pr.source),
                 pr.self_rating] for pr in sorted(reg.progress, key=lambda x: (_plan_key(x.plan_id), x.section, x.year))]
     t["指標実績"] = [[a.indicator_id, a.year, a.value, *_prov(a.source), a.reason]
@@ -127,6 +146,8 @@ def register_rows(reg: Register) -> dict[str, list[list]]:
     t["判断記録"] = [[d.plan_id, d.text] for d in reg.decisions]
     t["評価基準"] = [[r.label, NO_DATA if r.no_data else (None if r.minimum is None else round(r.minimum * 100, 6)),
                   r.meaning] for r in reg.rating_scale]
+    t["変更履歴"] = [[c.when, c.by, c.sheet, c.key, c.column, c.before, c.after, c.year, c.reason]
+                 for c in reg.changes]
     t["記入課"] = [[a.plan_id, a.kind, a.section, a.indicator_id, a.department] for a in reg.assignments]
     t["関係課の記入"] = [[c.plan_id, c.section, c.year, c.department, c.results, c.revision,
                      "○" if c.nothing else "", *_prov(c.source)]
@@ -135,13 +156,46 @@ def register_rows(reg: Register) -> dict[str, list[list]]:
     return t
 
 
-def _plan_key(plan_id: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in plan_id.split("-"))
+def _validity(v: Validity) -> list:
+    return [v.start, v.end, v.how, v.successor]
 
 
-def _indicator_key(indicator_id: str) -> tuple[int, ...]:
-    plan_id, _, n = indicator_id.partition(".")
-    return (*_plan_key(plan_id), int(n or 0))
+def row_key(sheet: str, row: dict) -> str:
+    """The identity of a register row, as 変更履歴's 対象 names it."""
+    def get(h):
+        v = row.get(h)
+        return "" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+    keys = {"所管課": ["所管課"], "計画": ["計画ID"], "節": ["計画ID", "節"], "指標": ["指標ID"],
+            "取組": ["計画ID", "節", "取組", "行", "開始年度", "半期"],
+            "目標値の履歴": ["指標ID", "適用開始", "目標値"], "目標体系": ["種別", "重点推進目標", "取組事項"],
+            "情報": ["項目"], "進捗": ["計画ID", "節", "年度"], "指標実績": ["指標ID", "年度"],
+            "提出": ["様式ID", "SHA-256"], "判断記録": ["計画ID", "内容"],
+            "変更履歴": ["記録日時", "シート", "対象", "列", "適用開始"], "評価基準": ["評価"],
+            "記入課": ["計画ID", "区分", "節", "指標ID", "記入課"], "関係課の記入": ["計画ID", "節", "年度", "記入課"]}
+    return "|".join(get(h) for h in keys[sheet])
+
+
+def table_dicts(reg: Register) -> dict[str, list[tuple[int, dict]]]:
+    """The register's sheets as (row number, {header: value}), numbered as they are written."""
+    out = {}
+    for name, rows in register_rows(reg).items():
+        headers = [h for h, _ in SHEETS[name]]
+        out[name] = [(n, {h: (None if v == "" else v) for h, v in zip(headers, row, strict=False)})
+                     for n, row in enumerate(rows, 2)]
+    return out
+
+
+def _plan_key(plan_id: str) -> tuple:
+    """Sort key of a plan id; a malformed id (check reports it) sorts last instead of failing."""
+    parts = str(plan_id).split("-")
+    if all(p.isdigit() for p in parts):
+        return (0, *(int(p) for p in parts))
+    return (1, str(plan_id))
+
+
+def _indicator_key(indicator_id: str) -> tuple:
+    plan_id, _, n = str(indicator_id).partition(".")
+    return (*_plan_key(plan_id), int(n) if n.isdigit() else 0, n)
 
 
 def write_register_file(reg: Register, path: Path) -> None:
@@ -152,19 +206,76 @@ def write_register_file(reg: Register, path: Path) -> None:
                        "comments": "plan-xl master register"})
     head = wb.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1, "font_name": "游ゴシック",
                           "valign": "top"})
+    derived = wb.add_format({"bold": True, "bg_color": "#D9D9D9", "font_color": "#595959", "border": 1,
+                             "font_name": "游ゴシック", "valign": "top"})
     body = wb.add_format({"text_wrap": True, "valign": "top", "font_name": "游ゴシック"})
-    for name, rows in register_rows(reg).items():
-        columns = SHEETS[name]
+    ids = wb.add_format({"text_wrap": True, "valign": "top", "font_name": "游ゴシック", "num_format": "@"})
+    tables = register_rows(reg)
+    for name, rows in tables.items():
+        columns = SHEETS[name] + [(h, 14) for h in reg.extra_columns.get(name, {})]
         ws = wb.add_worksheet(name)
         for c, (header, width) in enumerate(columns):
-            ws.write_string(0, c, header, head)
-            ws.set_column(c, c, width, body)
+            ws.write_string(0, c, header, derived if header in DERIVED.get(name, ()) else head)
+            ws.set_column(c, c, width, ids if header in ID_HEADERS else body)
         for r, row in enumerate(rows, 1):
+            row = row + _extra_values(reg, name, row)
             for c, value in enumerate(row):
                 _write_value(ws, r, c, value, name, columns[c][0])
+        _write_guards(ws, name, columns, len(rows))
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, max(len(rows), 1), len(columns) - 1)
+    _write_saved_copy(wb, reg)
     wb.close()
+
+
+ID_HEADERS = {"計画ID", "指標ID", "所管課", "後継"}
+
+
+def _extra_values(reg: Register, sheet: str, row: list) -> list:
+    """Values of the columns a clerk added to `sheet`, matched to the row by its key."""
+    extra = reg.extra_columns.get(sheet)
+    if not extra:
+        return []
+    headers = [h for h, _ in SHEETS[sheet]]
+    key = row_key(sheet, dict(zip(headers, row, strict=False)))
+    return [values.get(key, "") for values in extra.values()]
+
+
+def _write_guards(ws, sheet: str, columns: list[tuple[str, int]], n_rows: int) -> None:
+    """Excel list validation so a clerk picks existing ids and departments instead of typing
+    them (typed ids become dates: 1-3-9 is 2009/1/3 to Excel)."""
+    last = max(n_rows, 1) + 200  # room for rows the clerk adds
+    for c, (header, _) in enumerate(columns):
+        source = None
+        if header == "計画ID" and sheet != "計画":
+            source = "='計画'!$A$2:$A$1000"
+        elif header == "指標ID" and sheet != "指標":
+            source = "='指標'!$A$2:$A$2000"
+        elif header == "終了区分":
+            source = ["継続", "統合", "完了", "廃止", "名称変更", "再編"]
+        if source:
+            ws.data_validation(1, c, last, c, {"validate": "list", "source": source,
+                                               "error_title": "一覧から選んでください",
+                                               "error_message": f"「{header}」は一覧にある値を選んでください。"})
+
+
+def _write_saved_copy(wb, reg: Register) -> None:
+    """A very hidden copy of the structural sheets as written, one cell a row: the next load
+    compares the visible sheets with it to find edits made in Excel (history.unrecorded)."""
+    ws = wb.add_worksheet(SAVED_SHEET)
+    r = 0
+    for sheet, rows in table_dicts(reg).items():
+        if sheet not in STRUCTURE:
+            continue
+        for _, row in rows:
+            key = row_key(sheet, row)
+            for header, value in row.items():
+                if value not in (None, ""):
+                    for c, v in enumerate((sheet, key, header)):
+                        ws.write_string(r, c, v)
+                    _write_value(ws, r, 3, value, SAVED_SHEET, header)
+                    r += 1
+    ws.very_hidden()
 
 
 def _write_value(ws, r: int, c: int, value, sheet: str, header: str) -> None:
@@ -255,52 +366,15 @@ def _prune_backups(backup_dir: Path, stem: str) -> None:
 
 
 # --- reading -------------------------------------------------------------------------------
-class _Table:
-    """Rows of one sheet as dicts keyed by header, with cell addresses for messages."""
+class CellError(ValueError):
+    """A cell that cannot be read as what its column holds; becomes a finding, never a crash."""
 
-    def __init__(self, path: Path, sheet: str, rows: list[list]):
-        self.path, self.sheet = path, sheet
-        headers = [str(h).strip() for h in rows[0]] if rows else []
-        if not rows and sheet in OPTIONAL_SHEETS:
-            headers = [h for h, _ in SHEETS[sheet]]
-        missing = [h for h, _ in SHEETS[sheet] if h not in headers and (sheet, h) not in OPTIONAL_COLUMNS]
-        if missing:
-            raise RegisterError(f"{path.name}「{sheet}」シートに列「{'」「'.join(missing)}」が"
-                                f"ありません。見出し行（1行目）を確認してください。")
-        self.index = {h: headers.index(h) if h in headers else -1 for h, _ in SHEETS[sheet]}
-        self.rows = [(n, r) for n, r in enumerate(rows[1:], 2) if any(v not in ("", None) for v in r)]
-
-    def __iter__(self) -> Iterable[tuple[Callable, Callable]]:
-        for n, row in self.rows:
-            yield self._text_getter(n, row), self._number_getter(n, row)
-
-    def _raw(self, row, header):
-        i = self.index[header]
-        return row[i] if 0 <= i < len(row) else ""
-
-    def _text_getter(self, n, row):
-        def text(header: str) -> str:
-            v = self._raw(row, header)
-            if isinstance(v, float) and v.is_integer():
-                v = int(v)
-            return "" if v is None else str(v)
-        return text
-
-    def _number_getter(self, n, row):
-        def number(header: str, required: bool = True) -> float | None:
-            v = self._raw(row, header)
-            if v in ("", None) and not required:
-                return None
-            try:
-                return float(v)
-            except (TypeError, ValueError):
-                col = _column_letter(self.index[header])
-                raise RegisterError(f"{self.path.name}「{self.sheet}」シート {col}{n}（{header}）"
-                                    f"が数値ではありません: {v!r}") from None
-        return number
+    def __init__(self, header: str, message: str):
+        super().__init__(message)
+        self.header = header
 
 
-def _column_letter(index: int) -> str:
+def column_letter(index: int) -> str:
     letters = ""
     index += 1
     while index:
@@ -309,8 +383,64 @@ def _column_letter(index: int) -> str:
     return letters
 
 
-def load_register(path: Path) -> Register:
-    """Read the register workbook."""
+_column_letter = column_letter  # older name, kept for callers
+
+
+def where(sheet: str, row: int, header: str | None = None, headers: list[str] | None = None) -> str:
+    """「12行目 C列」: a register location as a clerk finds it in Excel."""
+    if header is None:
+        return f"{row}行目"
+    headers = headers or [h for h, _ in SHEETS.get(sheet, [])]
+    col = column_letter(headers.index(header)) if header in headers else header
+    return f"{row}行目 {col}列（{header}）"
+
+
+class _Row:
+    """One sheet row: typed getters that raise CellError naming the column."""
+
+    def __init__(self, sheet: str, n: int, values: dict):
+        self.sheet, self.n, self.values = sheet, n, values
+
+    def raw(self, header: str):
+        return self.values.get(header)
+
+    def text(self, header: str) -> str:
+        v = self.values.get(header)
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if isinstance(v, (dt.date, dt.datetime, dt.time, dt.timedelta)):
+            raise CellError(header, f"「{header}」が日付・時刻になっています（{v}）。Excel が入力を日付と"
+                                    "解釈しました。セルの表示形式を「文字列」にして入力し直してください。")
+        return "" if v is None else str(v)
+
+    def number(self, header: str, required: bool = True) -> float | None:
+        v = self.values.get(header)
+        if v in ("", None) and not required:
+            return None
+        if isinstance(v, bool) or isinstance(v, (dt.date, dt.datetime, dt.time, dt.timedelta)):
+            raise CellError(header, f"「{header}」が数値ではありません: {v}")
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            shown = "空欄" if v in ("", None) else f"「{v}」"
+            raise CellError(header, f"「{header}」が数値ではありません: {shown}") from None
+
+    def integer(self, header: str, required: bool = True) -> int | None:
+        v = self.number(header, required)
+        if v is None:
+            return None
+        if not v.is_integer():
+            raise CellError(header, f"「{header}」は整数で入力してください: {v:g}")
+        return int(v)
+
+    def validity(self) -> Validity:
+        return Validity(self.integer("適用開始", False), self.integer("適用終了", False),
+                        self.text("終了区分"), self.text("後継"))
+
+
+def read_tables(path: Path) -> tuple[dict, dict, dict, list[Finding]]:
+    """The workbook's sheets as {sheet: [(row number, {header: value})]}, the 前回保存 copy,
+    the clerk-added columns and the problems of the sheets themselves."""
     path = Path(path)
     try:
         wb = CalamineWorkbook.from_path(str(path))
@@ -322,96 +452,240 @@ def load_register(path: Path) -> Register:
     missing = [s for s in SHEETS if s not in names and s not in OPTIONAL_SHEETS]
     if missing:
         raise RegisterError(f"台帳 {path.name} にシート「{'」「'.join(missing)}」がありません。")
-    tables = {s: _Table(path, s, wb.get_sheet_by_name(s).to_python(skip_empty_area=False)
-                        if s in names else []) for s in SHEETS}
-    return _from_tables(tables)
+    tables, extras, problems = {"_headers": {}}, {}, []
+    for sheet in SHEETS:
+        rows = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False) if sheet in names else []
+        tables[sheet], extras[sheet] = _sheet_rows(path, sheet, rows, problems)
+        tables["_headers"][sheet] = [str(h).strip() if h is not None else "" for h in rows[0]] if rows else None
+    saved = {}
+    if SAVED_SHEET in names:
+        for row in wb.get_sheet_by_name(SAVED_SHEET).to_python(skip_empty_area=False):
+            if len(row) >= 4 and row[0]:
+                saved.setdefault(str(row[0]), {}).setdefault(str(row[1]), {})[str(row[2])] = row[3]
+    return tables, saved, extras, problems
 
 
-def _int(number, header: str) -> int:
-    return int(number(header))
+def _sheet_rows(path: Path, sheet: str, rows: list[list], problems: list[Finding]):
+    headers = [str(h).strip() if h is not None else "" for h in rows[0]] if rows else []
+    missing = [h for h, _ in SHEETS[sheet] if h not in headers and h not in OPTIONAL_HEADERS
+               and (sheet, h) not in OPTIONAL_COLUMNS]
+    if missing and rows:
+        raise RegisterError(f"{path.name}「{sheet}」シートに列「{'」「'.join(missing)}」が"
+                            f"ありません。見出し行（1行目）を確認してください。")
+    known = {h for h, _ in SHEETS[sheet]}
+    for h, n in Counter(h for h in headers if h in known).items():
+        if n > 1:
+            problems.append(Finding(ERROR, f"列「{h}」が2つあります。どちらか一方にしてください。", sheet,
+                                    f"1行目 {column_letter(len(headers) - 1 - headers[::-1].index(h))}列"))
+    extra = [(c, h) for c, h in enumerate(headers) if h and h not in known and not h.startswith("_")]
+    out, added = [], {h: {} for _, h in extra}
+    for n, row in enumerate(rows[1:], 2):
+        if not any(v not in ("", None) for v in row):
+            continue
+        values = {h: (row[headers.index(h)] if headers.index(h) < len(row) else None)
+                  for h, _ in SHEETS[sheet] if h in headers}
+        values = {h: (None if v == "" else v) for h, v in values.items()}
+        out.append((n, values))
+        for c, h in extra:
+            if c < len(row) and row[c] not in ("", None):
+                added[h][row_key(sheet, values)] = row[c]
+    return out, added
 
 
-def _provenance(text) -> Provenance:
-    return Provenance(*(text(h) for h in PROVENANCE_HEADERS))
+def load_register(path: Path) -> Register:
+    """Read the register workbook. Rows that cannot be read are left out and reported in
+    `load_findings` (with sheet, row and column), so that `check` can name every one."""
+    tables, saved, extras, problems = read_tables(path)
+    reg = register_from_tables(tables, problems)
+    reg.saved_tables, reg.extra_columns = saved, {s: e for s, e in extras.items() if e}
+    return reg
 
 
-def _from_tables(t: dict[str, _Table]) -> Register:
-    meta = {text("項目"): text("値") for text, _ in t["情報"]}
-    goals, initiatives = [], []
-    for text, number in t["目標体系"]:
-        if text("種別") == "重点推進目標":
-            goals.append(Goal(_int(number, "重点推進目標"), text("名称")))
-        else:
-            initiatives.append(Initiative(_int(number, "重点推進目標"), _int(number, "取組事項"),
-                                          text("名称"), _split(text("別名"))))
-    departments = [Department(text("所管課"), _split(text("別名")), text("メール"), text("CC"),
-                              text("担当・連絡先")) for text, _ in t["所管課"]]
-    plans: dict[str, Plan] = {}
-    for text, _ in t["計画"]:
-        plans[text("計画ID")] = Plan(
-            id=text("計画ID"), name=text("実施計画名"), departments=_split(text("所管課")),
-            overview=text("事業概要"), vision=text("目指す姿"),
-            five_less=[f for f in FIVE_LESS if text(f)], disclosure_website=bool(text("市ウェブサイト")),
-            disclosure_other=text("その他"), disclosure_pages=_split(text("市ウェブページ"), "\n"))
-    sections: dict[tuple[str, int], Section] = {}
-    for text, number in t["節"]:
-        s = Section(plan_id=text("計画ID"), number=_int(number, "節"), title=text("見出し"),
-                    departments=_split(text("所管課")), overview=text("事業概要"),
-                    vision=text("目指す姿"), targets_text=text("目標値（表記）"))
-        sections[(s.plan_id, s.number)] = s
-        plans[s.plan_id].sections.append(s)
-    actions: dict[tuple[str, int, int], Action] = {}
-    for text, number in t["取組"]:
-        key = (text("計画ID"), _int(number, "節"), _int(number, "取組"))
-        if key not in actions:
-            actions[key] = Action(text("取組内容"))
-            sections[key[:2]].actions.append(actions[key])
-        action, r_no = actions[key], _int(number, "行")
-        while len(action.rows) < r_no:
-            action.rows.append([])
-        if text("開始年度"):
-            half = {v: k for k, v in HALF_LABELS.items()}[text("半期")]
-            action.rows[r_no - 1].append(Span(_int(number, "開始年度"), _int(number, "終了年度"),
-                                              text("行動計画"), half))
+def _provenance(row: _Row) -> Provenance:
+    return Provenance(*(row.text(h) for h in PROVENANCE_HEADERS))
+
+
+def register_from_tables(tables: dict, problems: list[Finding] | None = None) -> Register:
+    """A register from sheet rows ({sheet: [(row number, {header: value})]}). A row that cannot
+    be built (unreadable cell, reference to a missing plan or section) is skipped with a finding."""
+    problems = [] if problems is None else problems
+    reg = Register(meta={}, goals=[], initiatives=[], departments=[], plans=[], load_findings=problems,
+                   tables=tables)
+    state = {"plans": {}, "sections": {}, "actions": {}, "indicators": {}}
+    for sheet, build in _BUILDERS:
+        for n, values in tables.get(sheet, []):
+            row = _Row(sheet, n, values)
+            try:
+                build(reg, row, state)
+            except (CellError, _Dangling) as e:
+                headers = tables.get("_headers", {}).get(sheet)
+                problems.append(Finding(ERROR, f"{e}（この行は読み飛ばしました）", sheet,
+                                        where(sheet, n, e.header, headers)))
+    reg.plans = list(state["plans"].values())
+    reg.ratings = state.get("ratings") or list(DEFAULT_RATINGS)
+    apply_next_era(reg.meta, problems)
+    return reg
+
+
+def apply_next_era(meta: dict, problems: list[Finding]) -> None:
+    """情報 next_era 「名称:開始年度」: the era after 令和, once announced."""
+    from .fiscal import add_era
+
+    text = meta.get("next_era", "")
+    if not text:
+        return
+    name, _, year = text.partition(":")
+    try:
+        add_era(name.strip(), int(year))
+    except ValueError as e:
+        problems.append(Finding(ERROR, f"next_era は「元号:開始年度」（例: 新元号:2041）にしてください: {e}",
+                                "情報", "next_era"))
+
+
+class _Dangling(LookupError):
+    def __init__(self, header: str, message: str):
+        super().__init__(message)
+        self.header = header
+
+
+def _meta(reg, row, state):
+    reg.meta[row.text("項目")] = row.text("値")
+
+
+def _hierarchy(reg, row, state):
+    if row.text("種別") == "重点推進目標":
+        reg.goals.append(Goal(row.integer("重点推進目標"), row.text("名称")))
+    else:
+        reg.initiatives.append(Initiative(row.integer("重点推進目標"), row.integer("取組事項"),
+                                          row.text("名称"), _split(row.text("別名"))))
+
+
+def _department(reg, row, state):
+    reg.departments.append(Department(row.text("所管課"), _split(row.text("別名")), row.text("メール"),
+                                      row.text("CC"), row.text("担当・連絡先"), row.validity()))
+
+
+def _plan(reg, row, state):
+    pid = row.text("計画ID")
+    plan = Plan(id=pid, name=row.text("実施計画名"), departments=_split(row.text("所管課")),
+                overview=row.text("事業概要"), vision=row.text("目指す姿"),
+                five_less=[f for f in FIVE_LESS if row.text(f)],
+                disclosure_website=bool(row.text("市ウェブサイト")), disclosure_other=row.text("その他"),
+                disclosure_pages=_split(row.text("市ウェブページ"), "\n"), validity=row.validity())
+    if pid in state["plans"]:
+        raise _Dangling("計画ID", f"計画IDが重複しています（「{pid}」{state['plans'][pid].name}）")
+    state["plans"][pid] = plan
+
+
+def _section(reg, row, state):
+    pid = row.text("計画ID")
+    s = Section(plan_id=pid, number=row.integer("節"), title=row.text("見出し"),
+                departments=_split(row.text("所管課")), overview=row.text("事業概要"),
+                vision=row.text("目指す姿"), targets_text=row.text("目標値（表記）"), validity=row.validity())
+    if pid not in state["plans"]:
+        raise _Dangling("計画ID", f"計画ID「{pid}」が「計画」シートにありません")
+    if (pid, s.number) in state["sections"]:
+        raise _Dangling("節", f"{pid} の節{s.number}が重複しています")
+    state["sections"][(pid, s.number)] = s
+    state["plans"][pid].sections.append(s)
+
+
+def _action(reg, row, state):
+    key = (row.text("計画ID"), row.integer("節"), row.integer("取組"))
+    r_no = row.integer("行")
+    span = None
+    if row.text("開始年度"):
+        half = {v: k for k, v in HALF_LABELS.items()}.get(row.text("半期"))
+        if half is None:
+            raise CellError("半期", f"半期は「前」「後」または空欄にしてください: {row.text('半期')}")
+        span = Span(row.integer("開始年度"), row.integer("終了年度"), row.text("行動計画"), half)
+    if key[:2] not in state["sections"]:
+        raise _Dangling("節", f"{key[0]} の節{key[1]}が「節」シートにありません")
+    if not 1 <= r_no <= 50:
+        raise CellError("行", f"「行」は1以上の番号にしてください: {r_no}")
+    if key not in state["actions"]:
+        state["actions"][key] = Action(row.text("取組内容"), validity=row.validity())
+        state["sections"][key[:2]].actions.append(state["actions"][key])
+    action = state["actions"][key]
+    while len(action.rows) < r_no:
+        action.rows.append([])
+    if span:
+        action.rows[r_no - 1].append(span)
+
+
+def _indicator(reg, row, state):
     directions = {v: k for k, v in DIRECTION_LABELS.items()}
-    for text, number in t["指標"]:
-        ind = Indicator(id=text("指標ID"), plan_id=text("計画ID"), section=_int(number, "節"),
-                        name=text("指標名"), unit=text("単位"), target=number("目標値"),
-                        comparator=text("比較"), target_year=_int(number, "目標年度"),
-                        baseline=number("現況値", required=False),
-                        baseline_label=text("現況値の時点"), direction=directions.get(text("方向"), "up"))
-        sections[(ind.plan_id, ind.section)].indicators.append(ind)
-    progress = [Progress(text("計画ID"), _int(number, "節"), _int(number, "年度"), text("実績"),
-                         text("計画の見直し"), _provenance(text), text("自己評価"))
-                for text, number in t["進捗"]]
-    actuals = [Actual(text("指標ID"), _int(number, "年度"), number("実績値"), _provenance(text),
-                      text("変動要因")) for text, number in t["指標実績"]]
-    submissions = [Submission(text("様式ID"), text("所管課"), _int(number, "年度"), text("ファイル名"),
-                              text("SHA-256"), text("受付日時"), text("保管ファイル"), text("差替え先"))
-                   for text, number in t["提出"]]
-    decisions = [Decision(text("計画ID"), text("内容")) for text, _ in t["判断記録"]]
-    return Register(meta=meta, goals=goals, initiatives=initiatives, departments=departments,
-                    plans=list(plans.values()), progress=progress, actuals=actuals,
-                    decisions=decisions, submissions=submissions, ratings=_ratings(t["評価基準"]),
-                    **_who_fills_what(t))
+    ind = Indicator(id=row.text("指標ID"), plan_id=row.text("計画ID"), section=row.integer("節"),
+                    name=row.text("指標名"), unit=row.text("単位"), target=row.number("目標値"),
+                    comparator=row.text("比較"), target_year=row.integer("目標年度"),
+                    baseline=row.number("現況値", required=False), baseline_label=row.text("現況値の時点"),
+                    direction=directions.get(row.text("方向"), row.text("方向") or "up"),
+                    validity=row.validity())
+    if (ind.plan_id, ind.section) not in state["sections"]:
+        raise _Dangling("節", f"{ind.plan_id} の節{ind.section}が「節」シートにありません")
+    if ind.id in state["indicators"]:
+        raise _Dangling("指標ID", f"指標IDが重複しています（「{ind.id}」）")
+    state["indicators"][ind.id] = ind
+    state["sections"][(ind.plan_id, ind.section)].indicators.append(ind)
 
 
-def _ratings(table: _Table) -> list[Rating]:
+def _target(reg, row, state):
+    iid = row.text("指標ID")
+    target = Target(row.number("目標値"), row.integer("適用開始"), row.text("備考"))
+    if iid not in state["indicators"]:
+        raise _Dangling("指標ID", f"指標ID「{iid}」が「指標」シートにありません")
+    state["indicators"][iid].targets.append(target)
+
+
+def _progress(reg, row, state):
+    reg.progress.append(Progress(row.text("計画ID"), row.integer("節"), row.integer("年度"), row.text("実績"),
+                                 row.text("計画の見直し"), _provenance(row), row.text("自己評価")))
+
+
+def _actual(reg, row, state):
+    reg.actuals.append(Actual(row.text("指標ID"), row.integer("年度"), row.number("実績値"), _provenance(row),
+                              row.text("変動要因")))
+
+
+def _submission(reg, row, state):
+    reg.submissions.append(Submission(row.text("様式ID"), row.text("所管課"), row.integer("年度"),
+                                      row.text("ファイル名"), row.text("SHA-256"), row.text("受付日時"),
+                                      row.text("保管ファイル"), row.text("差替え先")))
+
+
+def _decision(reg, row, state):
+    reg.decisions.append(Decision(row.text("計画ID"), row.text("内容")))
+
+
+def _change(reg, row, state):
+    reg.changes.append(Change(row.text("シート"), row.text("対象"), row.text("列"), row.text("変更前"),
+                              row.text("変更後"), row.integer("適用開始"), row.text("理由"),
+                              row.text("記録日時"), row.text("操作")))
+
+
+def _rating(reg, row, state):
     """評価基準: a 下限 in percent, blank for the lowest step, 実績なし for the no-data label."""
-    out = []
-    for text, number in table:
-        no_data = text("達成率の下限（%）") == NO_DATA
-        minimum = None if no_data else number("達成率の下限（%）", required=False)
-        out.append(Rating(text("評価"), None if minimum is None else minimum / 100, text("意味"), no_data))
-    return out or list(DEFAULT_RATINGS)
+    no_data = row.text("達成率の下限（%）") == NO_DATA
+    minimum = None if no_data else row.number("達成率の下限（%）", required=False)
+    state.setdefault("ratings", []).append(Rating(row.text("評価"), None if minimum is None else minimum / 100,
+                                                  row.text("意味"), no_data))
 
 
-def _who_fills_what(t: dict[str, _Table]) -> dict[str, list]:
-    """The 記入課 assignments and the co-owners' contributions (関係課の記入)."""
-    assignments = [Assignment(text("計画ID"), text("記入課"), text("区分"),
-                              int(number("節", required=False) or 0), text("指標ID"))
-                   for text, number in t["記入課"]]
-    contributions = [Contribution(text("計画ID"), _int(number, "節"), _int(number, "年度"), text("記入課"),
-                                  text("実績"), text("計画の見直し"), bool(text(NOTHING_TO_ADD)),
-                                  _provenance(text)) for text, number in t["関係課の記入"]]
-    return {"assignments": assignments, "contributions": contributions}
+def _assignment(reg, row, state):
+    """記入課: who fills a field other than the lead, or 参考送付."""
+    reg.assignments.append(Assignment(row.text("計画ID"), row.text("記入課"), row.text("区分"),
+                                      row.integer("節", False) or 0, row.text("指標ID")))
+
+
+def _contribution(reg, row, state):
+    """関係課の記入: a co-owner's part of a progress row, with its own provenance."""
+    reg.contributions.append(Contribution(row.text("計画ID"), row.integer("節"), row.integer("年度"),
+                                          row.text("記入課"), row.text("実績"), row.text("計画の見直し"),
+                                          bool(row.text(NOTHING_TO_ADD)), _provenance(row)))
+
+
+_BUILDERS = [("情報", _meta), ("目標体系", _hierarchy), ("所管課", _department), ("計画", _plan),
+             ("節", _section), ("取組", _action), ("指標", _indicator), ("目標値の履歴", _target),
+             ("進捗", _progress), ("指標実績", _actual), ("提出", _submission), ("判断記録", _decision),
+             ("評価基準", _rating), ("変更履歴", _change), ("記入課", _assignment),
+             ("関係課の記入", _contribution)]

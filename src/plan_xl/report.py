@@ -175,8 +175,11 @@ def build_report(reg: Register, year: int, path: Path, issued: dt.date | None = 
     submission of the year (none: the cover shows no date). `returned`: departments whose
     return for `year` awaits correction; their missing rows say 「（修正待ち）」. Written to a temporary file first,
     so a report open in Excel is never left half-written."""
-    if year not in reg.period:
+    from .history import as_of
+
+    if year not in reg.all_years:
         raise UsageError(f"{year}年度は計画期間（{reg.period[0]}～{reg.period[-1]}年度）の外です。")
+    reg = as_of(reg, year)  # the plan as in force that year: later changes never alter it
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.xlsx")
@@ -219,6 +222,8 @@ def _write(book: Workbook, reg: Register, year: int, issued: dt.date | None,
     _contents(book, fmt, reg, rows, ev)
     _summary(book, fmt, year, report_years(reg, year), rows, ev, year == reg.period[-1])
     _charts(book, fmt, report_years(reg, year), rows)
+    if reg.changes:  # as_of: only the changes in force by `year`
+        _changes(book, fmt, reg)
     styles = Styles(book)
     years = report_years(reg, year)
     for plan in reg.plans:
@@ -515,6 +520,29 @@ def _charts(book, fmt, years: list[int], rows: list[SummaryRow]) -> None:
         breaks.append(r)
     ws.set_h_pagebreaks(breaks[:-1])
     ws.print_area(0, 0, r, len(widths))
+
+
+CHANGES = "計画の変更"
+
+
+def _changes(book, fmt, reg: Register) -> None:
+    """計画の変更: the recorded changes (変更履歴) in force by the report year, newest year
+    first, so each year's 計画の見直し can be read with what was decided."""
+    from .history import describe_change_row
+
+    headers = [("適用年度", 8), ("シート", 8), ("対象", 12), ("項目", 12), ("変更前", 30), ("変更後", 30),
+               ("理由", 30), ("記録", 18)]
+    widths = [w for _, w in headers]
+    ws = _sheet(book, CHANGES, widths, repeat=(1, 1))
+    ws.write_string(0, 0, "計画の変更（変更履歴から。各年度の「計画の見直し」とあわせてご覧ください）", fmt.heading)
+    for c, (h, _) in enumerate(headers):
+        ws.write_string(1, c, h, fmt.head)
+    for r, c in enumerate(sorted(reg.changes, key=lambda c: -c.year), 2):
+        row = describe_change_row(c)
+        for k, value in enumerate(row):
+            _text(ws, r, k, value, fmt.text)
+        _row_height(ws, r, list(zip([str(v) for v in row], widths, strict=True)))
+    ws.freeze_panes(2, 0)
 
 
 def describe(reg: Register, year: int, returned: set[str] | frozenset[str] = frozenset()) -> str:

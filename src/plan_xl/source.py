@@ -24,6 +24,8 @@ from .model import (
     Register,
     Section,
     Span,
+    Target,
+    Validity,
 )
 
 
@@ -35,6 +37,11 @@ def _num(value) -> float | None:
     return None if value is None else float(value)
 
 
+def _validity(doc: dict) -> Validity:
+    """`start`, `end`, `how`, `successor` keys of a plan, section, action, indicator or department."""
+    return Validity(doc.get("start"), doc.get("end"), doc.get("how", ""), doc.get("successor", ""))
+
+
 def load_plan(doc: dict, register: Register) -> None:
     plan = Plan(
         id=doc["id"], name=doc["name"], departments=list(doc["departments"]),
@@ -42,19 +49,19 @@ def load_plan(doc: dict, register: Register) -> None:
         five_less=list(doc.get("five_less", [])),
         disclosure_website=bool(doc.get("disclosure_website", False)),
         disclosure_other=doc.get("disclosure_other", ""),
-        disclosure_pages=list(doc.get("disclosure_pages", [])),
+        disclosure_pages=list(doc.get("disclosure_pages", [])), validity=_validity(doc),
     )
     n_indicator = 0
     for number, s in enumerate(doc.get("sections", []), 1):
         section = Section(
             plan_id=plan.id, number=number, title=s.get("title", ""),
             departments=list(s.get("departments", [])), overview=s.get("overview", ""),
-            vision=s.get("vision", ""), targets_text=s.get("targets_text", ""),
+            vision=s.get("vision", ""), targets_text=s.get("targets_text", ""), validity=_validity(s),
         )
         for a in s.get("actions", []):
             section.actions.append(Action(a["name"], [
                 [Span(sp["from"], sp["to"], sp["text"], sp.get("half", 0)) for sp in row]
-                for row in a["rows"]]))
+                for row in a["rows"]], _validity(a)))
         for i in s.get("indicators", []):
             n_indicator += 1
             ind = Indicator(
@@ -62,7 +69,9 @@ def load_plan(doc: dict, register: Register) -> None:
                 unit=i["unit"], target=float(i["target"]), comparator=i.get("comparator", ""),
                 target_year=int(i.get("target_year", register.period[-1])),
                 baseline=_num(i.get("baseline")), baseline_label=i.get("baseline_label", ""),
-                direction=i.get("direction", "up"),
+                direction=i.get("direction", "up"), validity=_validity(i),
+                targets=[Target(float(t["value"]), int(t["from"]), t.get("note", ""))
+                         for t in i.get("target_history", [])],
             )
             section.indicators.append(ind)
             for year, value in sorted(i.get("actuals", {}).items()):
@@ -105,10 +114,13 @@ def load_source(data_dir: Path | None = None) -> Register:
         initiatives=[Initiative(i["goal"], i["number"], i["name"], list(i.get("aliases", [])))
                      for i in top["initiatives"]],
         departments=[Department(d["name"], list(d.get("aliases", [])), d.get("email", ""),
-                                d.get("cc", ""), d.get("contact", ""))
+                                d.get("cc", ""), d.get("contact", ""), _validity(d))
                      for d in top["departments"]],
         plans=[],
     )
+    from .register import apply_next_era
+
+    apply_next_era(meta, register.load_findings)
     for path in sorted((data_dir / "plans").glob("*.toml"), key=_plan_order):
         with open(path, "rb") as f:
             load_plan(tomllib.load(f), register)

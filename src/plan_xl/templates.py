@@ -225,7 +225,7 @@ def _guide(book, ws, reg: Register, ident: Identity, opts: TemplateOptions, plan
         lines = _reference_lines(title, head, text, department, coordinator, opts.year)
     else:
         lines = _return_lines(title, head, text, fill, department, coordinator, opts.year, due, fields,
-                              contact_mail, reg.reason_threshold)
+                              contact_mail, reg)
     lines += [
         (head, "3. 問い合わせ先"),
         (text, contact_text + (f"（{contact_mail}）" if contact_mail else "")),
@@ -242,11 +242,12 @@ def _guide(book, ws, reg: Register, ident: Identity, opts: TemplateOptions, plan
         note = f"記入欄 {count}か所" if count else "記入欄なし（参考）"
         ws.write_string(r, 2, f"{plan.name}（{'、'.join(plan.departments)}）… {note}", text)
         r += 1
+    r = _changes_this_year(ws, r, reg, opts.year, plans, head, text)
     ws.write_string(r + 1, 1, f"調査票ID {ident.template_id}（台帳の版 {ident.revision}、発行 {ident.issued}）", text)
 
 
 def _return_lines(title, head, text, fill, department, coordinator, year, due, fields, contact_mail,
-                  reason_threshold):
+                  reg: Register):
     own = [f for f in fields if f.editable]
     lines = [
         (title, f"{fy_label(year)} 行財政改革 実施計画 進捗状況調査票"),
@@ -259,11 +260,14 @@ def _return_lines(title, head, text, fill, department, coordinator, year, due, f
         (fill, f"{INPUT_FILL_NAME}の欄だけが入力できます（{len(own)}か所）。ほかの欄は変更できません。"),
         (text, "・「実績」: その年度に実施したこと、件数などの数値を、●や・の箇条書きで記入してください。"
                "セル内の改行は Alt＋Enter です。"),
-        (text, "・「計画の見直し」: 実績を踏まえて、今後の計画をどう見直すかを記入してください。"),
+        (text, "・「計画の見直し」: 実績を踏まえて、今後の計画をどう見直すかを記入してください。"
+               + (f"{fy_short(year)}は計画期間（{reg.period[0]}〜{reg.period[-1]}年度）の最終年度のため、"
+                  "計画期間全体の総括（目標の達成状況と残った課題）もあわせて記入してください。"
+                  if year == reg.period[-1] else "")),
         (text, "・「指標の実績値」: 数値だけを半角で入力してください（例: 15.9）。"
                "単位や「，」は入力しないでください。"),
         (text, "・「変動要因」: 指標の実績値が前年度から大きく増減した場合（"
-               f"{reason_threshold:.0%}超）や、目標と逆の方向に変化した場合に、その理由を記入してください。"),
+               f"{reg.reason_threshold:.0%}超）や、目標と逆の方向に変化した場合に、その理由を記入してください。"),
         (text, "・「自己評価」: 数値目標のない実施計画は、その年度の進捗を一覧から選んでください。"),
         (text, "・他課が記入する欄は参考として表示しています（入力はできません）。"),
     ]
@@ -302,13 +306,35 @@ def _reference_lines(title, head, text, department, coordinator, year):
     ]
 
 
+def _changes_this_year(ws, r: int, reg: Register, year: int, plans, head, text) -> int:
+    """5. この年度からの計画の変更: what was decided for these plans from this year (変更履歴), so
+    that the 計画の見直し is written knowing it."""
+    ids = {p.id for p in plans}
+    changes = [c for c in reg.changes if c.year == year and c.key.split("|")[0].split(".")[0] in ids]
+    if not changes:
+        return r
+    ws.merge_range(r + 1, 1, r + 1, 2, "", head)
+    ws.write_string(r + 1, 1, "5. この年度からの計画の変更", head)
+    r += 2
+    for c in changes:
+        what = ("追加" if c.column == "行" else f"{c.column}を変更" if len(c.before + c.after) > 40
+                else f"{c.column}: {c.before or '（なし）'} → {c.after or '（なし）'}")
+        ws.write_string(r, 1, c.key.replace("|", " 節"), text)
+        ws.write_string(r, 2, f"{what}（{c.reason}）"[:500], text)
+        r += 1
+    return r
+
+
 def generate_templates(reg: Register, opts: TemplateOptions, key: bytes, out_dir: Path,
                        departments: list[str] | None = None, progress=None) -> list[Path]:
     """Write one template per department into `out_dir`; returns the paths in register order."""
+    from .history import as_of
     from .workspace import template_filename
 
     if opts.year not in reg.period:
-        raise UsageError(f"{opts.year}年度は計画期間（{reg.period[0]}〜{reg.period[-1]}年度）の外です。")
+        raise UsageError(f"{opts.year}年度は計画期間（{reg.period[0]}〜{reg.period[-1]}年度）の外です。"
+                         + ("新しい計画期間は plan-xl plan new-period で始めます。" if opts.year > reg.period[-1] else ""))
+    reg = as_of(reg, opts.year)  # only what is in force that year
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for department in departments_to_issue(reg, departments):

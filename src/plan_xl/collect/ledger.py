@@ -98,9 +98,11 @@ def department_status(ws: Workspace, reg: Register, year: int,
     current = ws.cycle_year(reg)
     mine = [e for e in log if e.get("year") == year or (e.get("year") is None and year == current)]
     accepted = reg.accepted_departments(year)
-    owners = reg.field_owners()  # once: it walks every plan and progress row
+    owners = reg.field_owners(year)  # once: the plan as in force that year (history.as_of)
     out = []
     for d in reg.departments:
+        if not d.validity.covers(year) and d.name not in accepted:
+            continue  # a department that did not exist that year (新設 later, or merged away)
         files = [e for e in mine if e.get("department") == d.name]
         last = files[-1] if files else {}
         issued = ws.template_path(year, d.name).exists()

@@ -94,8 +94,12 @@ def validate(book: Workbook, reg: Register, key: bytes, file: str, lookup: Looku
     props = book.scan.properties
     if props and props.get("template_id") != ident.template_id:
         find(ERROR, "文書プロパティの識別情報が調査票の内容と一致しません。送付した調査票をそのまま使ってください。")
-    if ident.year not in reg.period:
+    if ident.year not in reg.all_years:
         find(ERROR, f"{ident.year}年度は計画期間の外です。")
+    from ..history import stale_findings
+
+    for severity, message in stale_findings(reg, ident):  # a template older than a register change
+        find(severity, message)
     if ident.revision > reg.revision:
         find(ERROR, f"この調査票は現在の台帳（版 {reg.revision}）より新しい版 {ident.revision} から作られています。"
                     "別の台帳から発行された可能性があります。")
