@@ -94,7 +94,7 @@ NO_DATA = "実績なし"  # 評価基準's 下限 for the rating given when ther
 # Columns plan-xl computes from others: editing them in Excel changes nothing (grey headers).
 DERIVED = {"計画": {"重点推進目標", "取組事項", "番号"}, "指標": {"目標値"}}
 # Sheets whose every cell is compared with the 前回保存 copy to find unrecorded Excel edits.
-STRUCTURE = ("所管課", "計画", "節", "取組", "指標", "目標値の履歴", "目標体系")
+STRUCTURE = ("所管課", "計画", "節", "取組", "指標", "目標値の履歴", "目標体系", "記入課")
 SAVED_SHEET = "_前回保存"
 DIRECTION_LABELS = {"up": "上", "down": "下"}
 HALF_LABELS = {0: "", 1: "前", 2: "後"}
