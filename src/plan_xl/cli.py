@@ -243,6 +243,9 @@ def templates(ctx: Context, year, out_dir, departments, due, password, reissue) 
     ctx.say(f"{year}年度の調査票を {len(paths)} 件作成しました: {out_dir}")
     if issued:
         ctx.say(f"うち {len(issued)} 件は作り直しです。以前に配布した調査票も有効で、返送されればそのまま受け付けます。")
+    reference = [d for d in reg.recipients() if d in reg.reference_only()]
+    if reference:
+        ctx.say(f"うち参考送付（記入欄なし・返送不要・督促なし）{len(reference)} 件: {'、'.join(reference)}")
 
 
 @main.command()
@@ -341,8 +344,13 @@ def status(ctx: Context, year) -> None:
     for s in rows:
         click.echo(f"{pad(s.department, width)}  {pad(s.state, 8)}  {'済' if s.issued else '未'}    "
                    f"{s.returned:>4}  {s.last_verdict}")
+    not_issued = [s.department for s in rows if not s.issued]
+    if not_issued:
+        ctx.say(f"調査票がまだない課 {len(not_issued)} 課: {'、'.join(not_issued)}"
+                f"（plan-xl templates --year {year} で作成できます）")
     counts = {k: sum(s.state == k for s in rows) for k in State}
-    ctx.say("、".join(f"{k} {v} 課" for k, v in counts.items()))
+    ctx.say("、".join(f"{k} {v} 課" for k, v in counts.items())
+            + f"（計 {len(rows)} 課。参考は参考送付で、返送・督促はありません）")
 
 
 @main.command()
@@ -469,6 +477,8 @@ def _run_mail(ctx: Context, kind: str, year: int | None, send: bool, yes: bool, 
     for problem in batch.problems:
         click.echo(f"注意: {problem}", err=True)
     label = f"{year}年度 {mailer.KINDS[kind]}"
+    if batch.coverage():
+        ctx.say(f"{label}: {batch.coverage()}")
     if not batch.letters and not batch.problems:
         ctx.say(f"{label}: 送る相手はありません。")
         return
@@ -665,7 +675,7 @@ def import_(ctx: Context, report_file: Path, out: Path | None) -> None:
     n_actions = sum(len(s.actions) for p in reg.plans for s in p.sections)
     ctx.say(f"実施計画 {len(reg.plans)} 件、節 {sum(len(p.sections) for p in reg.plans)} 件、"
             f"取組 {n_actions} 件、指標 {sum(len(p.indicators) for p in reg.plans)} 件、"
-            f"進捗 {len(reg.progress)} 件、指標実績 {len(reg.actuals)} 件")
+            f"進捗 {len(reg.progress)} 件、関係課の記入 {len(reg.contributions)} 件、指標実績 {len(reg.actuals)} 件")
     if backup:
         ctx.say(f"以前の台帳を保存しました: {backup}")
     click.echo(f"台帳に取り込みました: {target}")

@@ -9,6 +9,7 @@ from the text (full-width characters count double) and the width of the merged r
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import re
 import unicodedata
@@ -20,7 +21,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from .evaluate import self_rating_choice, self_rating_choices, target_for
 from .fiscal import fy_label, fy_short
-from .model import FIVE_LESS, Indicator, Plan, Register, Section, format_number
+from .model import FIVE_LESS, NOTHING_TO_ADD, Indicator, Plan, Register, Section, format_number
 
 FONT = "ＭＳ ゴシック"  # on every Japanese Windows machine; monospaced, so widths are predictable
 FONT_SIZE = 9
@@ -122,9 +123,18 @@ class InputField:
     @property
     def defined_name(self) -> str:
         """Workbook-level name anchoring the cell (survives inserted rows)."""
-        kind = {"results": "R", "revision": "V", "actual": "A", "reason": "W", "rating": "E"}[self.kind]
+        kind = {"results": "R", "revision": "V", "actual": "A", "reason": "W", "rating": "E",
+                "part_results": "PR", "part_revision": "PV", "part_none": "PN"}[self.kind]
         parts = self.key.split("|")[1:]
-        return "PX_" + kind + "_" + "_".join(re.sub(r"[^0-9A-Za-z]", "_", p) for p in parts)
+        return "PX_" + kind + "_" + "_".join(_name_part(p) for p in parts)
+
+
+def _name_part(text: str) -> str:
+    """A key part as characters a defined name allows; a department name (Japanese) as a short
+    digest, so two departments never share a name."""
+    if text.isascii():
+        return re.sub(r"[^0-9A-Za-z]", "_", text)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
 @dataclass
@@ -380,7 +390,7 @@ def _progress(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int,
               missing=None) -> int:
     put = sheet.put
     name = sheet.ws.get_name()
-    owner = plan.owner(section)
+    owner = reg.progress_owner(plan, section)
     indicators = [i for s in plan.sections if section in (0, s.number) for i in s.indicators]
     start = r
     put(r, 1, r, 1, "年度", "label")
@@ -390,32 +400,33 @@ def _progress(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int,
     r += 1
     for year in years:
         pr = reg.progress_for(plan.id, section, year)
+        top = r  # the year's label spans the lead's row and the co-owners' parts
         if year == input_year:
             editable = department == owner
             style = "input" if editable else "text"
-            put(r, 1, r, 1, fy_short(year), "label")
             put(r, 2, r, 6, pr.results if pr else "", style)
             put(r, 7, r, LAST_COL, pr.revision if pr else "", style)
-            if editable:  # room to type: merged cells do not grow while the clerk writes
-                sheet.need(r, input_height(reg))
+            # room to type: merged cells do not grow while the clerk writes; another
+            # department's empty field still shows as a box, not a hairline
+            sheet.need(r, input_height(reg) if editable else 2 * LINE_HEIGHT + ROW_PADDING)
             base = f"{plan.id}|{section}|{year}"
             fields.append(InputField(f"results|{base}", "results", name, r, 2, owner, editable))
             fields.append(InputField(f"revision|{base}", "revision", name, r, 7, owner, editable))
-            r += 1
+            r = _contribution_inputs(sheet, r + 1, reg, plan, section, year, department, fields)
+            put(top, 1, r - 1, 1, fy_short(year), "label")
             r = _indicator_inputs(sheet, r, reg, indicators, year, plan, department, fields)
             if not plan.indicators:  # an item without numbers is rated by its department
                 r = _self_rating_input(sheet, r, reg, plan, section, year, department, fields)
-        elif pr is not None:
-            k = _rows_for(pr.results, pr.revision)
-            put(r, 1, r + k - 1, 1, fy_short(year), "label")
-            put(r, 2, r + k - 1, 6, pr.results)
-            put(r, 7, r + k - 1, LAST_COL, pr.revision)
-            r += k
-        elif missing is not None and year > reg.baseline_year:
-            put(r, 1, r, 1, fy_short(year), "label")
-            put(r, 2, r, 6, missing(owner, year))
-            put(r, 7, r, LAST_COL, "")
-            r += 1
+        elif pr is not None or reg.contributions_of(plan, section, year) or (
+                missing is not None and year > reg.baseline_year):  # a report marks what is owed
+            lead = pr.results if pr else missing(owner, year) if missing is not None else ""
+            revision = pr.revision if pr else ""
+            k = _rows_for(lead, revision)
+            put(r, 2, r + k - 1, 6, lead)
+            put(r, 7, r + k - 1, LAST_COL, revision)
+            owed = missing if year == years[-1] else None  # co-owners' parts: the year collected
+            r = _contribution_rows(sheet, r + k, reg, plan, section, year, owed)
+            put(top, 1, r - 1, 1, fy_short(year), "label")
     if r == start + 1:  # no year to show: keep the header readable
         put(r, 1, r, 1, "", "label")
         put(r, 2, r, 6, "")
@@ -445,6 +456,56 @@ def _input_height(texts: tuple[tuple[str, str], ...]) -> float:
     return max(lines + [INPUT_LINES]) * LINE_HEIGHT + ROW_PADDING
 
 
+def contribution_text(department: str, text: str) -> str:
+    """A co-owner's part as printed after the lead's text: 「＜男女共同参画課＞」 then the text."""
+    return f"＜{department}＞\n{text}" if text else f"＜{department}＞"
+
+
+def _contribution_rows(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int,
+                       year: int, missing=None) -> int:
+    """The co-owners' recorded parts of one progress row, one row each, labelled; with
+    `missing`, a co-owner's part not yet received is marked, not dropped."""
+    parts = {c.department: c for c in reg.contributions_of(plan, section, year)}
+    owed = [d for d in reg.contributors(plan, section) if d not in parts] if missing else []
+    for department in [*parts, *owed]:
+        c = parts.get(department)
+        if c is None:
+            results, revision = missing(department, year), ""
+        else:
+            results, revision = (NOTHING_TO_ADD, NOTHING_TO_ADD) if c.nothing else (c.results, c.revision)
+        sheet.put(r, 2, r, 6, contribution_text(department, results))
+        sheet.put(r, 7, r, LAST_COL, contribution_text(department, revision))
+        r += 1
+    return r
+
+
+def _contribution_inputs(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int,
+                         year: int, department: str | None, fields: list[InputField]) -> int:
+    """A contribution box (関係課記入欄) per co-owner of the progress row: its 実績 and 計画の見直し,
+    and a 「特になし」 choice for a year it has nothing to add. Open only in its own template."""
+    name = sheet.ws.get_name()
+    for owner in reg.contributors(plan, section):
+        c = reg.contribution_for(plan.id, section, year, owner)
+        editable = department == owner
+        style = "input" if editable else "text"
+        who = "貴課が記入してください" if editable else f"{owner}が記入します"
+        sheet.put(r, 2, r, LAST_COL, f"＜{owner}＞ 関係課の記入欄（{who}）", "section")
+        sheet.put(r + 1, 2, r + 1, 6, c.results if c else "", style)
+        sheet.put(r + 1, 7, r + 1, LAST_COL, c.revision if c else "", style)
+        # room to type in its own template; elsewhere a visible empty box, not a hairline
+        sheet.need(r + 1, (INPUT_LINES if editable else 2) * LINE_HEIGHT + ROW_PADDING)
+        hint = "追加して記入することがない年度は、右の欄で" if editable else f"追加がない年度は、{owner}が右の欄で"
+        sheet.put(r + 2, 2, r + 2, 6, f"{hint}「{NOTHING_TO_ADD}」を選びます", "label_left")
+        sheet.put(r + 2, 7, r + 2, 8, NOTHING_TO_ADD if c and c.nothing else "", style)
+        sheet.put(r + 2, 9, r + 2, LAST_COL, "")
+        base = f"{plan.id}|{section}|{year}|{owner}"
+        fields += [InputField(f"part_results|{base}", "part_results", name, r + 1, 2, owner, editable),
+                   InputField(f"part_revision|{base}", "part_revision", name, r + 1, 7, owner, editable),
+                   InputField(f"part_none|{base}", "part_none", name, r + 2, 7, owner, editable)]
+        r += 3
+    return r
+
+
 def _indicator_inputs(sheet: PlanSheet, r: int, reg: Register, indicators: list[Indicator],
                       year: int, plan: Plan, department: str | None,
                       fields: list[InputField]) -> int:
@@ -462,7 +523,7 @@ def _indicator_inputs(sheet: PlanSheet, r: int, reg: Register, indicators: list[
     r += 1
     name = sheet.ws.get_name()
     for ind in indicators:
-        owner = plan.owner(ind.section)
+        owner = reg.indicator_owner(plan, ind)
         editable = department == owner
         previous = reg.actual_for(ind.id, year - 1)
         current = reg.actual_for(ind.id, year)
@@ -485,7 +546,7 @@ def _indicator_inputs(sheet: PlanSheet, r: int, reg: Register, indicators: list[
 def _self_rating_input(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int, year: int,
                        department: str | None, fields: list[InputField]) -> int:
     """自己評価 of a progress row without numeric targets: a choice from the rating scale."""
-    owner = plan.owner(section)
+    owner = reg.progress_owner(plan, section)  # 記入課 of the progress row
     editable = department == owner
     pr = reg.progress_for(plan.id, section, year)
     choices = "、".join(self_rating_choices(reg.rating_scale))

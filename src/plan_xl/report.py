@@ -110,11 +110,22 @@ class _Index:
         記載済: the register has the progress row without a submission (e.g. the FY2022
         reference); 修正待ち: its return was rejected; 未提出: nothing yet."""
         pr = self.progress.get((plan.id, unit, year))
-        if plan.owner(unit) in accepted or (pr and pr.source.file):
+        if self.reg.progress_owner(plan, unit) in accepted or (pr and pr.source.file):
             return STATUS_SUBMITTED
         if pr:
             return STATUS_RECORDED
-        return STATUS_RETURNED if plan.owner(unit) in returned else STATUS_MISSING
+        return STATUS_RETURNED if self.reg.progress_owner(plan, unit) in returned else STATUS_MISSING
+
+
+    def indicator_status(self, ind: Indicator, owner: str, year: int, accepted: set[str],
+                         returned: frozenset[str]) -> str:
+        """The status of an indicator a co-owner types (記入課), from its own submission."""
+        actual = next((a for a in self.reg.actuals if (a.indicator_id, a.year) == (ind.id, year)), None)
+        if owner in accepted or (actual and actual.source.file):
+            return STATUS_SUBMITTED
+        if actual:
+            return STATUS_RECORDED
+        return STATUS_RETURNED if owner in returned else STATUS_MISSING
 
 
 def summary_rows(reg: Register, year: int, returned: frozenset[str] = frozenset()) -> list[SummaryRow]:
@@ -127,13 +138,16 @@ def summary_rows(reg: Register, year: int, returned: frozenset[str] = frozenset(
     for plan in reg.plans:
         for s in plan.sections:
             unit = index.reporting_unit(plan, s.number)
-            base = dict(plan=plan, section=s, owner=plan.owner(unit),
+            base = dict(plan=plan, section=s, owner=reg.progress_owner(plan, unit),
                         status=index.status(plan, unit, year, accepted, returned))
             if not s.indicators:
                 rows.append(SummaryRow(**base))
             for ind in s.indicators:
                 actuals = {y: index.actuals.get((ind.id, y)) for y in years}
-                rows.append(SummaryRow(**base, indicator=ind, actuals=actuals,
+                owner = reg.indicator_owner(plan, ind)  # 記入課: a co-owner may type it
+                mine = base if owner == base["owner"] else {
+                    **base, "owner": owner, "status": index.indicator_status(ind, owner, year, accepted, returned)}
+                rows.append(SummaryRow(**mine, indicator=ind, actuals=actuals,
                                        rates={y: achievement_rate(ind, v, target_for(ind, y))
                                               for y, v in actuals.items()}))
     return rows
@@ -585,8 +599,11 @@ def describe(reg: Register, year: int, returned: set[str] | frozenset[str] = fro
     missing = {r.owner for r in rows if r.status == STATUS_MISSING}
     waiting = {r.owner for r in rows if r.status == STATUS_RETURNED}
     rated = sum(1 for r in rows if r.indicator and r.rates.get(year) is not None)
+    boxes = [(p, s, d) for p in reg.plans for s in reg.reporting_sections(p) for d in reg.contributors(p, s)]
+    parts = sum(1 for p, s, d in boxes if reg.contribution_for(p.id, s, year, d))
     return (f"{fy_short(year)}: 実施計画 {len(reg.plans)} 件、指標 {sum(1 for r in rows if r.indicator)} 件"
             f"（{fy_short(year)}の達成率あり {rated} 件）、未提出の所管課 {len(missing)} 課"
             + (f"（{'、'.join(sorted(missing))}）" if missing else "")
-            + (f"、修正待ちの所管課 {len(waiting)} 課（{'、'.join(sorted(waiting))}）" if waiting else ""))
+            + (f"、修正待ちの所管課 {len(waiting)} 課（{'、'.join(sorted(waiting))}）" if waiting else "")
+            + (f"、関係課の記入 {parts}/{len(boxes)} 件" if boxes else ""))
 
