@@ -65,8 +65,12 @@ def typical_values(reg: Register, ident: Identity) -> dict[str, object]:
             continue  # typed below, once the actual is known
         if key.kind == "rating":
             values[f.key] = "B 概ね進捗"
-        elif key.kind == "results":
+        elif key.kind in ("results", "part_results"):
             values[f.key] = f"●{key.target} 第{key.section}節の{YEAR}年度の実績\n・説明会を 3 回開催した（{ident.department}）"
+        elif key.kind == "part_revision":
+            values[f.key] = f"・{ident.department}の分も引き続き実施する。"
+        elif key.kind == "part_none":
+            continue  # it has something to add: the 「特になし」 choice stays empty
         elif key.kind == "revision":
             values[f.key] = "・引き続き計画どおり実施する。\n・周知方法を見直す。"
         else:

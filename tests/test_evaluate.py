@@ -6,7 +6,6 @@ from __future__ import annotations
 import openpyxl
 import pytest
 
-from plan_xl import evaluate as ev_module
 from plan_xl.errors import RegisterError
 from plan_xl.evaluate import FALL, FLAT, MET, NOT_MET, RISE, evaluate, reason_needed
 from plan_xl.model import (
@@ -20,6 +19,7 @@ from plan_xl.model import (
     Rating,
     Register,
     Section,
+    Target,
 )
 from plan_xl.register import load_register, save_register
 
@@ -78,11 +78,11 @@ def test_missing_data_is_rated_dash_and_not_compared():
     assert evaluate(reg, 2022).plans[0].rating == "A"  # 2022: only UP, at 80%
 
 
-def test_a_target_changed_mid_period_rates_each_year_against_the_target_then_in_force(monkeypatch):
+def test_a_target_changed_mid_period_rates_each_year_against_the_target_then_in_force():
     """1-3-5's history: 30,000件 in force in FY2022, raised to 100,000件 from FY2023."""
-    ind = Indicator("1-1-1.1", "1-1-1", 1, "オンライン申請件数", "件", target=100000, baseline=26171)
+    ind = Indicator("1-1-1.1", "1-1-1", 1, "オンライン申請件数", "件", target=100000, baseline=26171,
+                    targets=[Target(30000, 2022), Target(100000, 2023, "目標値の引上げ")])
     reg = register(ind, actuals=[(ind.id, 2022, 42182), (ind.id, 2023, 50000)])
-    monkeypatch.setattr(ev_module, "target_for", lambda i, year: 30000 if year <= 2022 else 100000)
     y2022, y2023 = evaluate(reg, 2022).indicators[0], evaluate(reg, 2023).indicators[0]
     assert (y2022.target, y2022.rate, y2022.rating) == (30000, pytest.approx(16011 / 3829), "S")
     assert (y2023.target, y2023.rate, y2023.rating) == (100000, pytest.approx(23829 / 73829), "C")

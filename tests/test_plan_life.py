@@ -36,7 +36,7 @@ def report(ws: Workspace, year: int) -> dict[str, list[tuple]]:
 def play_year(ws: Workspace, year: int) -> None:
     """Issue the year's templates, every department returns them filled, collect."""
     reg = ws.load()
-    run(ws, "templates", "--year", str(year))
+    run(ws, "templates", "--year", str(year), "--reissue")  # FY2026's were issued just before
     for path in sorted(ws.templates_dir(year).glob("*.xlsx")):
         (ws.inbox / path.name).parent.mkdir(parents=True, exist_ok=True)
         (ws.inbox / path.name).write_bytes(fill_template(path.read_bytes(), reg))

@@ -237,3 +237,15 @@ def test_nothing_of_the_reference_is_dropped(shipped, reference_text):
     fragments = reference_fragments(reference_text, aliases, {d.name for d in shipped.departments})
     assert len(fragments) > 900
     assert [text for text, key in fragments if key not in everything] == []
+
+
+def test_list_items_of_the_reference_are_lines(source_register):
+    """Items of the reference's lists print one a line, bullet or not (issue 17)."""
+    reg = source_register
+    assert reg.plan("1-3-8").vision.split("\n") == [
+        "申請から認定になるまでの期間の短縮", "事務の効率化による生産性の向上と働き方改革の実現",
+        "認定精度の向上（処理する人によって生じるバラツキの解消）"]
+    for plan_id, first in [("1-4-7", "定期健康診断・人間ドックの受診率 100.0%"),
+                           ("1-3-7", "・準用河川電子化率 100.0%"), ("1-4-6", "多様な働き方ができる職場だと感じる職員の割合 70%以上")]:
+        lines = reg.plan(plan_id).sections[0].targets_text.strip().split("\n")
+        assert first in lines and any(line.startswith(("（2021年度末", "(2021年度末")) for line in lines), lines

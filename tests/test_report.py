@@ -229,3 +229,32 @@ def test_prints_in_libreoffice(report_2022, source_register, tmp_path):
         assert own or ("実施計画名" in text and "所管課" in text), f"page {n} is a column overflow"
     assert all("所管課" in t for t in plan_pages)
     assert pages <= 8 + len(plan_pages)
+
+
+def test_charts_show_every_bar_with_its_true_value_and_years_in_order(report_2022, source_register):
+
+    rows = [r for r in summary_rows(source_register, 2022) if r.indicator and r.rates[2022] is not None]
+    extreme = min(rows, key=lambda r: r.rates[2022])
+    assert extreme.rates[2022] < -1  # 1-3-2.2: -374%, beyond the axis
+    with zipfile.ZipFile(report_2022) as z:
+        charts = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
+    labels = [t for c in charts for t in re.findall(r"<a:t>([^<]*%)</a:t>", c)]
+    assert f"{extreme.rates[2022]:,.0%}" in labels  # the true value, though the bar is clipped
+    assert len(labels) == len(rows)
+    for chart in charts:
+        low, high = (float(re.search(rf'<c:{m} val="([-\d.]+)"', chart)[1]) for m in ("min", "max"))
+        values = [float(v) for v in re.findall(r"<c:v>([-\d.E]+)</c:v>", chart)]
+        assert values and all(low < v < high for v in values)  # every bar ends inside the plot
+        assert '<c:legendPos val="r"/>' in chart
+
+
+def test_numbers_print_with_thousands_separators(report_2022):
+    import openpyxl
+
+    ws = openpyxl.load_workbook(report_2022)["集計"]
+    headers = {c.column: c.value for c in ws[4]}
+    amounts = [c for row in ws.iter_rows(min_row=5) for c in row if isinstance(c.value, (int, float))
+               and (headers[c.column] in ("現況値", "目標値") or headers[c.column].endswith("実績"))]
+    assert any(c.value >= 1000 for c in amounts)
+    # "#,##0.###" would print 70000 as "70,000." (a stray point)
+    assert all(c.number_format.startswith("#,##0") and not c.number_format.endswith(".") for c in amounts)

@@ -60,7 +60,10 @@ def test_the_five_places_agree(demo):
     reg = ws.load()
     states = department_states(ws, reg, DEMO_YEAR)
     assert states[MISTAKES] == State.RETURNED and states[SILENT] == State.MISSING
-    assert State.REFERENCE in states.values() and State.ACCEPTED in states.values()
+    assert State.ACCEPTED in states.values()
+    # every 所管課 of the shipped register fills a field of its own (記入課), so none is 参考 here;
+    # test_coowners covers a 参考送付 department in status, mail and reminders
+    assert State.REFERENCE not in states.values()
 
     # 1. plan-xl status
     out = CliRunner().invoke(main, ["--dir", str(ws.root), "status", "--year", str(DEMO_YEAR)])

@@ -104,6 +104,9 @@ def test_numeric_inputs_have_validation_and_labels(issued):
     ws = wb[sheet_name(reg.plan("1-3-1"))]
     validations = [v for v in ws.data_validations.dataValidation if v.type == "decimal"]
     assert validations
+    # text boxes: no restriction, a message on how to get more room
+    hints = [v for v in ws.data_validations.dataValidation if v.type is None and "実績" in (v.promptTitle or "")]
+    assert hints and all("行の高さ" in v.prompt for v in hints)
     assert any("実績値" in (v.prompt or "") for v in validations)
     assert any(v.operator in (None, "between") and float(v.formula2) == 100 for v in validations)  # a % indicator
     assert "キャッシュレス決済比率（金額ベース）（%）\n（高いほど良い）" in _texts(ws)
@@ -189,3 +192,47 @@ def test_libreoffice_round_trip_keeps_identification_and_inputs(issued, tmp_path
     assert all(after.scan.names.get(f.name) == (f.sheet, f.cell) for f in own)
     v = validate(after, reg, key, "dx.xlsx")
     assert not [f for f in v.findings if "記入欄以外" in f.message]
+
+
+def test_indicator_rows_print_numbers_with_thousands_separators(issued):
+    reg, _, paths = issued
+    wb = openpyxl.load_workbook(paths["DX戦略課"])
+    texts = _texts(wb[sheet_name(reg.plan("1-3-1"))])
+    assert "29,381\n（2021年度末）" in texts and any(t.startswith("70,000") for t in texts)
+    assert "29381" not in texts and "70000" not in texts
+
+
+def test_rows_can_be_resized_under_protection_and_the_guide_says_so(issued):
+    _, _, paths = issued
+    path = paths["行政マネジメント課"]
+    wb = openpyxl.load_workbook(path)
+    box = next(f for f in open_workbook(path.read_bytes()).identity.fields
+               if f.editable and f.key.startswith("results|"))
+    ws = wb[box.sheet]
+    assert ws.protection.sheet and ws.protection.formatRows is False  # False: allowed while protected
+    assert "行の高さを広げて" in " ".join(_texts(wb["記入要領"]))
+    # the box holds the reference's longest 実績 (15 lines at its width), not 8 lines
+    assert ws.row_dimensions[ws[box.cell].row].height >= 15 * 9
+
+
+def test_issued_templates_are_not_written_over_and_an_earlier_copy_stays_valid(tmp_path):
+    from returned import ISSUED, fill, identity, issue, typical_values
+
+    from plan_xl.collect import collect
+    from plan_xl.errors import UsageError
+
+    ws = issue(tmp_path / "作業")
+    reg, key = ws.load(), load_or_create_key(ws.key_path)
+    path = ws.template_path(2023, "人事課")
+    earlier = tmp_path / "配布済み.xlsx"
+    shutil.copy(path, earlier)
+    later = TemplateOptions(2023, issued=ISSUED + dt.timedelta(days=3))
+    with pytest.raises(UsageError, match="--reissue"):
+        generate_templates(reg, later, key, ws.templates_dir(2023), ["人事課"], reissue=False)
+    assert path.read_bytes() == earlier.read_bytes()
+    generate_templates(reg, later, key, ws.templates_dir(2023), ["人事課"], reissue=True)
+    assert identity(path).template_id != identity(earlier).template_id
+    # the department fills the copy it was sent first: still accepted
+    (ws.inbox / "人事課.xlsx").write_bytes(fill(earlier, typical_values(reg, identity(earlier))))
+    result = collect(ws, [ws.inbox], now=dt.datetime(2024, 5, 20, 9, 0))
+    assert [r.ok for r in result.results] == [True], [str(f) for r in result.results for f in r.findings]

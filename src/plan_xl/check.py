@@ -15,7 +15,19 @@ from collections.abc import Callable, Iterator
 
 from .evaluate import check_evaluation_settings
 from .findings import ERROR, WARNING, Finding
-from .model import ENDINGS, FIVE_LESS, Indicator, Plan, Register, format_number, name_key
+from .model import (
+    ASSIGN_ACTUAL,
+    ASSIGN_KINDS,
+    ASSIGN_PART,
+    ASSIGN_PROGRESS,
+    ENDINGS,
+    FIVE_LESS,
+    Indicator,
+    Plan,
+    Register,
+    format_number,
+    name_key,
+)
 from .register import EXCEL_MAX_TEXT, row_key, table_dicts, where
 
 PLAN_ID = re.compile(r"^\d+-\d+-\d+$")
@@ -503,6 +515,69 @@ def unrecorded_edits(ctx: Context):
 def evaluation_settings(ctx: Context):
     """The rating scale and reason threshold (evaluate.py) as a clerk may edit them."""
     yield from check_evaluation_settings(ctx.reg)
+
+
+@rule
+def assignment_rows(ctx: Context):
+    """記入課 and 関係課の記入 (co-owned items)."""
+    yield from check_assignments(ctx.reg)
+
+
+def check_assignments(reg: Register) -> list[Finding]:
+    """記入課: each assignment names a field that exists, one department per field, and every
+    department a plan names either fills something of it or is explicitly 参考送付."""
+    out: list[Finding] = []
+    plans = {p.id: p for p in reg.plans}
+    known = {d.name for d in reg.departments}
+    for n, a in enumerate(reg.assignments, 2):
+        where, plan = f"{n}行目（{a.plan_id} {a.department}）", plans.get(a.plan_id)
+        problem = _assignment_problem(reg, a, plan, known)
+        if problem:
+            out.append(Finding(ERROR, problem, "記入課", where))
+    fields = Counter(a.indicator_id or f"{a.plan_id} 節{a.section}" for a in reg.assignments
+                     if a.kind in (ASSIGN_ACTUAL, ASSIGN_PROGRESS))
+    for where, n in fields.items():
+        if n > 1:
+            out.append(Finding(ERROR, "同じ欄に記入課が複数あります（1つの欄は1つの課が記入します）。", "記入課", where))
+    for c in reg.contributions:
+        where = f"{c.plan_id} 節{c.section} {c.year}年度 {c.department}"
+        if c.plan_id not in plans:
+            out.append(Finding(ERROR, "計画IDが計画シートにありません。", "関係課の記入", where))
+        if reg.department_name(c.department) is None:  # an old name kept as an alias is fine
+            out.append(Finding(ERROR, f"記入課「{c.department}」が所管課シートにありません。", "関係課の記入", where))
+    for plan in reg.plans:
+        for d in _silent_departments(reg, plan):
+            out.append(Finding(WARNING, f"「{d}」は所管課ですが、記入する欄も参考送付の指定もありません（参考送付として"
+                                        "扱います）。「記入課」シートに関係課記入欄か参考送付を登録してください。",
+                               "記入課", plan.id))
+    return out
+
+
+def _assignment_problem(reg: Register, a, plan, known: set[str]) -> str:
+    if a.kind not in ASSIGN_KINDS:
+        return f"区分は「{'」「'.join(ASSIGN_KINDS)}」のいずれかにしてください（{a.kind}）。"
+    if plan is None:
+        return "計画IDが計画シートにありません。"
+    if a.department not in known:
+        return f"記入課「{a.department}」が所管課シートにありません。"
+    if plan not in reg.plans_of(a.department):
+        return f"記入課「{a.department}」はこの実施計画の所管課に含まれていません。"
+    if a.kind == ASSIGN_ACTUAL and a.indicator_id not in {i.id for i in plan.indicators}:
+        return f"指標ID「{a.indicator_id}」はこの実施計画の指標にありません。"
+    if a.kind in (ASSIGN_PART, ASSIGN_PROGRESS) and a.section not in reg.reporting_sections(plan):
+        return f"節 {a.section} はこの実施計画の進捗状況の単位ではありません（{reg.reporting_sections(plan)}）。"
+    if a.kind == ASSIGN_PART:
+        if a.department == reg.progress_owner(plan, a.section):
+            return f"「{a.department}」はこの進捗状況の主管課です。関係課記入欄は主管課以外の課に設けます。"
+    return ""
+
+
+def _silent_departments(reg: Register, plan) -> list[str]:
+    named = dict.fromkeys([*plan.departments, *(d for s in plan.sections for d in s.departments)])
+    filling = {reg.progress_owner(plan, s) for s in reg.reporting_sections(plan)}
+    filling |= {reg.indicator_owner(plan, i) for i in plan.indicators}
+    filling |= {a.department for a in reg.assignments if a.plan_id == plan.id}  # 参考送付 included
+    return [d for d in named if d not in filling]
 
 
 def _short(text: str, n: int = 20) -> str:

@@ -3,15 +3,19 @@ Only this module imports click; errors become one Japanese line and an exit code
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import re
 import sys
 import traceback
 from pathlib import Path
 
 import click
+from click.exceptions import NoArgsIsHelpError
 
 from . import __version__
 from .errors import PlanXlError, UsageError
+from .fiscal import collection_window, parse_date
 from .layout import display_width
 from .workspace import Workspace
 
@@ -70,7 +74,43 @@ def handle_errors(func):
     return wrapper
 
 
+class _Formatter(click.HelpFormatter):
+    """--help with Japanese headings."""
+
+    SECTIONS = {"Options": "オプション", "Commands": "コマンド", "Arguments": "引数"}
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        args = args.replace("[OPTIONS]", "[オプション]").replace("COMMAND [ARGS]...", "コマンド [引数]...")
+        super().write_usage(prog, args, prefix="使い方: ")
+
+    METAVARS = {"INTEGER": "整数", "DIRECTORY": "フォルダ", "FILE": "ファイル", "PATH": "パス", "TEXT": "文字列",
+                "[UTF-8|ISO-2022-JP]": "[utf-8|iso-2022-jp]"}
+
+    def write_heading(self, heading: str) -> None:
+        super().write_heading(self.SECTIONS.get(heading, heading))
+
+    def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
+        """Option and command lists, aligned by display width (a full-width character takes two
+        columns; click counts characters)."""
+        rows = [(" ".join(self.METAVARS.get(w, w) for w in term.split(" ")), text.replace("[required]", "（必須）"))
+                for term, text in rows]
+        first = min(max((display_width(term) for term, _ in rows), default=0), col_max)
+        indent = " " * (self.current_indent + first + col_spacing)
+        for term, text in rows:
+            self.write(" " * self.current_indent + term)
+            gap = first - display_width(term) + col_spacing
+            self.write(" " * gap if gap >= col_spacing else "\n" + indent)
+            lines = click.formatting.wrap_text(text, max(self.width - len(indent), 20) // 2 * 2).splitlines()
+            self.write(("\n" + indent).join(lines or [""]) + "\n")
+
+
+class _Context(click.Context):
+    formatter_class = _Formatter
+
+
 class _Command(click.Command):
+    context_class = _Context
+
     def get_help_option(self, ctx: click.Context):
         option = super().get_help_option(ctx)
         if option is not None:
@@ -82,11 +122,67 @@ class _Group(_Command, click.Group):
     command_class = _Command
     group_class = type  # subgroups are of this same class
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """click's own messages (usage errors, "Aborted!") in Japanese, also under CliRunner."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name or "plan-xl", complete_var, False, **extra)
+        except NoArgsIsHelpError as e:  # `plan-xl mail` alone: its help, as click shows it
+            click.echo(e.ctx.get_help(), err=True)
+            sys.exit(2)
+        except click.UsageError as e:
+            click.echo(usage_message(e), err=True)
+            sys.exit(2)
+        except click.Abort:
+            click.echo("中断しました。", err=True)
+            sys.exit(1)
+        except click.ClickException as e:  # e.g. a file option that cannot be opened
+            click.echo(f"エラー: {_translate(e.format_message())}", err=True)
+            sys.exit(e.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="plan-xl", help="バージョンを表示して終了します。")
+
+class DateType(click.ParamType):
+    """A date as a clerk writes it: 2024-06-10, 2024/6/10, 令和6年6月10日."""
+
+    name = "日付"
+
+    def get_metavar(self, param, ctx=None) -> str:
+        return "日付"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return parse_date(value)
+        except ValueError as e:
+            self.fail(f"{e}。2024-06-10、2024/6/10、令和6年6月10日 のように指定してください", param, ctx)
+
+
+DATE = DateType()
+
+
+def due_notice(due: dt.date | None, year: int) -> str | None:
+    """A 注意 when the due date is not in the time the year's results can be collected."""
+    if due is None:
+        return None
+    first, last = collection_window(year)
+    if first <= due <= last:
+        return None
+    return (f"注意: 提出期限 {japanese_date(due)} は、{year}年度の実績を取りまとめる期間（{japanese_date(first)}"
+            f"～{japanese_date(last)}）の外です。年度と期限が正しいか確認してください。")
+
+
+def japanese_date(d: dt.date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+@click.group("plan-xl", cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="plan-xl", help="バージョンを表示して終了します。",
+                      message="%(prog)s バージョン %(version)s")
 @click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path), default=".",
-              show_default=True, help="作業フォルダ（workbooks/ と templates/ がある場所）")
+              metavar="フォルダ", help="作業フォルダ（workbooks\\ と templates\\ がある場所。既定: 現在のフォルダ）")
 @click.option("-q", "--quiet", is_flag=True, help="経過の表示を省きます。")
 @click.option("--debug", is_flag=True, help="エラーの詳細（トレースバック）を表示します。")
 @click.pass_context
@@ -107,11 +203,12 @@ def main(ctx: click.Context, root: Path, quiet: bool, debug: bool) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="出力フォルダ（既定: templates/<年度>/）")
 @click.option("--department", "departments", multiple=True, help="この所管課だけ作成（複数指定可）")
-@click.option("--due", type=click.DateTime(["%Y-%m-%d"]), default=None, help="提出期限（例: 2024-05-31）")
+@click.option("--due", type=DATE, default=None, help="提出期限（例: 2024-05-31、2024/5/31、令和6年5月31日）")
 @click.option("--password", default=None, help="シート保護のパスワード（既定: なし）")
+@click.option("--reissue", is_flag=True, help="発行済みの調査票を作り直します（配布済みの調査票もそのまま受け付けます）。")
 @click.pass_obj
 @handle_errors
-def templates(ctx: Context, year, out_dir, departments, due, password) -> None:
+def templates(ctx: Context, year, out_dir, departments, due, password, reissue) -> None:
     """所管課ごとの進捗状況調査票（Excel）を作成します。
 
     \b
@@ -121,7 +218,7 @@ def templates(ctx: Context, year, out_dir, departments, due, password) -> None:
     """
     from .check import require_clean
     from .identity import load_or_create_key
-    from .templates import TemplateOptions, generate_templates
+    from .templates import TemplateOptions, already_issued, generate_templates
 
     reg = ctx.workspace.load()  # refuses outside a working folder, before any key is made
     require_clean(reg, "調査票の作成")
@@ -133,13 +230,22 @@ def templates(ctx: Context, year, out_dir, departments, due, password) -> None:
                              f"次の期間は plan-xl plan new-period で始めてください（作り直すときは --year を指定）。")
         if any(issued.glob("*.xlsx")):
             raise UsageError(f"{year}年度（進捗が未登録の最初の年度）の調査票は作成済みです: {issued}。"
-                             f"作り直すときは --year {year} を指定してください。")
+                             f"作り直すときは --year {year} --reissue を指定してください。")
         ctx.say(f"{year}年度の調査票を作成します（進捗が未登録の最初の年度）。")
     out_dir = out_dir or ctx.workspace.templates_dir(year)
-    opts = TemplateOptions(year, due.date() if due else None, password)
+    issued = already_issued(reg, year, out_dir, list(departments) or None)
+    if notice := due_notice(due, year):
+        click.echo(notice, err=True)
+    opts = TemplateOptions(year, due, password)
     key = load_or_create_key(ctx.workspace.key_path)
-    paths = generate_templates(reg, opts, key, out_dir, list(departments) or None, progress=click.echo)
+    paths = generate_templates(reg, opts, key, out_dir, list(departments) or None, progress=click.echo,
+                               reissue=reissue)
     ctx.say(f"{year}年度の調査票を {len(paths)} 件作成しました: {out_dir}")
+    if issued:
+        ctx.say(f"うち {len(issued)} 件は作り直しです。以前に配布した調査票も有効で、返送されればそのまま受け付けます。")
+    reference = [d for d in reg.recipients() if d in reg.reference_only()]
+    if reference:
+        ctx.say(f"うち参考送付（記入欄なし・返送不要・督促なし）{len(reference)} 件: {'、'.join(reference)}")
 
 
 @main.command()
@@ -225,15 +331,26 @@ def status(ctx: Context, year) -> None:
 
     reg = ctx.workspace.load()
     year = year or ctx.workspace.cycle_year(reg)
+    if year not in reg.period:
+        raise UsageError(f"{year}年度は計画期間（{reg.period[0]}～{reg.period[-1]}年度）の外です。")
     rows = department_status(ctx.workspace, reg, year)
+    if not any(s.issued or s.returned for s in rows):
+        click.echo(f"{year}年度の調査票はまだ作成されていません（作成: plan-xl templates --year {year} "
+                   f"--due 提出期限）。")
+        sys.exit(1)
     click.echo(f"{year}年度 提出状況")
     width = max([display_width(s.department) for s in rows] + [6])
     click.echo(f"{pad('所管課', width)}  {pad('状況', 8)}  発行  返送  最後の判定")
     for s in rows:
         click.echo(f"{pad(s.department, width)}  {pad(s.state, 8)}  {'済' if s.issued else '未'}    "
                    f"{s.returned:>4}  {s.last_verdict}")
+    not_issued = [s.department for s in rows if not s.issued]
+    if not_issued:
+        ctx.say(f"調査票がまだない課 {len(not_issued)} 課: {'、'.join(not_issued)}"
+                f"（plan-xl templates --year {year} で作成できます）")
     counts = {k: sum(s.state == k for s in rows) for k in State}
-    ctx.say("、".join(f"{k} {v} 課" for k, v in counts.items()))
+    ctx.say("、".join(f"{k} {v} 課" for k, v in counts.items())
+            + f"（計 {len(rows)} 課。参考は参考送付で、返送・督促はありません）")
 
 
 @main.command()
@@ -256,7 +373,8 @@ def init(ctx: Context, folder) -> None:
     made = init_workspace(root)
     for path in made:
         ctx.say(f"作成: {path}")
-    ctx.say(f"作業フォルダを用意しました: {root}（次は: plan-xl --dir {root} templates --year 2023）")
+    ctx.say(f"作業フォルダを用意しました: {root}（次は: plan-xl --dir {root} templates --year 2023 "
+            f"--due 2024-05-31 のように、年度と提出期限を指定して調査票を作ります）")
 
 
 @main.command()
@@ -339,8 +457,8 @@ def _mail_options(func):
     return func
 
 
-_due_option = click.option("--due", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-                           help="提出期限（例: 2024-05-31）。本文の ${due} に入ります。")
+_due_option = click.option("--due", type=DATE, default=None,
+                           help="提出期限（例: 2024-05-31、2024/5/31、令和6年5月31日）。本文の ${due} に入ります。")
 
 
 def _run_mail(ctx: Context, kind: str, year: int | None, send: bool, yes: bool, resend: bool,
@@ -352,11 +470,15 @@ def _run_mail(ctx: Context, kind: str, year: int | None, send: bool, yes: bool, 
     reg = ws.load()
     require_clean(reg, "メールの作成")
     year = year or ctx.workspace.cycle_year(reg)
+    if notice := due_notice(options.get("due"), year):
+        click.echo(notice, err=True)
     settings = mailer.load_settings(ws, reg, encoding)
     batch = mailer.prepare_letters(ws, reg, kind, year, settings, **options)
     for problem in batch.problems:
         click.echo(f"注意: {problem}", err=True)
     label = f"{year}年度 {mailer.KINDS[kind]}"
+    if batch.coverage():
+        ctx.say(f"{label}: {batch.coverage()}")
     if not batch.letters and not batch.problems:
         ctx.say(f"{label}: 送る相手はありません。")
         return
@@ -401,7 +523,7 @@ def mail_templates(ctx: Context, year, send, yes, resend, encoding, due) -> None
       plan-xl mail templates --year 2023 --due 2024-05-31
       plan-xl mail templates --year 2023 --due 2024-05-31 --send
     """
-    _run_mail(ctx, "templates", year, send, yes, resend, encoding, due=due.date() if due else None)
+    _run_mail(ctx, "templates", year, send, yes, resend, encoding, due=due)
 
 
 @mail.command("corrections")
@@ -417,7 +539,7 @@ def mail_corrections(ctx: Context, year, send, yes, resend, encoding, due) -> No
       plan-xl mail corrections --year 2023
       plan-xl mail corrections --year 2023 --due 2024-06-14 --send
     """
-    _run_mail(ctx, "corrections", year, send, yes, resend, encoding, due=due.date() if due else None)
+    _run_mail(ctx, "corrections", year, send, yes, resend, encoding, due=due)
 
 
 @mail.command("reminders")
@@ -433,7 +555,7 @@ def mail_reminders(ctx: Context, year, send, yes, resend, encoding, due) -> None
       plan-xl mail reminders --year 2023 --due 2024-06-07
       plan-xl mail reminders --year 2023 --send --resend
     """
-    _run_mail(ctx, "reminders", year, send, yes, resend, encoding, due=due.date() if due else None)
+    _run_mail(ctx, "reminders", year, send, yes, resend, encoding, due=due)
 
 
 @mail.command("report")
@@ -458,8 +580,8 @@ def mail_report(ctx: Context, year, send, yes, resend, encoding, to, report_file
 @click.option("--year", type=int, default=None, help="報告する年度（西暦）。省略時は進捗が登録済みの最新の年度")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="出力先（省略時は workbooks/<年度>年度_行財政改革実施計画_進捗状況.xlsx）")
-@click.option("--date", "issued", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="表紙に印字する作成日（YYYY-MM-DD）。省略時はその年度の最後の受付日")
+@click.option("--date", "issued", type=DATE, default=None,
+              help="表紙に印字する作成日（例: 2024-08-01、令和6年8月1日）。省略時はその年度の最後の受付日")
 @click.option("--pdf", "pdf", is_flag=True, help="同じ名前の PDF も作成します（LibreOffice が必要）。")
 @click.pass_obj
 @handle_errors
@@ -482,7 +604,7 @@ def report(ctx: Context, year: int | None, out: Path | None, issued, pdf: bool) 
     year = year or max(reg.reported_years(), default=reg.first_open_year())
     returned = {d for d, s in department_states(ctx.workspace, reg, year).items() if s == State.RETURNED}
     path = build_report(reg, year, out or ctx.workspace.report_path(year),
-                        issued.date() if issued else None, returned)
+                        issued, returned)
     ctx.say(describe(reg, year, returned))
     ctx.say(rating_summary(reg, year))
     click.echo(f"報告書を作成しました: {path}")
@@ -553,10 +675,41 @@ def import_(ctx: Context, report_file: Path, out: Path | None) -> None:
     n_actions = sum(len(s.actions) for p in reg.plans for s in p.sections)
     ctx.say(f"実施計画 {len(reg.plans)} 件、節 {sum(len(p.sections) for p in reg.plans)} 件、"
             f"取組 {n_actions} 件、指標 {sum(len(p.indicators) for p in reg.plans)} 件、"
-            f"進捗 {len(reg.progress)} 件、指標実績 {len(reg.actuals)} 件")
+            f"進捗 {len(reg.progress)} 件、関係課の記入 {len(reg.contributions)} 件、指標実績 {len(reg.actuals)} 件")
     if backup:
         ctx.say(f"以前の台帳を保存しました: {backup}")
     click.echo(f"台帳に取り込みました: {target}")
+
+
+# click's own English messages, as Japanese (click 8.1-8.x wording; unknown ones are not shown)
+_CLICK_MESSAGES = [
+    (r"No such command '(.+)'\.", "コマンド {0} はありません。"),
+    (r"No such option: (\S+?)(?: Did you mean (.+)\?)?", "オプション {0} はありません。"),
+    (r"Option '(.+)' requires an argument\.", "オプション {0} の後に値を指定してください（例: --year 2023）。"),
+    (r"Option '(.+)' does not take a value\.", "オプション {0} には値を付けません。"),
+    (r"Got unexpected extra arguments? \((.+)\)", "余分な指定 {0} があります。"),
+    (r"Missing command\.", "コマンドを指定してください。"),
+    (r"Missing (?:argument|option|parameter) '?(.+?)'?\.", "{0} を指定してください。"),
+    (r"'(.*)' is not a valid integer(?: range)?\.", "「{0}」は整数ではありません。"),
+    (r"'(.*)' is not a valid float(?: range)?\.", "「{0}」は数値ではありません。"),
+    (r"'(.*)' is not one of (.+)\.", "「{0}」は指定できません（指定できるもの: {1}）。"),
+    (r"'(.*)' is not (?:a valid )?(?:one of|any of) .*", "「{0}」は指定できません。"),
+    (r"(?:File|Directory|Path) '(.+)' does not exist\.", "{0} がありません。"),
+    (r"(?:File|Path) '(.+)' is a directory\.", "{0} はフォルダです。ファイルを指定してください。"),
+    (r"(?:Directory|Path) '(.+)' is a file\.", "{0} はファイルです。フォルダを指定してください。"),
+    (r"(?:File|Directory|Path) '(.+)' is not (?:readable|writable)\.", "{0} を開けません（権限がありません）。"),
+    (r"Could not open file '?(.+?)'?: (.+)", "ファイル {0} を開けません。"),
+]
+
+
+def _translate(message: str) -> str:
+    """One of click's messages in Japanese; our own (Japanese) text passes through, English that
+    is not recognised is not shown."""
+    message = message.strip()
+    for pattern, text in _CLICK_MESSAGES:  # file names may be Japanese inside English
+        if m := re.fullmatch(pattern, message, re.DOTALL):
+            return text.format(*(g or "" for g in m.groups()))
+    return "指定が正しくありません。" if re.search(r"[A-Za-z]{3,} [a-z]{2,}", message) else message
 
 
 @main.group("plan")
@@ -791,35 +944,24 @@ def plan_history(ctx: Context, year) -> None:
 
 def usage_message(e: click.UsageError) -> str:
     """click's usage errors (English) as one Japanese line with what to do."""
-    hint = ""
-    if isinstance(e, (click.BadParameter, click.MissingParameter)) and e.param is not None:
-        hint = e.param.get_error_hint(e.ctx) if e.ctx else e.param.name
     if isinstance(e, click.NoSuchOption):
         maybe = f"（もしかして {'、'.join(e.possibilities)}）" if e.possibilities else ""
         text = f"オプション {e.option_name} はありません{maybe}。"
-    elif isinstance(e, click.MissingParameter):
+    elif isinstance(e, click.MissingParameter) and e.param is not None:
+        hint = e.param.get_error_hint(e.ctx) if e.ctx else e.param.name
         text = f"{hint} を指定してください。"
-    elif isinstance(e, click.BadParameter):
-        text = f"{hint} の指定が正しくありません（{e.message}）。"
-    elif e.message.startswith("No such command"):
-        text = f"そのコマンドはありません（{e.message}）。"
+    elif isinstance(e, click.BadParameter) and e.param is not None:
+        hint = e.param.get_error_hint(e.ctx) if e.ctx else e.param.name
+        text = f"{hint} の指定が正しくありません（{_translate(e.message).rstrip('。')}）。"
     else:
-        text = f"指定が正しくありません（{e.format_message()}）。"
+        text = _translate(e.message)
+        if isinstance(e, click.UsageError) and e.message.startswith("No such command") and e.ctx:
+            names = "、".join(e.ctx.command.list_commands(e.ctx)) if isinstance(e.ctx.command, click.Group) else ""
+            text += f"使えるコマンド: {names}。" if names else ""
     command = e.ctx.command_path if e.ctx else "plan-xl"
     return f"エラー: {text} {command} --help で使い方を確認できます。"
 
 
 def run() -> None:
-    """The console entry point: `main` with usage errors in Japanese (exit code 2)."""
-    try:
-        main.main(prog_name="plan-xl", standalone_mode=False)
-    except click.UsageError as e:
-        click.echo(usage_message(e), err=True)
-        sys.exit(2)
-    except click.Abort:
-        click.echo("中断しました。", err=True)
-        sys.exit(1)
-    except click.ClickException as e:  # e.g. a file option that cannot be opened
-        click.echo(f"エラー: {e.format_message()}", err=True)
-        sys.exit(e.exit_code)
-
+    """The console entry point (`plan-xl`, `py -m plan_xl`): usage errors in Japanese, exit 2."""
+    main.main(prog_name="plan-xl")

@@ -104,6 +104,16 @@ def demo_texts(reg: Register, plan_id: str, section: int, year: int) -> tuple[st
     return results, revision
 
 
+def demo_part(reg: Register, plan_id: str, department: str, year: int) -> tuple[str, str]:
+    """A co-owning department's 実績 and 計画の見直し for its part of a plan item."""
+    plan = reg.plan(plan_id)
+    action = next((a for s in plan.sections if department in s.departments for a in s.actions),
+                  plan.sections[0].actions[0] if plan.sections[0].actions else None)
+    doing = f"「{action.name}」" if action else "計画の取組"
+    return (f"●{doing}のうち{department}の所管分\n・{fy_short(year)}も計画どおり実施した。",
+            f"●{fy_short(year + 1)}も主管課と連携して取組を進める。")
+
+
 def fill_template(data: bytes, reg: Register, mistakes: bool = False) -> bytes:
     """Type into a template's own input cells as its department would; returns the file."""
     ident = open_workbook(data).identity
@@ -126,6 +136,10 @@ def fill_template(data: bytes, reg: Register, mistakes: bool = False) -> bytes:
             if reason and f"reason|{ind.id}|{ident.year}" in cells:
                 sheet, cell = cells[f"reason|{ind.id}|{ident.year}"]
                 sheet[cell] = reason
+            continue
+        if key.is_part:  # a co-owner's own part; it has something to add
+            if key.kind != "part_none":
+                ws[f.cell] = demo_part(reg, key.target, ident.department, ident.year)[key.kind == "part_revision"]
             continue
         results, revision = demo_texts(reg, key.target, key.section, ident.year)
         if key.kind == "results" and mistakes and first_results:

@@ -8,6 +8,7 @@ the register's 情報 sheet, item next_era, e.g. 「新元号:2041」), so no co
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 
@@ -103,3 +104,25 @@ def parse_fy(text: str | int) -> int:
 def plan_period(start: int = 2022, end: int = 2025) -> range:
     """The fiscal years of the plan, inclusive of both ends."""
     return range(start, end + 1)
+
+
+_DATE = re.compile(r"^(?:(令和|R)(元|\d{1,2})|(\d{4}))[-/.年](\d{1,2})[-/.月](\d{1,2})日?$", re.IGNORECASE)
+
+
+def parse_date(text: str) -> dt.date:
+    """Read a date written any usual way: 2024-06-10, 2024/6/10, 2024年6月10日, 令和6年6月10日,
+    R6.6.10, full-width digits included."""
+    s = unicodedata.normalize("NFKC", str(text)).replace(" ", "").strip()
+    m = _DATE.match(s)
+    if not m:
+        raise ValueError(f"日付として読めません: {text}")
+    year = int(m.group(3)) if m.group(3) else from_reiwa(1 if m.group(2) == "元" else int(m.group(2)))
+    try:
+        return dt.date(year, int(m.group(4)), int(m.group(5)))
+    except ValueError as e:
+        raise ValueError(f"{text} という日付はありません") from e
+
+
+def collection_window(year: int) -> tuple[dt.date, dt.date]:
+    """When a fiscal year's results can be collected: after the year ends, within the next one."""
+    return dt.date(year + 1, 4, 1), dt.date(year + 2, 3, 31)

@@ -397,6 +397,10 @@ def _reassign(reg: Register, old: str, new: str, rec: Recorder) -> None:
                 after = list(dict.fromkeys(new if d == old else d for d in s.departments))
                 rec("節", f"{p.id}|{s.number}", "所管課", "、".join(s.departments), "、".join(after))
                 s.departments = after
+    for a in reg.assignments:  # who fills what (記入課) follows; past parts keep the old name
+        if a.department == old:
+            a.department = new
+            rec("記入課", "|".join([a.plan_id, a.kind, str(a.section), a.indicator_id, new]), "記入課", old, new)
 
 
 def new_period(reg: Register, start: int, end: int, rec: Recorder) -> list[str]:

@@ -13,12 +13,16 @@ What is read from where:
 
 What a report cannot tell, so import cannot know it: department e-mail addresses, CC and
 contacts; aliases of departments and initiatives; goals and initiatives without plans;
-submissions and the provenance of progress and actuals; the decisions log (判断記録); actuals
+submissions and the provenance of progress, actuals and contributions; the decisions log
+(判断記録); 参考送付 and 進捗 assignments (記入課); actuals
 outside the years the report shows; the year after which baselines are measured (taken as the
 year before the plan starts). Reading conventions where the layout is ambiguous: a progress
 block after the last section belongs to the whole plan (section 0) unless earlier sections
 had their own blocks; a heading ending in 「<…>」 carries the section's departments; a
-targets cell equal to the text drawn from the indicators means "no printed targets text".
+targets cell equal to the text drawn from the indicators means "no printed targets text"; a row
+under a year whose text starts with 「＜課名＞」 is that co-owning department's part (関係課の記入,
+「特になし」 alone meaning it had nothing to add), and gives it a contribution box (記入課); an
+indicator whose 所管課 in 集計 is not its section's lead is assigned to that department.
 """
 
 from __future__ import annotations
@@ -29,14 +33,20 @@ from pathlib import Path
 
 import openpyxl
 
+from .collect.verdict import State
 from .errors import PlanXlError
 from .fiscal import parse_fy
 from .layout import LAST_COL, SCHEDULE_COL, TARGET_COL, targets_from_indicators
 from .model import (
+    ASSIGN_ACTUAL,
+    ASSIGN_PART,
     CIRCLED,
     FIVE_LESS,
+    NOTHING_TO_ADD,
     Action,
     Actual,
+    Assignment,
+    Contribution,
     Department,
     Goal,
     Indicator,
@@ -68,14 +78,23 @@ def import_report(path: Path) -> Register:
     initiatives: dict[tuple[int, int], Initiative] = {}
     plans: list[Plan] = []
     progress: list[Progress] = []
+    contributions: list[Contribution] = []
     for ws in wb.worksheets:
         if _value(ws, 2, 1) == "実施計画名":
             plan, plan_progress = _read_plan(ws, goals, initiatives)
             plans.append(plan)
-            progress.extend(plan_progress)
+            progress.extend(x for x in plan_progress if isinstance(x, Progress))
+            contributions.extend(x for x in plan_progress if isinstance(x, Contribution))
     if not plans:
         raise PlanXlError(f"{path.name} に実施計画のシート（B3 が「実施計画名」）がありません。")
-    actuals = _read_summary(wb[SUMMARY], plans) if SUMMARY in wb.sheetnames else []
+    assignments: list[Assignment] = []
+    actuals = _read_summary(wb[SUMMARY], plans, assignments) if SUMMARY in wb.sheetnames else []
+    parts = dict.fromkeys((c.plan_id, c.section, c.department) for c in contributions)
+    assignments += [Assignment(plan_id, department, ASSIGN_PART, section)
+                    for plan_id, section, department in parts]
+    # a row the report marks as still owed 「（未提出）」 is no content: the box stays, the text goes
+    progress = [pr for pr in progress if not _owed(pr)]
+    contributions = [c for c in contributions if not _owed(c)]
     for plan in plans:
         for s in plan.sections:
             if s.targets_text == targets_from_indicators(s):
@@ -91,7 +110,8 @@ def import_report(path: Path) -> Register:
     return Register(meta=meta, goals=sorted(goals.values(), key=lambda g: g.number),
                     initiatives=sorted(initiatives.values(), key=lambda i: (i.goal, i.number)),
                     departments=[Department(n) for n in dict.fromkeys(names)], plans=plans,
-                    progress=progress, actuals=actuals)
+                    progress=progress, actuals=actuals, assignments=assignments,
+                    contributions=contributions)
 
 
 def _value(ws, row: int, col: int):
@@ -147,10 +167,12 @@ def _read_plan(ws, goals, initiatives) -> tuple[Plan, list[Progress]]:
             r = _read_actions(ws, merged, r + 2, section)
         elif label == "進捗状況":
             end = merged.get((r, 0), (r, 0))[0]
-            rows = []
+            rows: list[Progress | Contribution] = []
             for k in range(r + 1, end + 1):
                 if year := _text(ws, k, 1):
                     rows.append(Progress(plan.id, 0, parse_fy(year), _text(ws, k, 2), _text(ws, k, 7)))
+                elif rows and (part := _contribution(plan.id, rows[-1].year, _text(ws, k, 2), _text(ws, k, 7))):
+                    rows.append(part)
             blocks.append((len(plan.sections), rows))
             r = end + 1
         elif label and merged.get((r, 0)) == (r, LAST_COL):  # a section heading row
@@ -167,6 +189,27 @@ def _read_plan(ws, goals, initiatives) -> tuple[Plan, list[Progress]]:
             pr.section = 0 if whole_plan else after
             progress.append(pr)
     return plan, progress
+
+
+_PART = re.compile(r"^＜([^＜＞\n]+)＞(?:\n(.*))?$", re.DOTALL)
+
+
+def _contribution(plan_id: str, year: int, results: str, revision: str) -> Contribution | None:
+    """A co-owner's part printed under the lead's row (layout.contribution_text), or None."""
+    m, m2 = _PART.match(results), _PART.match(revision)
+    if not m:
+        return None
+    results, revision = m[2] or "", (m2[2] or "") if m2 else revision
+    nothing = results == NOTHING_TO_ADD and revision in ("", NOTHING_TO_ADD)
+    return Contribution(plan_id, 0, year, m[1], "" if nothing else results, "" if nothing else revision,
+                        nothing)
+
+
+_OWED = {state.marker for state in State}
+
+
+def _owed(row: Progress | Contribution) -> bool:
+    return row.results in _OWED and not row.revision
 
 
 def _read_actions(ws, merged, first: int, section: Section) -> int:
@@ -200,7 +243,7 @@ def _read_spans(ws, merged, r: int, first_year: int) -> list[Span]:
     return spans
 
 
-def _read_summary(ws, plans: list[Plan]) -> list[Actual]:
+def _read_summary(ws, plans: list[Plan], assignments: list[Assignment]) -> list[Actual]:
     rows = list(ws.iter_rows(values_only=True))
     top = next((n for n, row in enumerate(rows) if row and row[0] == "計画ID"), None)
     if top is None:
@@ -229,6 +272,8 @@ def _read_summary(ws, plans: list[Plan]) -> list[Actual]:
         except (AttributeError, IndexError, TypeError, ValueError) as e:
             raise PlanXlError(f"「{ws.title}」シート {n}行目の指標を読めません: {e}") from e
         section.indicators.append(ind)
+        if (owner := str(get("所管課"))) and owner != plan.owner(section.number):
+            assignments.append(Assignment(plan.id, owner, ASSIGN_ACTUAL, indicator_id=ind.id))
         actuals += [Actual(ind.id, year, float(row[c])) for year, c in year_cols.items()
                     if row[c] not in (None, "")]
     return actuals

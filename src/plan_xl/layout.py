@@ -9,6 +9,7 @@ from the text (full-width characters count double) and the width of the merged r
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import re
 import unicodedata
@@ -20,14 +21,17 @@ from xlsxwriter.worksheet import Worksheet
 
 from .evaluate import self_rating_choice, self_rating_choices, target_for
 from .fiscal import fy_label, fy_short
-from .model import FIVE_LESS, Indicator, Plan, Register, Section, format_number
+from .model import FIVE_LESS, NOTHING_TO_ADD, Indicator, Plan, Register, Section, format_number
 
 FONT = "ＭＳ ゴシック"  # on every Japanese Windows machine; monospaced, so widths are predictable
 FONT_SIZE = 9
-LINE_HEIGHT = 12.0  # points per text line at FONT_SIZE
-ROW_PADDING = 4.0
+# ＭＳ ゴシック's line is 1 em (ascent + descent, no external leading): Excel draws 9 pt text
+# 9 pt (12 px) apart. 10% more leading keeps a substitute font with slightly taller lines whole.
+LINE_SPACING = 1.1
+LINE_HEIGHT = FONT_SIZE * LINE_SPACING  # points per text line at FONT_SIZE
+ROW_PADDING = 3.0  # Excel's cell margins above and below the text (2 px each)
 MAX_ROW_HEIGHT = 409.0  # Excel's limit
-INPUT_LINES = 8  # height of an empty 実績 / 計画の見直し input row, in lines
+INPUT_LINES = 8  # least height of an input box, in lines, however short the reference texts
 
 # Column grid: A-B labels and 取組内容, C-J two columns per fiscal year (half years),
 # K-L the 目標値 column.
@@ -61,6 +65,21 @@ def _wide_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "FWA" else 1 for ch in text)
 
 
+def format_amount(value: float | None) -> str:
+    """A number as printed on a sheet: with thousands separators (12179.0 -> '12,179')."""
+    if value is None:
+        return ""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.10g}"
+
+
+def amount_format(value: float) -> str:
+    """The number format that shows `value` as `format_amount` does: "#,##0.###" would print
+    an integer with a stray point ("12,179.")."""
+    text = format_number(value)
+    decimals = len(text.split(".")[1]) if "." in text and "e" not in text else 0
+    return "#,##0" + ("." + "0" * decimals if decimals else "")
+
+
 # Excel measures column widths in digits of the default font (Calibri 11: 7 px, plus 5 px of
 # padding per column); at FONT_SIZE a half-width character of the monospaced FONT is 6 px.
 DIGIT_PX, COLUMN_PADDING_PX, HALF_WIDTH_PX, CELL_MARGIN_PX = 7, 5, 6, 6
@@ -74,8 +93,11 @@ def text_lines(text: str, width_chars: float, columns: int = 1) -> int:
     return sum(max(1, math.ceil(display_width(line) / per_line)) for line in str(text).split("\n"))
 
 
-def text_height(text: str, width_chars: float, bold: bool = False, columns: int = 1) -> float:
-    return text_lines(text, width_chars * (0.9 if bold else 1), columns) * LINE_HEIGHT + ROW_PADDING
+def text_height(text: str, width_chars: float, bold: bool = False, columns: int = 1,
+                size: float = FONT_SIZE) -> float:
+    """Points a wrapped cell needs: its lines at `size` (a larger font fits fewer characters)."""
+    scale = FONT_SIZE / size * (0.9 if bold else 1)
+    return text_lines(text, width_chars * scale, columns) * size * LINE_SPACING + ROW_PADDING
 
 
 def span_width(first_col: int, last_col: int) -> float:
@@ -108,9 +130,18 @@ class InputField:
     @property
     def defined_name(self) -> str:
         """Workbook-level name anchoring the cell (survives inserted rows)."""
-        kind = {"results": "R", "revision": "V", "actual": "A", "reason": "W", "rating": "E"}[self.kind]
+        kind = {"results": "R", "revision": "V", "actual": "A", "reason": "W", "rating": "E",
+                "part_results": "PR", "part_revision": "PV", "part_none": "PN"}[self.kind]
         parts = self.key.split("|")[1:]
-        return "PX_" + kind + "_" + "_".join(re.sub(r"[^0-9A-Za-z]", "_", p) for p in parts)
+        return "PX_" + kind + "_" + "_".join(_name_part(p) for p in parts)
+
+
+def _name_part(text: str) -> str:
+    """A key part as characters a defined name allows; a department name (Japanese) as a short
+    digest, so two departments never share a name."""
+    if text.isascii():
+        return re.sub(r"[^0-9A-Za-z]", "_", text)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
 @dataclass
@@ -124,6 +155,10 @@ class Styles:
         if kind not in self.cache:
             base = {"font_name": FONT, "font_size": FONT_SIZE, "border": 1, "text_wrap": True,
                     "valign": "top"}
+            if kind.startswith("number:"):  # a number with its own format, e.g. "number:#,##0.0"
+                self.cache[kind] = self.book.add_format(
+                    {**base, "num_format": kind.split(":", 1)[1], "valign": "vcenter", "align": "right"})
+                return self.cache[kind]
             extra = {
                 "text": {},
                 "label": {"bg_color": HEADER_FILL, "align": "center", "valign": "vcenter"},
@@ -133,9 +168,8 @@ class Styles:
                 "section": {"bold": True, "bg_color": SECTION_FILL},
                 "heading": {"border": 0, "bold": True, "font_size": FONT_SIZE + 1, "text_wrap": False},
                 "input": {"bg_color": INPUT_FILL, "locked": False},
-                "input_number": {"bg_color": INPUT_FILL, "locked": False, "num_format": "#,##0.###",
-                                 "valign": "vcenter"},
-                "number": {"num_format": "#,##0.###", "valign": "vcenter"},
+                "input_number": {"bg_color": INPUT_FILL, "locked": False, "valign": "vcenter"},
+                "number": {"num_format": "#,##0.###", "valign": "vcenter", "align": "right"},
                 "plain": {"border": 0},
             }[kind]
             self.cache[kind] = self.book.add_format({**base, **extra})
@@ -159,8 +193,8 @@ class PlanSheet:
     def put(self, r1: int, c1: int, r2: int, c2: int, value, style: str = "text",
             bold: bool = False) -> None:
         """Write a (merged) cell; strings always as strings, never formulas or links."""
-        fmt = self.styles.get(style)
         is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        fmt = self.styles.get(f"number:{amount_format(value)}" if is_number and style == "number" else style)
         text = "" if value is None else (value if is_number else str(value))
         if (r1, c1) != (r2, c2):
             self.ws.merge_range(r1, c1, r2, c2, "", fmt)
@@ -173,7 +207,8 @@ class PlanSheet:
         if text != "" and not style.startswith("input"):
             self.cells.append((r1, c1, format_number(text) if is_number else text))
         if text != "" and not is_number:
-            h = text_height(text, span_width(c1, c2), bold or style in ("title", "section"), c2 - c1 + 1)
+            size = FONT_SIZE + {"title": 2, "heading": 1}.get(style, 0)
+            h = text_height(text, span_width(c1, c2), bold or style in ("title", "section"), c2 - c1 + 1, size)
             if r1 == r2:
                 self.need(r1, h)
             else:
@@ -349,8 +384,8 @@ def _schedule_row(sheet: PlanSheet, r: int, spans, first_year: int) -> None:
 
 
 def targets_from_indicators(s: Section) -> str:
-    lines = [f"・{i.name} {format_number(i.target)}{i.unit}{i.comparator}" for i in s.indicators]
-    base = [f"・{i.name} {format_number(i.baseline)}{i.unit}" for i in s.indicators
+    lines = [f"・{i.name} {format_amount(i.target)}{i.unit}{i.comparator}" for i in s.indicators]
+    base = [f"・{i.name} {format_amount(i.baseline)}{i.unit}" for i in s.indicators
             if i.baseline is not None]
     if base:
         lines += ["（現況値）", *base]
@@ -362,7 +397,7 @@ def _progress(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int,
               missing=None) -> int:
     put = sheet.put
     name = sheet.ws.get_name()
-    owner = plan.owner(section)
+    owner = reg.progress_owner(plan, section)
     indicators = [i for s in plan.sections if section in (0, s.number) for i in s.indicators]
     start = r
     put(r, 1, r, 1, "年度", "label")
@@ -372,37 +407,109 @@ def _progress(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int,
     r += 1
     for year in years:
         pr = reg.progress_for(plan.id, section, year)
+        top = r  # the year's label spans the lead's row and the co-owners' parts
         if year == input_year:
             editable = department == owner
             style = "input" if editable else "text"
-            put(r, 1, r, 1, fy_short(year), "label")
             put(r, 2, r, 6, pr.results if pr else "", style)
             put(r, 7, r, LAST_COL, pr.revision if pr else "", style)
-            if editable:  # room to type: merged cells do not grow while the clerk writes
-                sheet.need(r, INPUT_LINES * LINE_HEIGHT + ROW_PADDING)
+            # room to type: merged cells do not grow while the clerk writes; another
+            # department's empty field still shows as a box, not a hairline
+            sheet.need(r, input_height(reg) if editable else 2 * LINE_HEIGHT + ROW_PADDING)
             base = f"{plan.id}|{section}|{year}"
             fields.append(InputField(f"results|{base}", "results", name, r, 2, owner, editable))
             fields.append(InputField(f"revision|{base}", "revision", name, r, 7, owner, editable))
-            r += 1
+            r = _contribution_inputs(sheet, r + 1, reg, plan, section, year, department, fields)
+            put(top, 1, r - 1, 1, fy_short(year), "label")
             r = _indicator_inputs(sheet, r, reg, indicators, year, plan, department, fields)
             if not plan.indicators:  # an item without numbers is rated by its department
                 r = _self_rating_input(sheet, r, reg, plan, section, year, department, fields)
-        elif pr is not None:
-            put(r, 1, r, 1, fy_short(year), "label")
-            put(r, 2, r, 6, pr.results)
-            put(r, 7, r, LAST_COL, pr.revision)
-            r += 1
-        elif missing is not None and year > reg.baseline_year:
-            put(r, 1, r, 1, fy_short(year), "label")
-            put(r, 2, r, 6, missing(owner, year))
-            put(r, 7, r, LAST_COL, "")
-            r += 1
+        elif pr is not None or reg.contributions_of(plan, section, year) or (
+                missing is not None and year > reg.baseline_year):  # a report marks what is owed
+            lead = pr.results if pr else missing(owner, year) if missing is not None else ""
+            revision = pr.revision if pr else ""
+            k = _rows_for(lead, revision)
+            put(r, 2, r + k - 1, 6, lead)
+            put(r, 7, r + k - 1, LAST_COL, revision)
+            owed = missing if year == years[-1] else None  # co-owners' parts: the year collected
+            r = _contribution_rows(sheet, r + k, reg, plan, section, year, owed)
+            put(top, 1, r - 1, 1, fy_short(year), "label")
     if r == start + 1:  # no year to show: keep the header readable
         put(r, 1, r, 1, "", "label")
         put(r, 2, r, 6, "")
         put(r, 7, r, LAST_COL, "")
         r += 1
     put(start, 0, r - 1, 0, "進捗状況", "label")
+    return r
+
+
+def _rows_for(results: str, revision: str) -> int:
+    """Rows a reported year spans: one, or more when its text needs more than Excel's tallest row."""
+    need = max(text_height(results, span_width(2, 6), columns=5) if results else 0,
+               text_height(revision, span_width(7, LAST_COL), columns=LAST_COL - 6) if revision else 0)
+    return max(1, math.ceil(need / MAX_ROW_HEIGHT))
+
+
+def input_height(reg: Register) -> float:
+    """Height of an empty 実績 / 計画の見直し input row: room for the longest text the reference
+    (the progress rows not collected from a department) has for either box, at its width."""
+    return _input_height(tuple((p.results, p.revision) for p in reg.progress if not p.source.file))
+
+
+@functools.lru_cache(maxsize=8)  # drawn once per plan sheet, from the same texts every time
+def _input_height(texts: tuple[tuple[str, str], ...]) -> float:
+    lines = [text_lines(results, span_width(2, 6), 5) for results, _ in texts if results]
+    lines += [text_lines(revision, span_width(7, LAST_COL), LAST_COL - 6) for _, revision in texts if revision]
+    return max(lines + [INPUT_LINES]) * LINE_HEIGHT + ROW_PADDING
+
+
+def contribution_text(department: str, text: str) -> str:
+    """A co-owner's part as printed after the lead's text: 「＜男女共同参画課＞」 then the text."""
+    return f"＜{department}＞\n{text}" if text else f"＜{department}＞"
+
+
+def _contribution_rows(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int,
+                       year: int, missing=None) -> int:
+    """The co-owners' recorded parts of one progress row, one row each, labelled; with
+    `missing`, a co-owner's part not yet received is marked, not dropped."""
+    parts = {c.department: c for c in reg.contributions_of(plan, section, year)}
+    owed = [d for d in reg.contributors(plan, section) if d not in parts] if missing else []
+    for department in [*parts, *owed]:
+        c = parts.get(department)
+        if c is None:
+            results, revision = missing(department, year), ""
+        else:
+            results, revision = (NOTHING_TO_ADD, NOTHING_TO_ADD) if c.nothing else (c.results, c.revision)
+        sheet.put(r, 2, r, 6, contribution_text(department, results))
+        sheet.put(r, 7, r, LAST_COL, contribution_text(department, revision))
+        r += 1
+    return r
+
+
+def _contribution_inputs(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int,
+                         year: int, department: str | None, fields: list[InputField]) -> int:
+    """A contribution box (関係課記入欄) per co-owner of the progress row: its 実績 and 計画の見直し,
+    and a 「特になし」 choice for a year it has nothing to add. Open only in its own template."""
+    name = sheet.ws.get_name()
+    for owner in reg.contributors(plan, section):
+        c = reg.contribution_for(plan.id, section, year, owner)
+        editable = department == owner
+        style = "input" if editable else "text"
+        who = "貴課が記入してください" if editable else f"{owner}が記入します"
+        sheet.put(r, 2, r, LAST_COL, f"＜{owner}＞ 関係課の記入欄（{who}）", "section")
+        sheet.put(r + 1, 2, r + 1, 6, c.results if c else "", style)
+        sheet.put(r + 1, 7, r + 1, LAST_COL, c.revision if c else "", style)
+        # room to type in its own template; elsewhere a visible empty box, not a hairline
+        sheet.need(r + 1, (INPUT_LINES if editable else 2) * LINE_HEIGHT + ROW_PADDING)
+        hint = "追加して記入することがない年度は、右の欄で" if editable else f"追加がない年度は、{owner}が右の欄で"
+        sheet.put(r + 2, 2, r + 2, 6, f"{hint}「{NOTHING_TO_ADD}」を選びます", "label_left")
+        sheet.put(r + 2, 7, r + 2, 8, NOTHING_TO_ADD if c and c.nothing else "", style)
+        sheet.put(r + 2, 9, r + 2, LAST_COL, "")
+        base = f"{plan.id}|{section}|{year}|{owner}"
+        fields += [InputField(f"part_results|{base}", "part_results", name, r + 1, 2, owner, editable),
+                   InputField(f"part_revision|{base}", "part_revision", name, r + 1, 7, owner, editable),
+                   InputField(f"part_none|{base}", "part_none", name, r + 2, 7, owner, editable)]
+        r += 3
     return r
 
 
@@ -423,14 +530,14 @@ def _indicator_inputs(sheet: PlanSheet, r: int, reg: Register, indicators: list[
     r += 1
     name = sheet.ws.get_name()
     for ind in indicators:
-        owner = plan.owner(ind.section)
+        owner = reg.indicator_owner(plan, ind)
         editable = department == owner
         previous = reg.actual_for(ind.id, year - 1)
         current = reg.actual_for(ind.id, year)
         hint = f"{'高い' if ind.direction == 'up' else '低い'}ほど良い" if editable else f"{owner}が記入"
         put(r, 2, r, 5, f"{ind.label}\n（{hint}）")
         put(r, 6, r, 6, _with_label(ind.baseline, ind.baseline_label), "number")
-        put(r, 7, r, 7, f"{format_number(target_for(ind, year))}{ind.comparator}".strip(), "number")
+        put(r, 7, r, 7, f"{format_amount(target_for(ind, year))}{ind.comparator}".strip(), "number")
         put(r, 8, r, 9, previous.value if previous else "", "number")
         put(r, 10, r, 10, current.value if current else "", "input_number" if editable else "number")
         # the reason sits right of its actual (templates.py's conditional format relies on it)
@@ -446,7 +553,7 @@ def _indicator_inputs(sheet: PlanSheet, r: int, reg: Register, indicators: list[
 def _self_rating_input(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int, year: int,
                        department: str | None, fields: list[InputField]) -> int:
     """自己評価 of a progress row without numeric targets: a choice from the rating scale."""
-    owner = plan.owner(section)
+    owner = reg.progress_owner(plan, section)  # 記入課 of the progress row
     editable = department == owner
     pr = reg.progress_for(plan.id, section, year)
     choices = "、".join(self_rating_choices(reg.rating_scale))
@@ -463,4 +570,5 @@ def _self_rating_input(sheet: PlanSheet, r: int, reg: Register, plan: Plan, sect
 def _with_label(value: float | None, label: str) -> str:
     if value is None:
         return ""
-    return f"{format_number(value)}（{label}）" if label else format_number(value)
+    # the date on a line of its own: a narrow cell would otherwise break inside it
+    return f"{format_amount(value)}\n（{label}）" if label else format_amount(value)

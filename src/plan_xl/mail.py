@@ -33,7 +33,7 @@ import smtplib
 import ssl
 import string
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.header import Header
 from email.message import Message
@@ -58,9 +58,11 @@ KINDS = {
     "reminders": "未提出の課へのお願い",
     "report": "取りまとめ結果の送付",
 }
-# Mail texts besides one per kind: the reminder to a department whose return awaits correction.
+# Mail texts besides one per kind: the reminder to a department whose return awaits correction,
+# and the template mail of a department sent its items for information only (参考送付).
 RETURNED_TEXT = "reminders_returned"
-TEXTS = (*KINDS, RETURNED_TEXT)
+REFERENCE_TEXT = "templates_reference"
+TEXTS = (*KINDS, RETURNED_TEXT, REFERENCE_TEXT)
 ENCODINGS = ("utf-8", "iso-2022-jp")
 SECURITIES = {"starttls": 587, "ssl": 465, "none": 25}
 PASSWORD_ENV = "PLAN_XL_SMTP_PASSWORD"
@@ -113,6 +115,19 @@ class Batch:
     year: int
     letters: list[Letter]
     problems: list[str]
+    recipients: list[str] = field(default_factory=list)  # departments meant to get one
+    reference: list[str] = field(default_factory=list)  # of those, 参考送付 (no return asked)
+
+    def coverage(self) -> str:
+        """How the messages match the departments meant to get one, and why they differ."""
+        if not self.recipients:
+            return ""
+        ref = f"（うち参考送付 {len(self.reference)} 課: {'、'.join(self.reference)}）" if self.reference else ""
+        made = {x.key for x in self.letters}
+        missing = [d for d in self.recipients if d not in made]
+        why = (f"。{'、'.join(missing)}の {len(missing)} 課は、上の注意のとおりメールを作っていません"
+               if missing else "")
+        return f"対象 {len(self.recipients)} 課{ref}、メール {len(self.letters)} 通{why}。"
 
 
 @dataclass
@@ -277,7 +292,9 @@ def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings
     else:
         if kind == "templates":
             owners = reg.field_owners(year)  # once: it builds the plan as in force that year
-            names = [d.name for d in reg.departments if d.name in owners]
+            names = batch.recipients = reg.recipients()  # every department with a template
+            batch.reference = [n for n in names if n not in owners]
+            texts.update({d: _mail_text(ws, REFERENCE_TEXT) for d in batch.reference})
         elif kind == "reminders":  # the same states as `status`: 差戻し中 gets its own wording
             states = department_states(ws, reg, year)
             names = [d for d, s in states.items() if s in (State.MISSING, State.RETURNED)]

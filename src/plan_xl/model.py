@@ -220,10 +220,12 @@ class FieldKey:
     Issued templates carry it as text ("results|1-3-1|2|2023", "actual|1-3-1.2|2023"); `parse`
     and `str` convert, nothing else splits that text."""
 
-    kind: str  # results, revision or actual; reason (変動要因) or rating (自己評価), evaluate.py
+    kind: str  # results, revision or actual; reason (変動要因) or rating (自己評価), evaluate.py;
+    # part_results, part_revision, part_none (a co-owner's part, with `department`)
     target: str  # plan id, or indicator id for an actual or its reason
     year: int
     section: int = 0
+    department: str = ""  # the co-owner whose part it is (part_* kinds only)
 
     @classmethod
     def parse(cls, text: str) -> FieldKey:
@@ -232,12 +234,23 @@ class FieldKey:
             return cls(parts[0], parts[1], int(parts[2]))
         if parts[0] in ("results", "revision", "rating") and len(parts) == 4:  # rating: 自己評価
             return cls(parts[0], parts[1], int(parts[3]), int(parts[2]))
+        if parts[0] in PART_KINDS and len(parts) == 5 and parts[4]:
+            return cls(parts[0], parts[1], int(parts[3]), int(parts[2]), parts[4])
         raise ValueError(f"not a field key: {text!r}")
+
+    @property
+    def is_part(self) -> bool:
+        return self.kind in PART_KINDS
 
     def __str__(self) -> str:
         if self.kind in ("actual", "reason"):
             return f"{self.kind}|{self.target}|{self.year}"
+        if self.is_part:
+            return f"{self.kind}|{self.target}|{self.section}|{self.year}|{self.department}"
         return f"{self.kind}|{self.target}|{self.section}|{self.year}"
+
+
+PART_KINDS = ("part_results", "part_revision", "part_none")  # a co-owner's box and its 「特になし」
 
 
 @dataclass
@@ -298,6 +311,42 @@ class Decision:
     text: str
 
 
+ASSIGN_ACTUAL = "指標"  # the department types this indicator's actuals instead of the lead
+ASSIGN_PROGRESS = "進捗"  # the department writes a progress row's 実績 / 計画の見直し instead of the lead
+ASSIGN_PART = "関係課記入欄"  # the department writes its own part of a progress row's 実績 / 計画の見直し
+ASSIGN_REFERENCE = "参考送付"  # named as 所管課, sent the item for information, no return asked
+ASSIGN_KINDS = (ASSIGN_ACTUAL, ASSIGN_PROGRESS, ASSIGN_PART, ASSIGN_REFERENCE)
+NOTHING_TO_ADD = "特になし"
+
+
+@dataclass
+class Assignment:
+    """記入課: a field filled by a department other than the lead (主管課), or a co-owning
+    department (関係課) sent an item for information only. Without an assignment every field of
+    a progress row or indicator is the lead's."""
+
+    plan_id: str
+    department: str
+    kind: str = ASSIGN_PART  # one of ASSIGN_KINDS
+    section: int = 0  # ASSIGN_PART / ASSIGN_PROGRESS: the progress row (0 = the whole plan)
+    indicator_id: str = ""  # ASSIGN_ACTUAL: the indicator
+
+
+@dataclass
+class Contribution:
+    """A co-owning department's part (関係課の記入) of one progress row in one fiscal year,
+    printed after the lead's text with the department's name."""
+
+    plan_id: str
+    section: int
+    year: int
+    department: str
+    results: str = ""  # 実績
+    revision: str = ""  # 計画の見直し
+    nothing: bool = False  # 「特になし」 chosen: nothing to add this year
+    source: Provenance = field(default_factory=Provenance)
+
+
 @dataclass
 class Submission:
     """An accepted returned workbook (提出)."""
@@ -344,6 +393,8 @@ class Register:
     decisions: list[Decision] = field(default_factory=list)
     submissions: list[Submission] = field(default_factory=list)
     ratings: list[Rating] = field(default_factory=lambda: list(DEFAULT_RATINGS))  # 評価基準
+    assignments: list[Assignment] = field(default_factory=list)
+    contributions: list[Contribution] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)  # 変更履歴, oldest first
     # What loading found wrong in the workbook (rows skipped, cells unreadable): check reports it.
     load_findings: list = field(default_factory=list, repr=False, compare=False)
@@ -508,18 +559,72 @@ class Register:
         return None
 
     def field_owners(self, year: int | None = None) -> set[str]:
-        """Departments that own at least one input field (a progress row or an indicator);
-        with `year`, in the plan as in force that year (history.as_of), by current names, so
-        a department that did not exist, or had merged away, is not chased for that year."""
+        """Departments that own at least one input field (a progress row, an indicator or a
+        contribution box); with `year`, in the plan as in force that year (history.as_of), by
+        current names, so a department that did not exist, or had merged away, is not chased
+        for that year."""
         if year is not None:
             from .history import as_of
 
             return {self.department_name(d) or d for d in as_of(self, year).field_owners()}
         owners, reporting = set(), self._reporting_sections()
         for p in self.plans:
-            owners.update(p.owner(s) for s in reporting.get(p.id, [0]))
-            owners.update(p.owner(i.section) for i in p.indicators)
+            owners.update(self.progress_owner(p, s) for s in reporting.get(p.id, [0]))
+            owners.update(self.indicator_owner(p, i) for i in p.indicators)
+            owners.update(a.department for a in self.assignments
+                          if a.plan_id == p.id and a.kind == ASSIGN_PART)
         return owners
+
+    # --- who fills what (記入課) ------------------------------------------------------------
+    def indicator_owner(self, plan: Plan, ind: Indicator) -> str:
+        """The department that types an indicator's actuals: its assignment, else the lead of
+        the indicator's section."""
+        for a in self.assignments:
+            if a.kind == ASSIGN_ACTUAL and a.indicator_id == ind.id:
+                return a.department
+        return plan.owner(ind.section)
+
+    def progress_owner(self, plan: Plan, section: int) -> str:
+        """The department that writes a progress row's 実績 and 計画の見直し: its assignment,
+        else the lead (the section's, else the plan's, first department)."""
+        for a in self.assignments:
+            if a.kind == ASSIGN_PROGRESS and (a.plan_id, a.section) == (plan.id, section):
+                return a.department
+        return plan.owner(section)
+
+    def contributors(self, plan: Plan, section: int) -> list[str]:
+        """Co-owning departments with a contribution box (関係課記入欄) in a progress row, in
+        the order the plan names them."""
+        named = [a.department for a in self.assignments
+                 if a.plan_id == plan.id and a.kind == ASSIGN_PART and a.section == section]
+        order = {d: n for n, d in enumerate(plan.departments)}
+        return sorted(dict.fromkeys(named), key=lambda d: order.get(d, len(order)))
+
+    def contribution_for(self, plan_id: str, section: int, year: int,
+                         department: str) -> Contribution | None:
+        for c in self.contributions:
+            if (c.plan_id, c.section, c.year, c.department) == (plan_id, section, year, department):
+                return c
+        return None
+
+    def contributions_of(self, plan: Plan, section: int, year: int) -> list[Contribution]:
+        """The co-owners' recorded parts of one progress row, in the order the plan names them."""
+        order = {d: n for n, d in enumerate(plan.departments)}
+        return sorted((c for c in self.contributions
+                       if (c.plan_id, c.section, c.year) == (plan.id, section, year)),
+                      key=lambda c: (order.get(c.department, len(order)), c.department))
+
+    def reference_only(self) -> set[str]:
+        """Departments named as 所管課 that own no field at all: sent their items for
+        information (参考送付), no return asked, no reminder."""
+        named = {d for p in self.plans for d in [*p.departments, *(x for s in p.sections
+                                                                  for x in s.departments)]}
+        return named - self.field_owners()
+
+    def recipients(self) -> list[str]:
+        """Every department that gets a template (a plan names it), in register order: the
+        same list for templates, mails and status."""
+        return [d.name for d in self.departments if self.plans_of(d.name)]
 
     def accepted_departments(self, year: int) -> set[str]:
         """Departments with an accepted submission for `year`, by their current name (a return

@@ -22,9 +22,12 @@ from .findings import ERROR, Finding
 from .model import (
     DEFAULT_RATINGS,
     FIVE_LESS,
+    NOTHING_TO_ADD,
     Action,
     Actual,
+    Assignment,
     Change,
+    Contribution,
     Decision,
     Department,
     Goal,
@@ -75,6 +78,9 @@ SHEETS: dict[str, list[tuple[str, int]]] = {
     "目標値の履歴": [("指標ID", 10), ("目標値", 10), ("適用開始", 8), ("備考", 60)],
     "変更履歴": [("記録日時", 20), ("操作", 22), ("シート", 10), ("対象", 14), ("列", 14),
                  ("変更前", 40), ("変更後", 40), ("適用開始", 8), ("理由", 40)],
+    "記入課": [("計画ID", 9), ("区分", 12), ("節", 5), ("指標ID", 10), ("記入課", 20)],
+    "関係課の記入": [("計画ID", 9), ("節", 5), ("年度", 7), ("記入課", 20), ("実績", 60),
+                  ("計画の見直し", 50), (NOTHING_TO_ADD, 8), *[(h, 16) for h in PROVENANCE_HEADERS]],
 }
 # 適用期間 (validity) columns, appended to the sheets of things that start and end.
 VALIDITY_HEADERS = [("適用開始", 8), ("適用終了", 8), ("終了区分", 8), ("後継", 14)]
@@ -82,13 +88,13 @@ for _sheet in ("所管課", "計画", "節", "取組", "指標"):
     SHEETS[_sheet] = SHEETS[_sheet] + VALIDITY_HEADERS
 # Columns and sheets added after the first release: an older register without them still reads.
 OPTIONAL_HEADERS = {h for h, _ in VALIDITY_HEADERS}
-OPTIONAL_SHEETS = {"評価基準", "目標値の履歴", "変更履歴"}
+OPTIONAL_SHEETS = {"評価基準", "目標値の履歴", "変更履歴", "記入課", "関係課の記入"}
 OPTIONAL_COLUMNS = {("進捗", "自己評価"), ("指標実績", "変動要因")}
 NO_DATA = "実績なし"  # 評価基準's 下限 for the rating given when there is no actual
 # Columns plan-xl computes from others: editing them in Excel changes nothing (grey headers).
 DERIVED = {"計画": {"重点推進目標", "取組事項", "番号"}, "指標": {"目標値"}}
 # Sheets whose every cell is compared with the 前回保存 copy to find unrecorded Excel edits.
-STRUCTURE = ("所管課", "計画", "節", "取組", "指標", "目標値の履歴", "目標体系")
+STRUCTURE = ("所管課", "計画", "節", "取組", "指標", "目標値の履歴", "目標体系", "記入課")
 SAVED_SHEET = "_前回保存"
 DIRECTION_LABELS = {"up": "上", "down": "下"}
 HALF_LABELS = {0: "", 1: "前", 2: "後"}
@@ -142,6 +148,11 @@ def register_rows(reg: Register) -> dict[str, list[list]]:
                   r.meaning] for r in reg.rating_scale]
     t["変更履歴"] = [[c.when, c.by, c.sheet, c.key, c.column, c.before, c.after, c.year, c.reason]
                  for c in reg.changes]
+    t["記入課"] = [[a.plan_id, a.kind, a.section, a.indicator_id, a.department] for a in reg.assignments]
+    t["関係課の記入"] = [[c.plan_id, c.section, c.year, c.department, c.results, c.revision,
+                     "○" if c.nothing else "", *_prov(c.source)]
+                    for c in sorted(reg.contributions, key=lambda x: (_plan_key(x.plan_id), x.section,
+                                                                      x.year, x.department))]
     return t
 
 
@@ -159,7 +170,8 @@ def row_key(sheet: str, row: dict) -> str:
             "目標値の履歴": ["指標ID", "適用開始", "目標値"], "目標体系": ["種別", "重点推進目標", "取組事項"],
             "情報": ["項目"], "進捗": ["計画ID", "節", "年度"], "指標実績": ["指標ID", "年度"],
             "提出": ["様式ID", "SHA-256"], "判断記録": ["計画ID", "内容"],
-            "変更履歴": ["記録日時", "シート", "対象", "列", "適用開始"], "評価基準": ["評価"]}
+            "変更履歴": ["記録日時", "シート", "対象", "列", "適用開始"], "評価基準": ["評価"],
+            "記入課": ["計画ID", "区分", "節", "指標ID", "記入課"], "関係課の記入": ["計画ID", "節", "年度", "記入課"]}
     return "|".join(get(h) for h in keys[sheet])
 
 
@@ -659,7 +671,21 @@ def _rating(reg, row, state):
                                                   row.text("意味"), no_data))
 
 
+def _assignment(reg, row, state):
+    """記入課: who fills a field other than the lead, or 参考送付."""
+    reg.assignments.append(Assignment(row.text("計画ID"), row.text("記入課"), row.text("区分"),
+                                      row.integer("節", False) or 0, row.text("指標ID")))
+
+
+def _contribution(reg, row, state):
+    """関係課の記入: a co-owner's part of a progress row, with its own provenance."""
+    reg.contributions.append(Contribution(row.text("計画ID"), row.integer("節"), row.integer("年度"),
+                                          row.text("記入課"), row.text("実績"), row.text("計画の見直し"),
+                                          bool(row.text(NOTHING_TO_ADD)), _provenance(row)))
+
+
 _BUILDERS = [("情報", _meta), ("目標体系", _hierarchy), ("所管課", _department), ("計画", _plan),
              ("節", _section), ("取組", _action), ("指標", _indicator), ("目標値の履歴", _target),
              ("進捗", _progress), ("指標実績", _actual), ("提出", _submission), ("判断記録", _decision),
-             ("評価基準", _rating), ("変更履歴", _change)]
+             ("評価基準", _rating), ("変更履歴", _change), ("記入課", _assignment),
+             ("関係課の記入", _contribution)]

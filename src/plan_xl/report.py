@@ -55,7 +55,7 @@ from .evaluate import (  # noqa: F401 - the rate rules live in evaluate.py; re-e
     target_for,
 )
 from .fiscal import fy_label, fy_short
-from .layout import FONT, FONT_SIZE, Styles, draw_plan, sheet_name, text_height
+from .layout import FONT, FONT_SIZE, Styles, amount_format, draw_plan, sheet_name, text_height
 from .model import Indicator, Plan, Register, Section
 from .register import FIXED_TIME
 
@@ -66,6 +66,7 @@ STATUS_SUBMITTED, STATUS_RECORDED, STATUS_MISSING = "提出済", "記載済", "�
 STATUS_RETURNED = "修正待ち"  # a return was rejected and the corrected one has not come yet
 
 INDICATOR_HEADER = "指標名（数値目標がない節は目標）"
+INDICATOR_COL = 6  # 集計's column of INDICATOR_HEADER
 
 RATE_NOTE = ("達成率（算定方法「標準」）= (実績 − 現況値) ÷ (目標値 − 現況値)。減少が望ましい指標も同じ式で、"
              "減るほど率が上がります。「現状維持」: 現況値が既に目標を満たす指標で、実績が目標を満たせば"
@@ -106,11 +107,22 @@ class _Index:
         記載済: the register has the progress row without a submission (e.g. the FY2022
         reference); 修正待ち: its return was rejected; 未提出: nothing yet."""
         pr = self.progress.get((plan.id, unit, year))
-        if plan.owner(unit) in accepted or (pr and pr.source.file):
+        if self.reg.progress_owner(plan, unit) in accepted or (pr and pr.source.file):
             return STATUS_SUBMITTED
         if pr:
             return STATUS_RECORDED
-        return STATUS_RETURNED if plan.owner(unit) in returned else STATUS_MISSING
+        return STATUS_RETURNED if self.reg.progress_owner(plan, unit) in returned else STATUS_MISSING
+
+
+    def indicator_status(self, ind: Indicator, owner: str, year: int, accepted: set[str],
+                         returned: frozenset[str]) -> str:
+        """The status of an indicator a co-owner types (記入課), from its own submission."""
+        actual = next((a for a in self.reg.actuals if (a.indicator_id, a.year) == (ind.id, year)), None)
+        if owner in accepted or (actual and actual.source.file):
+            return STATUS_SUBMITTED
+        if actual:
+            return STATUS_RECORDED
+        return STATUS_RETURNED if owner in returned else STATUS_MISSING
 
 
 def summary_rows(reg: Register, year: int, returned: frozenset[str] = frozenset()) -> list[SummaryRow]:
@@ -123,13 +135,16 @@ def summary_rows(reg: Register, year: int, returned: frozenset[str] = frozenset(
     for plan in reg.plans:
         for s in plan.sections:
             unit = index.reporting_unit(plan, s.number)
-            base = dict(plan=plan, section=s, owner=plan.owner(unit),
+            base = dict(plan=plan, section=s, owner=reg.progress_owner(plan, unit),
                         status=index.status(plan, unit, year, accepted, returned))
             if not s.indicators:
                 rows.append(SummaryRow(**base))
             for ind in s.indicators:
                 actuals = {y: index.actuals.get((ind.id, y)) for y in years}
-                rows.append(SummaryRow(**base, indicator=ind, actuals=actuals,
+                owner = reg.indicator_owner(plan, ind)  # 記入課: a co-owner may type it
+                mine = base if owner == base["owner"] else {
+                    **base, "owner": owner, "status": index.indicator_status(ind, owner, year, accepted, returned)}
+                rows.append(SummaryRow(**mine, indicator=ind, actuals=actuals,
                                        rates={y: achievement_rate(ind, v, target_for(ind, y))
                                               for y, v in actuals.items()}))
     return rows
@@ -234,6 +249,14 @@ class _Formats:
         self.rate = book.add_format({**cell, "num_format": "0.0%"})
         self.missing = book.add_format({**cell, "bg_color": "#FCE4D6"})
         self.mark = book.add_format({**cell, "align": "center"})
+        self.book, self.cell, self.amounts = book, cell, {}
+
+    def amount(self, value: float):
+        """A number cell printing `value` with thousands separators and its own decimals."""
+        num_format = amount_format(value)
+        if num_format not in self.amounts:
+            self.amounts[num_format] = self.book.add_format({**self.cell, "num_format": num_format})
+        return self.amounts[num_format]
 
 
 def _sheet(book: Workbook, name: str, widths: list[float], repeat: tuple[int, int] | None = None):
@@ -262,9 +285,9 @@ def _text(ws, r: int, c: int, value, fmt) -> None:
         ws.write_string(r, c, str(value), fmt)
 
 
-def _row_height(ws, r: int, cells: list[tuple[str, float]]) -> None:
+def _row_height(ws, r: int, cells: list[tuple[str, float]], bold: bool = False) -> None:
     """Wrapped cells do not grow on paper by themselves in LibreOffice: size from the text."""
-    ws.set_row(r, min(409.0, max(text_height(t, w) for t, w in cells)))
+    ws.set_row(r, min(409.0, max(text_height(str(t), w, bold) for t, w in cells)))
 
 
 def _cover(book, fmt, reg: Register, year: int, title: str, issued: dt.date | None) -> None:
@@ -353,6 +376,7 @@ def _small_table(ws, fmt, widths: list[float], r: int, headers: list[str], rows:
     """A bordered table at row `r`; returns the row after it."""
     for c, h in enumerate(headers):
         _text(ws, r, c, h, fmt.head)
+    _row_height(ws, r, list(zip(headers, widths, strict=False)), bold=True)
     for n, values in enumerate(rows, r + 1):
         for c, value in enumerate(values):
             _text(ws, n, c, value, fmt.text)
@@ -391,7 +415,7 @@ def _contents(book, fmt, reg: Register, rows: list[SummaryRow], ev: Evaluation) 
 def summary_headers(years: list[int]) -> list[tuple[str, float]]:
     """集計's columns (header, width); `importer` reads them back by header."""
     per_year = [h for y in years for h in ((f"{fy_short(y)}実績", 8), (f"{fy_short(y)}達成率", 7))]
-    return [("計画ID", 6), ("節", 3), ("実施計画名・節", 20), ("所管課", 10), ("提出状況", 6),
+    return [("計画ID", 6), ("節", 3), ("実施計画名・節", 20), ("所管課", 18), ("提出状況", 6),
             ("指標ID", 7), (INDICATOR_HEADER, 24), ("単位", 6), ("望ましい方向", 6),
             ("現況値", 8), ("現況値の時点", 9), *per_year, ("目標値", 8), ("比較", 4),
             ("目標年度", 5), ("算定方法", 8)]
@@ -415,6 +439,7 @@ def _summary(book, fmt, year: int, years: list[int], rows: list[SummaryRow], ev:
              final: bool) -> None:
     headers = summary_headers(years) + evaluation_headers(final)
     widths = [w for _, w in headers]
+    n_summary = len(summary_headers(years))  # the columns before the evaluation's
     ws = _sheet(book, SUMMARY, widths, repeat=(3, 3))
     ws.write_string(0, 0, f"集計 {fy_label(year)} 実施計画の提出状況と指標の達成率", fmt.heading)
     ws.merge_range(1, 0, 1, len(headers) - 1, "", fmt.note)
@@ -422,7 +447,7 @@ def _summary(book, fmt, year: int, years: list[int], rows: list[SummaryRow], ev:
     _row_height(ws, 1, [(RATE_NOTE, sum(widths))])
     for c, (h, _) in enumerate(headers):
         ws.write_string(3, c, h, fmt.head)
-    _row_height(ws, 3, [(h, w) for h, w in headers])
+    _row_height(ws, 3, [(h, w) for h, w in headers], bold=True)
     for r, row in enumerate(rows, 4):
         s, ind = row.section, row.indicator
         name = row.plan.name + (f"／{s.title}" if s.title else "")
@@ -434,17 +459,23 @@ def _summary(book, fmt, year: int, years: list[int], rows: list[SummaryRow], ev:
                 values += [row.actuals[y], row.rates[y]]
             target = target_for(ind, year)
             values += [target, ind.comparator, ind.target_year, rate_method(ind, target)]
-        else:
-            values += [""] * (len(headers) - len(evaluation_headers(final)) - len(values))
+        else:  # a qualitative target: its text across the indicator columns, not one tall cell
+            ws.merge_range(r, len(values) - 1, r, n_summary - 1, "", fmt.text)
+            values += [""] * (n_summary - len(values))
         values += _evaluation_values(row, ev, final)
         for c, value in enumerate(values):
+            if not ind and INDICATOR_COL < c < n_summary:
+                continue  # inside the merged target text
             header = headers[c][0]
             style = (fmt.rate if header.endswith("達成率") else
                      fmt.missing if header == "提出状況" and value in (STATUS_MISSING, STATUS_RETURNED) else
-                     fmt.number if isinstance(value, float) else fmt.text)
+                     fmt.amount(value) if isinstance(value, float) else fmt.text)
             _text(ws, r, c, value, style)
-        _row_height(ws, r, [(name, widths[2]), (label, widths[6]), (row.owner, widths[3]),
-                            (str(values[-1]), widths[-1])])
+        cells = [(v, w) for c, (v, w) in enumerate(zip(values, widths, strict=True))
+                 if v not in (None, "") and (ind or c != INDICATOR_COL)]
+        if not ind:  # the target text spans the merged indicator columns
+            cells.append((label or "", sum(widths[INDICATOR_COL:n_summary])))
+        _row_height(ws, r, cells)
     ws.freeze_panes(4, 0)
     ws.autofilter(3, 0, 3 + max(len(rows), 1), len(headers) - 1)
 
@@ -455,16 +486,24 @@ def chart_chunk(n_years: int) -> int:
     return max(2, int(400 // (24.5 + 10.5 * n_years)))
 
 
+# Bars are drawn between these rates; a value beyond them is clipped, its label keeps the true value.
+RATE_AXIS = (-1.0, 2.0)
+YEAR_COLORS = ["#8EA9DB", "#F4B183", "#A9D08E", "#FFD966"]  # one per plan year, the same in every chart
+
+
 def _charts(book, fmt, years: list[int], rows: list[SummaryRow]) -> None:
     """Achievement-rate bar charts, each above its own data table (the numbers the bars show)
     and on its own printed page."""
     plotted = [r for r in rows if r.indicator and any(v is not None for v in r.rates.values())]
     widths = [60] + [12] * len(years)
     ws = _sheet(book, CHARTS, widths + [130 - sum(widths)])
-    ws.write_string(0, 0, "指標の達成率（目標値 = 100%、現況値 = 0%）", fmt.heading)
+    ws.write_string(0, 0, "指標の達成率（目標値 = 100%、現況値 = 0%。-100%～200% の外の棒は端で切り、"
+                          "ラベルに実際の値を示します）", fmt.heading)
     if not plotted:
         ws.write_string(2, 0, "達成率を算定できる指標の実績がまだありません。", fmt.note)
         return
+    helper = len(widths) + 2  # the chart's own copy of each table, outside the print area, hidden
+    ws.set_column(helper, helper + len(years), 20, None, {"hidden": True})
     size = chart_chunk(len(years))
     r, breaks = 2, []
     for start in range(0, len(plotted), size):
@@ -474,36 +513,59 @@ def _charts(book, fmt, years: list[int], rows: list[SummaryRow]) -> None:
         ws.write_string(table, 0, "指標", fmt.head)
         for k, y in enumerate(years, 1):
             ws.write_string(table, k, f"{fy_short(y)}達成率", fmt.head)
+        _row_height(ws, table, [(f"{fy_short(y)}達成率", widths[k]) for k, y in enumerate(years, 1)])
         for i, row in enumerate(chunk, table + 1):
             label = f"{row.indicator.id} {row.indicator.name}"
             ws.write_string(i, 0, label, fmt.text)
             _row_height(ws, i, [(label, widths[0])])
             for k, y in enumerate(years, 1):
                 _text(ws, i, k, row.rates[y], fmt.rate)
-        last = table + len(chunk)
-        chart = book.add_chart({"type": "bar"})
-        for k, y in enumerate(years, 1):
-            chart.add_series({
-                "name": fy_short(y),
-                "categories": [CHARTS, table + 1, 0, last, 0],
-                "values": [CHARTS, table + 1, k, last, k],
-                "data_labels": {"value": True, "num_format": "0%", "font": {"size": 8}},
-            })
-        rates = [v for row in chunk for v in row.rates.values() if v is not None]
-        # Bars beyond -100% or 200% are cut at the axis; the table below gives the exact value.
-        chart.set_x_axis({"num_format": "0%", "min": max(-1.0, math.floor(min(0.0, *rates) * 4) / 4),
-                          "max": min(2.0, max(1.0, math.ceil(max(rates) * 4) / 4)), "major_unit": 0.25,
-                          "num_font": {"size": 8}})
-        chart.set_y_axis({"reverse": True, "label_position": "low", "num_font": {"size": 8}})
-        chart.set_title({"name": f"達成率（{start + 1}～{start + len(chunk)}件目）",
-                         "name_font": {"size": 11}})
-        chart.set_legend({"position": "top", "font": {"size": 9}})
-        chart.set_size({"width": 900, "height": height})
-        ws.insert_chart(r, 0, chart, {"object_position": 2})
-        r = last + 2
+        _chart_data(ws, table + 1, helper, chunk, years)
+        ws.insert_chart(r, 0, _rate_chart(book, table + 1, helper, chunk, years, start),
+                        {"object_position": 2})
+        r = table + len(chunk) + 2
         breaks.append(r)
     ws.set_h_pagebreaks(breaks[:-1])
     ws.print_area(0, 0, r, len(widths))
+
+
+def _chart_data(ws, first: int, col: int, chunk: list[SummaryRow], years: list[int]) -> None:
+    """The plotted values: rows bottom-up (a bar chart draws its first category at the bottom, and
+    an axis left in that order keeps the legend and the bars of a group in the same year order),
+    each rate clipped to RATE_AXIS."""
+    for i, row in enumerate(reversed(chunk), first):
+        ws.write_string(i, col, f"{row.indicator.id} {row.indicator.name}")
+        for k, y in enumerate(years, 1):
+            if row.rates[y] is not None:
+                ws.write_number(i, col + k, min(max(row.rates[y], RATE_AXIS[0]), RATE_AXIS[1]))
+
+
+def _rate_chart(book, first: int, col: int, chunk: list[SummaryRow], years: list[int], start: int):
+    last = first + len(chunk) - 1
+    chart = book.add_chart({"type": "bar"})
+    for k, y in reversed(list(enumerate(years, 1))):  # last year first: drawn lowest in each group
+        labels = [{"value": f"{row.rates[y]:,.0%}"} if row.rates[y] is not None else {"delete": True}
+                  for row in reversed(chunk)]
+        chart.add_series({
+            "name": fy_short(y),
+            "categories": [CHARTS, first, col, last, col],
+            "values": [CHARTS, first, col + k, last, col + k],
+            "fill": {"color": YEAR_COLORS[(k - 1) % len(YEAR_COLORS)]},
+            "data_labels": {"value": True, "custom": labels, "font": {"size": 8}},
+        })
+    rates = [v for row in chunk for v in row.rates.values() if v is not None]
+    low = max(RATE_AXIS[0], math.floor(min(0.0, *rates) * 4) / 4)
+    high = min(RATE_AXIS[1], max(1.0, math.ceil(max(rates) * 4) / 4))
+    # a quarter more on each side that has bars: room for the label at the end of the longest bar
+    chart.set_x_axis({"num_format": "0%", "min": low - (0.25 if low < 0 else 0), "max": high + 0.25,
+                      "major_unit": 0.25, "num_font": {"size": 8}})
+    chart.set_y_axis({"label_position": "low", "num_font": {"size": 8}})
+    chart.set_title({"name": f"達成率（{start + 1}～{start + len(chunk)}件目）", "name_font": {"size": 11}})
+    # a vertical legend lists a bar chart's series bottom-up in Excel and LibreOffice alike
+    chart.set_legend({"position": "right", "font": {"size": 9}})
+    chart.set_size({"width": 900, "height": 80 + len(chunk) * (10 + 14 * len(years))})
+    chart.show_hidden_data()
+    return chart
 
 
 CHANGES = "計画の変更"
@@ -535,8 +597,11 @@ def describe(reg: Register, year: int, returned: set[str] | frozenset[str] = fro
     missing = {r.owner for r in rows if r.status == STATUS_MISSING}
     waiting = {r.owner for r in rows if r.status == STATUS_RETURNED}
     rated = sum(1 for r in rows if r.indicator and r.rates.get(year) is not None)
+    boxes = [(p, s, d) for p in reg.plans for s in reg.reporting_sections(p) for d in reg.contributors(p, s)]
+    parts = sum(1 for p, s, d in boxes if reg.contribution_for(p.id, s, year, d))
     return (f"{fy_short(year)}: 実施計画 {len(reg.plans)} 件、指標 {sum(1 for r in rows if r.indicator)} 件"
             f"（{fy_short(year)}の達成率あり {rated} 件）、未提出の所管課 {len(missing)} 課"
             + (f"（{'、'.join(sorted(missing))}）" if missing else "")
-            + (f"、修正待ちの所管課 {len(waiting)} 課（{'、'.join(sorted(waiting))}）" if waiting else ""))
+            + (f"、修正待ちの所管課 {len(waiting)} 課（{'、'.join(sorted(waiting))}）" if waiting else "")
+            + (f"、関係課の記入 {parts}/{len(boxes)} 件" if boxes else ""))
 

@@ -7,8 +7,13 @@ from importlib import resources
 from pathlib import Path
 
 from .model import (
+    ASSIGN_ACTUAL,
+    ASSIGN_PART,
+    ASSIGN_PROGRESS,
+    ASSIGN_REFERENCE,
     Action,
     Actual,
+    Assignment,
     Decision,
     Department,
     Goal,
@@ -76,7 +81,20 @@ def load_plan(doc: dict, register: Register) -> None:
         register.progress.append(Progress(plan.id, int(p["section"]), int(p["year"]),
                                           p.get("results", ""), p.get("revision", "")))
     register.decisions.extend(Decision(plan.id, t) for t in doc.get("decisions", []))
+    register.assignments.extend(_assignment(plan.id, a) for a in doc.get("assignments", []))
     register.plans.append(plan)
+
+
+_ASSIGN_KINDS = {"actual": ASSIGN_ACTUAL, "progress": ASSIGN_PROGRESS, "part": ASSIGN_PART,
+                 "reference": ASSIGN_REFERENCE}
+
+
+def _assignment(plan_id: str, a: dict) -> Assignment:
+    """`{kind = "actual", indicator = 2, department = …}`: the plan's 2nd indicator;
+    `{kind = "part" or "progress", section = 0, department = …}`; `{kind = "reference", …}`."""
+    indicator = f"{plan_id}.{a['indicator']}" if "indicator" in a else ""
+    return Assignment(plan_id, a["department"], _ASSIGN_KINDS[a["kind"]], int(a.get("section", 0)),
+                      indicator)
 
 
 def _plan_order(path: Path) -> tuple[int, ...]:

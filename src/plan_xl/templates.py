@@ -22,9 +22,25 @@ from .errors import UsageError
 from .evaluate import reason_formula, reason_hint, self_rating_choice, self_rating_choices, target_for
 from .fiscal import fy_label, fy_short
 from .identity import ID_SHEET, CellPrint, FieldSpec, Identity, digest, to_rows
-from .layout import FONT, INPUT_FILL, INPUT_FILL_NAME, InputField, Styles, draw_plan, sheet_name
-from .model import FieldKey, Indicator, Lookup, Register, format_number
+from .layout import (
+    FONT,
+    INPUT_FILL,
+    INPUT_FILL_NAME,
+    InputField,
+    Styles,
+    draw_plan,
+    format_amount,
+    sheet_name,
+    text_height,
+)
+from .model import NOTHING_TO_ADD, FieldKey, Indicator, Lookup, Register, format_number
 
+REFERENCE_LABEL = "参考送付"
+
+# Merged input boxes do not grow as the department types; the row can be made taller, sheet
+# protection allows it (format_rows) and the taller row prints whole.
+ROW_RESIZE_NOTE = ("・入力欄に入りきらないときは、その行の高さを広げてください（行番号の下の境界線をドラッグするか、"
+                   "「ホーム」→「書式」→「行の高さ」）。シートの保護はそのままで変更でき、広げた高さで印刷されます。")
 REASON_MISSING_FILL = "#F8CBAD"  # a 変動要因 cell while a big change still has no reason
 
 
@@ -86,7 +102,8 @@ def _build_template(reg: Register, department: str, opts: TemplateOptions, key: 
     alert = book.add_format({"bg_color": REASON_MISSING_FILL})
     plans = reg.plans_of(department)
     guide = book.add_worksheet("記入要領")
-    years = [y for y in reg.reported_years() if y < opts.year] + [opts.year]
+    shown = {*reg.reported_years(), *(c.year for c in reg.contributions)}  # co-owners' parts too
+    years = sorted(y for y in shown if y < opts.year) + [opts.year]
     fields: list[InputField] = []
     protect_options = {"format_rows": True, "format_columns": True, "insert_rows": True,
                        "select_locked_cells": True, "select_unlocked_cells": True}
@@ -100,6 +117,10 @@ def _build_template(reg: Register, department: str, opts: TemplateOptions, key: 
                 _number_validation(ws, f, reg)
             elif f.editable and f.kind in ("reason", "rating"):
                 _evaluation_input(ws, f, reg, alert)
+            elif f.editable and f.kind in ("results", "revision", "part_results", "part_revision"):
+                _text_hint(ws, f)
+            elif f.editable and f.kind == "part_none":
+                _nothing_choice(ws, f)
         ident.prints += [CellPrint(name, xl_rowcol_to_cell(r, c), digest(text))
                          for r, c, text in sorted(sheet.cells)]
         ws.protect(opts.password or "", protect_options)
@@ -129,6 +150,12 @@ def _absolute(row: int, col: int) -> str:
 
 def _issued_value(reg: Register, f: InputField) -> str:
     key = FieldKey.parse(f.key)
+    if key.is_part:
+        c = reg.contribution_for(key.target, key.section, key.year, key.department)
+        if not c:
+            return ""
+        return {"part_results": c.results, "part_revision": c.revision,
+                "part_none": NOTHING_TO_ADD if c.nothing else ""}[key.kind]
     if key.kind in ("actual", "reason"):
         a = reg.actual_for(key.target, key.year)
         return "" if not a else format_number(a.value) if key.kind == "actual" else a.reason
@@ -146,7 +173,7 @@ def _number_validation(ws, f: InputField, reg: Register) -> None:
     unit = f"（単位: {ind.unit}）" if ind.unit else ""
     year = FieldKey.parse(f.key).year
     message = (f"{ind.name}の{fy_short(year)}の実績値を数値で入力してください{unit}。"
-               f"目標値は {format_number(target_for(ind, year))}{ind.comparator}。"
+               f"目標値は {format_amount(target_for(ind, year))}{ind.comparator}。"
                + reason_hint(reg, ind, year))
     validation = {"validate": "decimal", "criteria": ">=", "value": low,
                   "input_title": "実績値（数値）", "input_message": message[:255],
@@ -158,6 +185,26 @@ def _number_validation(ws, f: InputField, reg: Register) -> None:
         validation.update(criteria="between", minimum=low, maximum=high)
         del validation["value"]
     ws.data_validation(f.row, f.col, f.row, f.col, validation)
+
+
+def _text_hint(ws, f: InputField) -> None:
+    """The message Excel shows when the department selects a text box: how to get more room."""
+    title = "実績" if f.kind.endswith("results") else "計画の見直し"
+    ws.data_validation(f.row, f.col, f.row, f.col, {
+        "validate": "any", "input_title": f"{title}の記入",
+        "input_message": "入りきらないときは、この行の高さを広げてください（行番号の下の境界線をドラッグ）。"})
+
+
+def _nothing_choice(ws, f: InputField) -> None:
+    """A drop-down with the one choice 「特になし」: a co-owner says it has nothing to add,
+    which a blank box cannot tell apart from forgetting."""
+    ws.data_validation(f.row, f.col, f.row, f.col, {
+        "validate": "list", "source": [NOTHING_TO_ADD],
+        "input_title": "記入することがない場合",
+        "input_message": f"この年度に追加して記入することがない場合は「{NOTHING_TO_ADD}」を選んでください。"
+                         "記入する場合は空欄のままにします。",
+        "error_title": "選択してください",
+        "error_message": f"「{NOTHING_TO_ADD}」を選ぶか、空欄にしてください。"})
 
 
 def _evaluation_input(ws, f: InputField, reg: Register, alert) -> None:
@@ -207,42 +254,22 @@ def _guide(book, ws, reg: Register, ident: Identity, opts: TemplateOptions, plan
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)
     own = [f for f in fields if f.editable]
-    lines: list[tuple] = [
-        (title, f"{fy_label(opts.year)} 行財政改革 実施計画 進捗状況調査票"),
-        (head, f"{department} 御中"),
-        (text, ""),
-        (text, f"{fy_short(opts.year)}の取組の実績と計画の見直しについて、このファイルに記入して"
-               f"{due}までに{coordinator}へ返送してください。"),
-        (text, ""),
-        (head, "1. 記入するところ"),
-        (fill, f"{INPUT_FILL_NAME}の欄だけが入力できます（{len(own)}か所）。ほかの欄は変更できません。"),
-        (text, "・「実績」: その年度に実施したこと、件数などの数値を、●や・の箇条書きで記入してください。"
-               "セル内の改行は Alt＋Enter です。"),
-        (text, "・「計画の見直し」: 実績を踏まえて、今後の計画をどう見直すかを記入してください。"
-               + (f"{fy_short(opts.year)}は計画期間（{reg.period[0]}〜{reg.period[-1]}年度）の最終年度のため、"
-                  "計画期間全体の総括（目標の達成状況と残った課題）もあわせて記入してください。"
-                  if opts.year == reg.period[-1] else "")),
-        (text, "・「指標の実績値」: 数値だけを半角で入力してください（例: 15.9）。"
-               "単位や「，」は入力しないでください。"),
-        (text, "・「変動要因」: 指標の実績値が前年度から大きく増減した場合（"
-               f"{reg.reason_threshold:.0%}超）や、目標と逆の方向に変化した場合に、その理由を記入してください。"),
-        (text, "・「自己評価」: 数値目標のない実施計画は、その年度の進捗を一覧から選んでください。"),
-        (text, "・他課が記入する欄は参考として表示しています（入力はできません）。"),
-        (text, ""),
-        (head, "2. 返送のしかた"),
-        (text, "・ファイル名やシート名は変えずに、Excel で上書き保存してください"
-               "（別の形式で保存したり、パスワードを設定したりしないでください）。"),
-        (text, f"・保存したファイルをメールに添付して、{contact_mail or coordinator}へ送ってください。"),
-        (text, "・内容に問題がある場合は、直す箇所に印を付けたファイルをお返しします。"),
-        (text, ""),
+    if not own:  # 参考送付: nothing to fill, and it must say so rather than ask for a return
+        lines = _reference_lines(title, head, text, department, coordinator, opts.year)
+    else:
+        lines = _return_lines(title, head, text, fill, department, coordinator, opts.year, due, fields,
+                              contact_mail, reg)
+    lines += [
         (head, "3. 問い合わせ先"),
         (text, contact_text + (f"（{contact_mail}）" if contact_mail else "")),
         (text, ""),
         (head, "4. この調査票の実施計画"),
     ]
+    sizes = {id(title): 14, id(head): 11}
     for r, (fmt, value) in enumerate(lines):
         ws.merge_range(r, 1, r, 2, "", fmt)
         ws.write_string(r, 1, value, fmt)
+        ws.set_row(r, text_height(value, 120, fmt is not text, 2, sizes.get(id(fmt), 10)))
     r = len(lines)
     for plan in plans:
         count = sum(1 for f in own if f.sheet == sheet_name(plan))
@@ -251,7 +278,69 @@ def _guide(book, ws, reg: Register, ident: Identity, opts: TemplateOptions, plan
         ws.write_string(r, 2, f"{plan.name}（{'、'.join(plan.departments)}）… {note}", text)
         r += 1
     r = _changes_this_year(ws, r, reg, opts.year, plans, head, text)
+    ws.merge_range(r + 1, 1, r + 1, 2, "", text)  # one line across both columns
     ws.write_string(r + 1, 1, f"調査票ID {ident.template_id}（台帳の版 {ident.revision}、発行 {ident.issued}）", text)
+
+
+def _return_lines(title, head, text, fill, department, coordinator, year, due, fields, contact_mail,
+                  reg: Register):
+    own = [f for f in fields if f.editable]
+    lines = [
+        (title, f"{fy_label(year)} 行財政改革 実施計画 進捗状況調査票"),
+        (head, f"{department} 御中"),
+        (text, ""),
+        (text, f"{fy_short(year)}の取組の実績と計画の見直しについて、このファイルに記入して"
+               f"{due}までに{coordinator}へ返送してください。"),
+        (text, ""),
+        (head, "1. 記入するところ"),
+        (fill, f"{INPUT_FILL_NAME}の欄だけが入力できます（{len(own)}か所）。ほかの欄は変更できません。"),
+        (text, "・「実績」: その年度に実施したこと、件数などの数値を、●や・の箇条書きで記入してください。"
+               "セル内の改行は Alt＋Enter です。"),
+        (text, "・「計画の見直し」: 実績を踏まえて、今後の計画をどう見直すかを記入してください。"
+               + (f"{fy_short(year)}は計画期間（{reg.period[0]}〜{reg.period[-1]}年度）の最終年度のため、"
+                  "計画期間全体の総括（目標の達成状況と残った課題）もあわせて記入してください。"
+                  if year == reg.period[-1] else "")),
+        (text, ROW_RESIZE_NOTE),
+        (text, "・「指標の実績値」: 数値だけを半角で入力してください（例: 15.9）。"
+               "単位や「，」は入力しないでください。"),
+        (text, "・「変動要因」: 指標の実績値が前年度から大きく増減した場合（"
+               f"{reg.reason_threshold:.0%}超）や、目標と逆の方向に変化した場合に、その理由を記入してください。"),
+        (text, "・「自己評価」: 数値目標のない実施計画は、その年度の進捗を一覧から選んでください。"),
+        (text, "・他課が記入する欄は参考として表示しています（入力はできません）。"),
+    ]
+    if any(f.kind.startswith("part_") for f in own):
+        lines += [(text, f"・「＜{department}＞ 関係課の記入欄」: 貴課の担当分の実績と計画の見直しを記入してください。"),
+                  (text, f"　報告書では、主管課の記載に続けて「＜{department}＞」と課名を付けて掲載します。"),
+                  (text, f"・追加して記入することがない年度は、空欄のままにせず「{NOTHING_TO_ADD}」を選んでください。")]
+    if any(f.kind.startswith("part_") and not f.editable for f in fields):
+        lines += [(text, "・「＜課名＞ 関係課の記入欄」は、ともに所管する関係課がそれぞれの調査票で記入します。"),
+                  (text, "　報告書では、主管課の記載に続けて、関係課の記載を課名を付けて掲載します。")]
+    return lines + [
+        (text, ""),
+        (head, "2. 返送のしかた"),
+        (text, "・ファイル名やシート名は変えずに、Excel で上書き保存してください"
+               "（別の形式で保存したり、パスワードを設定したりしないでください）。"),
+        (text, f"・保存したファイルをメールに添付して、{contact_mail or coordinator}へ送ってください。"),
+        (text, "・内容に問題がある場合は、直す箇所に印を付けたファイルをお返しします。"),
+        (text, ""),
+    ]
+
+
+def _reference_lines(title, head, text, department, coordinator, year):
+    return [
+        (title, f"{fy_label(year)} 行財政改革 実施計画 進捗状況（参考送付）"),
+        (head, f"{department} 御中"),
+        (text, ""),
+        (head, "1. この調査票について"),
+        (text, f"貴課が所管課に含まれる実施計画の{fy_short(year)}の調査票を、参考としてお送りします"
+               f"（{REFERENCE_LABEL}）。"),
+        (text, f"貴課が記入する欄はありません。返送は不要です。記入は主管課が行い、{coordinator}が取りまとめます。"),
+        (text, "内容について追加したいことがある場合は、主管課または下記の問い合わせ先にご連絡ください。"),
+        (text, ""),
+        (head, "2. 返送"),
+        (text, "不要です（督促のメールもお送りしません）。"),
+        (text, ""),
+    ]
 
 
 def _changes_this_year(ws, r: int, reg: Register, year: int, plans, head, text) -> int:
@@ -273,15 +362,33 @@ def _changes_this_year(ws, r: int, reg: Register, year: int, plans, head, text) 
     return r
 
 
+def already_issued(reg: Register, year: int, out_dir: Path, departments: list[str] | None = None) -> list[Path]:
+    """The templates of `year` that `generate_templates` would write over."""
+    from .workspace import template_filename
+
+    if year not in reg.period:
+        return []
+    paths = [out_dir / template_filename(year, d) for d in departments_to_issue(reg, departments)]
+    return [p for p in paths if p.exists()]
+
+
 def generate_templates(reg: Register, opts: TemplateOptions, key: bytes, out_dir: Path,
-                       departments: list[str] | None = None, progress=None) -> list[Path]:
-    """Write one template per department into `out_dir`; returns the paths in register order."""
+                       departments: list[str] | None = None, progress=None,
+                       reissue: bool = True) -> list[Path]:
+    """Write one template per department into `out_dir`; returns the paths in register order.
+    With `reissue=False`, templates already issued for the year are not written over."""
     from .history import as_of
     from .workspace import template_filename
 
     if opts.year not in reg.period:
         raise UsageError(f"{opts.year}年度は計画期間（{reg.period[0]}〜{reg.period[-1]}年度）の外です。"
                          + ("新しい計画期間は plan-xl plan new-period で始めます。" if opts.year > reg.period[-1] else ""))
+    if not reissue and (issued := already_issued(reg, opts.year, out_dir, departments)):
+        # earlier copies stay valid: collect accepts any signed template of a register revision
+        # not newer than its own
+        raise UsageError(f"{opts.year}年度の調査票は既に発行済みです（{len(issued)} 件: {out_dir}）。上書きしない"
+                         f"よう中止しました。作り直すときは --reissue を付けてください（既に配布した調査票も、"
+                         f"そのまま返送を受け付けます）。")
     reg = as_of(reg, opts.year)  # only what is in force that year
     out_dir.mkdir(parents=True, exist_ok=True)
     with reg.indexed():

@@ -254,7 +254,8 @@ def _summary_sheet(book, findings: list[Finding], originals: dict, title: str) -
         ws.cell(top + n, 2).fill = PatternFill("solid", fgColor=ERROR_FILL if f.severity == ERROR else WARNING_FILL)
         ws.row_dimensions[top + n].height = 13.5 * max(_lines(f.message, widths["F"]),
                                                        _lines(row[6], widths["G"]),
-                                                       _lines(f.sheet, widths["D"])) + 3
+                                                       _lines(f.sheet, widths["D"]),
+                                                       _lines(f.action, widths["C"])) + 3
     ws.print_title_rows = f"{top}:{top}"
     ws.page_setup.orientation, ws.page_setup.paperSize = "landscape", ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0

@@ -7,7 +7,8 @@ submissions table. The register is only changed here, and only saved by the run 
 from __future__ import annotations
 
 from ..evaluate import merge_evaluation_fields
-from ..model import Actual, Progress, Provenance, Register, Submission
+from ..findings import WARNING, Finding
+from ..model import NOTHING_TO_ADD, Actual, Contribution, Progress, Provenance, Register, Submission
 from .judge import FileResult
 from .validate import Validation
 from .verdict import Verdict
@@ -38,28 +39,67 @@ def merge(reg: Register, accepted: list[FileResult]) -> bool:
             s.superseded_by = r.item.sha256
         reg.submissions.append(sub)
         prov = Provenance(r.item.name, r.item.sha256, ident.department, ident.template_id, r.item.received)
-        _apply(reg, r.validation, prov, progress, actuals)
+        r.findings += _apply(reg, r.validation, prov, progress, actuals)
         changed = True
     reg.actuals = list(actuals.values())
     return changed
 
 
-def _apply(reg: Register, v: Validation, prov: Provenance, progress: dict, actuals: dict) -> None:
-    """Write one accepted file's fields into the register (progress rows, and the `actuals`
-    dict that merge turns back into the register's list)."""
+def _apply(reg: Register, v: Validation, prov: Provenance, progress: dict, actuals: dict) -> list[Finding]:
+    """Write one accepted file's fields into the register (progress rows, the co-owners' parts,
+    and the `actuals` dict that merge turns back into the register's list). A field another
+    department has already returned is kept (one owner per field); the findings say which."""
+    kept: list[Finding] = []
     for key, text in v.texts.items():
         pr = progress.get((key.target, key.section, key.year))
         if pr is None:
             pr = Progress(key.target, key.section, key.year)
             reg.progress.append(pr)
             progress[(pr.plan_id, pr.section, pr.year)] = pr
+        if _owned_by_other(pr.source, prov, kept, f"{key.target} の{key.year}年度の進捗"):
+            continue
         if key.kind == "results":
             pr.results = text
         else:
             pr.revision = text
         pr.source = prov
     for key, value in v.numbers.items():
+        old = actuals.get((key.target, key.year))
+        if old and _owned_by_other(old.source, prov, kept, f"指標 {key.target} の{key.year}年度の実績値"):
+            continue
         actuals.pop((key.target, key.year), None)
         if value is not None:
             actuals[(key.target, key.year)] = Actual(key.target, key.year, value, prov)
     merge_evaluation_fields(v.extras, progress, actuals)
+    _apply_parts(reg, v, prov)
+    return kept
+
+
+def _owned_by_other(source: Provenance, prov: Provenance, kept: list[Finding], what: str) -> bool:
+    """Whether a register value came from another department's accepted file (it then stays:
+    a template issued before the field was assigned elsewhere cannot overwrite it)."""
+    if not source.department or source.department == prov.department:
+        return False
+    if not any(f.message.startswith(what) for f in kept):
+        kept.append(Finding(WARNING, f"{what}は{source.department}から受理済みのため、{prov.department}の"
+                                     "記入では変更しませんでした（記入課は台帳の「記入課」シートのとおり）。",
+                            file=prov.file))
+    return True
+
+
+def _apply_parts(reg: Register, v: Validation, prov: Provenance) -> None:
+    """A co-owner's parts replace only its own earlier parts, never the lead's or another's."""
+    for key, text in v.parts.items():
+        if key.department != prov.department:
+            continue
+        c = reg.contribution_for(key.target, key.section, key.year, key.department)
+        if c is None:
+            c = Contribution(key.target, key.section, key.year, key.department)
+            reg.contributions.append(c)
+        if key.kind == "part_results":
+            c.results = text
+        elif key.kind == "part_revision":
+            c.revision = text
+        else:
+            c.nothing = text == NOTHING_TO_ADD
+        c.source = prov

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from ..evaluate import EVALUATION_FIELDS, read_evaluation
 from ..findings import ERROR, WARNING, Finding
 from ..identity import Identity, digest
-from ..model import FieldKey, Indicator, Lookup, Register, format_number
+from ..layout import INPUT_FILL_NAME
+from ..model import NOTHING_TO_ADD, FieldKey, Indicator, Lookup, Register, format_number
 from .read import LIMITS, Workbook
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -37,6 +38,7 @@ class Validation:
     findings: list[Finding] = field(default_factory=list)
     texts: dict[FieldKey, str] = field(default_factory=dict)  # 実績 / 計画の見直し
     numbers: dict[FieldKey, float | None] = field(default_factory=dict)  # indicator actuals
+    parts: dict[FieldKey, str] = field(default_factory=dict)  # a co-owner's box: part_* kinds
     extras: dict[FieldKey, str] = field(default_factory=dict)  # 変動要因 and 自己評価 (evaluate.py)
     signed: bool = True  # False: the identity's signature does not verify (nothing else was checked)
     # pre-filled cells found changed or emptied: (sheet, cell now) -> the cell as issued, so a
@@ -107,6 +109,7 @@ def validate(book: Workbook, reg: Register, key: bytes, file: str, lookup: Looku
     inputs = _locate_fields(book, ident)
     _check_prefilled(book, ident, inputs, v, find)
     _check_fields(book, ident, inputs, lookup, v, find)
+    _check_parts(v, ident, inputs, find)
     for rule in RULES:
         rule(book, reg, v, find)
     return v
@@ -126,12 +129,16 @@ def _check_fields(book: Workbook, ident: Identity, inputs: dict, lookup: Lookup,
                           f"を値として受け付けました{NO_ACTION}。", sheet, cell, needs_action=False)
         if not spec.editable:
             if _as_text(raw) != spec.issued_value:
-                find(ERROR, f"{spec.owner}が記入する欄です。この欄は変更しないでください。", sheet, cell)
+                find(ERROR, f"{spec.owner}が記入する欄です（{ident.department}の記入欄ではありません）。"
+                            f"元に戻して、{ident.department}の分は{INPUT_FILL_NAME}の欄に記入してください。",
+                     sheet, cell)
             continue
         key = spec.field
         if key.kind in EVALUATION_FIELDS:  # read by evaluate.read_evaluation, one of RULES
             continue
-        if key.kind == "actual":
+        if key.is_part:
+            v.parts[key] = _check_text(raw, key.kind, find, sheet, cell)
+        elif key.kind == "actual":
             percent = cell in book.scan.percent.get(sheet, ())
             _check_number(v, key, raw, percent, lookup, find, sheet, cell)
         else:
@@ -139,6 +146,28 @@ def _check_fields(book: Workbook, ident: Identity, inputs: dict, lookup: Lookup,
             v.texts[key] = text
             if key.kind == "results" and not text.strip():
                 find(ERROR, "「実績」が未記入です。その年度の取組の実績を記入してください。", sheet, cell)
+
+
+def _check_parts(v: Validation, ident: Identity, inputs: dict, find: Find) -> None:
+    """Each co-owner's box (関係課記入欄): some text, or 「特になし」 chosen; never both, never
+    neither. Text that says only 「特になし」 counts as the choice."""
+    cell = {spec.field: inputs[spec.key] for spec in ident.fields if spec.editable}
+    for key in [k for k in v.parts if k.kind == "part_none"]:
+        results_key, revision_key = (FieldKey(k, key.target, key.year, key.section, key.department)
+                                     for k in ("part_results", "part_revision"))
+        results, revision = v.parts.get(results_key, "").strip(), v.parts.get(revision_key, "").strip()
+        choice = v.parts[key].strip()
+        if NOTHING_TO_ADD in (results, revision) and {results, revision} <= {NOTHING_TO_ADD, ""}:
+            v.parts.update({results_key: "", revision_key: "", key: NOTHING_TO_ADD})
+        elif choice and choice != NOTHING_TO_ADD:
+            find(ERROR, f"この欄は「{NOTHING_TO_ADD}」を選ぶか、空欄にしてください（「{_short(choice)}」）。",
+                 *cell[key])
+        elif choice and (results or revision):
+            find(ERROR, f"「{NOTHING_TO_ADD}」が選ばれていますが、実績・計画の見直しにも記入があります。"
+                        "どちらかにしてください。", *cell[key])
+        elif not choice and not results:
+            find(ERROR, f"関係課の記入欄の「実績」が未記入です。追加して記入することがない場合は「{NOTHING_TO_ADD}」"
+                        "を選んでください。", *cell[results_key])
 
 
 def _locate_fields(book: Workbook, ident: Identity) -> dict[str, tuple[str, str]]:
@@ -157,7 +186,7 @@ def _as_text(raw) -> str:
 
 def _check_text(raw, kind: str, find, sheet: str, cell: str) -> str:
     text = _as_text(raw).replace("\r\n", "\n").replace("\r", "\n")
-    label = "実績" if kind == "results" else "計画の見直し"
+    label = "計画の見直し" if kind.endswith("revision") else "実績" if kind.endswith("results") else "特になし"
     if _CONTROL.search(text):
         text = _CONTROL.sub("", text)
         find(WARNING, f"「{label}」に表示されない制御文字が含まれていたため取り除きました。内容を確認してください。",
