@@ -214,7 +214,8 @@ def _plan_copy(reg: Register) -> Register:
     grow with every year of history, are shared instead of deep-copied."""
     view = copy.copy(reg)
     view.departments, view.plans = copy.deepcopy(reg.departments), copy.deepcopy(reg.plans)
-    for name in ("progress", "actuals", "decisions", "submissions", "ratings", "changes"):
+    view.assignments = copy.deepcopy(reg.assignments)
+    for name in ("progress", "actuals", "decisions", "submissions", "ratings", "contributions", "changes"):
         setattr(view, name, list(getattr(reg, name)))
     return view
 
