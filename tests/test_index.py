@@ -1,0 +1,78 @@
+"""The register's index (model.Lookup behind Register.indexed()) answers exactly as the
+register's own linear lookups, never outlives a change, and the pre-scan tells formulas from
+data validations' <formula1> in one pass."""
+
+from __future__ import annotations
+
+import copy
+import io
+import pickle
+
+import pytest
+import xlsxwriter
+
+from plan_xl.collect.read import prescan
+from plan_xl.history import as_of
+from plan_xl.model import Register
+from plan_xl.source import load_source
+
+
+def answers(reg: Register) -> dict:
+    ids = [p.id for p in reg.plans] + ["9-9-999"]
+    inds = [i.id for p in reg.plans for i in p.indicators] + ["9-9-999.1"]
+    years = [*reg.all_years, 1999]
+    names = [d.name for d in reg.departments] + [a for d in reg.departments for a in d.aliases] + ["無い課"]
+    return {
+        "plans_of": {d: [p.id for p in reg.plans_of(d)] for d in names},
+        "sections": {p.id: reg.reporting_sections(p) for p in reg.plans},
+        "progress": {(i, s, y): reg.progress_for(i, s, y) for i in ids for s in range(4) for y in years},
+        "actual": {(i, y): reg.actual_for(i, y) for i in inds for y in years},
+        "names": {n: reg.department_name(n) for n in names},
+        "years": reg.reported_years(),
+        "owners": reg.field_owners(),
+        "plan": [reg.plan(i).name for i in ids[:-1]],
+        "indicator": [reg.indicator(i).name for i in inds[:-1]],
+    }
+
+
+def test_indexed_lookups_answer_as_the_linear_ones():
+    reg = load_source()
+    linear = answers(reg)
+    with reg.indexed() as index:
+        assert reg._index is index
+        assert answers(reg) == linear
+        with pytest.raises(KeyError):
+            reg.plan("9-9-999")
+        with pytest.raises(KeyError):
+            reg.indicator("9-9-999.1")
+    assert reg._index is None  # after the block the register looks up linearly again
+
+
+def test_an_index_is_never_copied_or_pickled_with_the_register():
+    reg = load_source()
+    with reg.indexed():
+        for other in (copy.deepcopy(reg), copy.copy(reg), pickle.loads(pickle.dumps(reg))):
+            assert other._index is None
+        view = as_of(reg, reg.period[0])  # a view narrows its own plans: it must not see the index
+        assert view._index is None
+        view.plans = view.plans[:1]
+        assert view.plans_of(view.plans[0].departments[0]) == view.plans[:1]
+
+
+def sheet_with(formula: bool, validation: bool) -> bytes:
+    buf = io.BytesIO()
+    book = xlsxwriter.Workbook(buf, {"in_memory": True})
+    ws = book.add_worksheet("計画")
+    ws.write_number("B2", 3)
+    if formula:
+        ws.write_formula("C3", "=B2*2")
+    if validation:
+        ws.data_validation("D4", {"validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 100})
+    book.close()
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("validation", [False, True])
+def test_formula_cells_found_and_data_validation_is_no_formula(validation):
+    assert prescan(sheet_with(False, validation)).formulas["計画"] == set()
+    assert prescan(sheet_with(True, validation)).formulas["計画"] == {"C3"}
