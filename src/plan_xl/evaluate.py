@@ -148,7 +148,10 @@ def reason_bounds(ind: Indicator, previous: float, threshold: float) -> tuple[fl
 
 
 def _template_previous(reg: Register, ind: Indicator, year: int) -> float | None:
-    actuals = {(a.indicator_id, a.year): a for a in reg.actuals if a.indicator_id == ind.id}
+    if reg._index is not None:  # a template asks per indicator: no scan of every actual
+        actuals = reg._index.actuals_of.get(ind.id, {})
+    else:
+        actuals = {(a.indicator_id, a.year): a for a in reg.actuals if a.indicator_id == ind.id}
     return previous_value(actuals, ind, year, reg.period[0])
 
 

@@ -453,7 +453,11 @@ def _rows_for(results: str, revision: str) -> int:
 def input_height(reg: Register) -> float:
     """Height of an empty 実績 / 計画の見直し input row: room for the longest text the reference
     (the progress rows not collected from a department) has for either box, at its width."""
-    return _input_height(tuple((p.results, p.revision) for p in reg.progress if not p.source.file))
+    memo = reg._index.memo if reg._index is not None else {}  # asked once per plan sheet
+    if "input_height" not in memo:
+        memo["input_height"] = _input_height(tuple((p.results, p.revision) for p in reg.progress
+                                                   if not p.source.file))
+    return memo["input_height"]
 
 
 @functools.lru_cache(maxsize=8)  # drawn once per plan sheet, from the same texts every time

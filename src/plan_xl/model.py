@@ -657,6 +657,10 @@ class Lookup:
         self.plans = {p.id: p for p in reversed(reg.plans)}
         self.indicators = {i.id: i for p in reversed(reg.plans) for i in reversed(p.indicators)}
         self.actuals = {(a.indicator_id, a.year): a for a in reversed(reg.actuals)}
+        self.actuals_of: dict[str, dict[tuple[str, int], Actual]] = {}  # per indicator, last row wins
+        for a in reg.actuals:
+            self.actuals_of.setdefault(a.indicator_id, {})[(a.indicator_id, a.year)] = a
+        self.memo: dict = {}  # values derived from the whole register (layout.input_height)
         self.progress = {(pr.plan_id, pr.section, pr.year): pr for pr in reversed(reg.progress)}
         self.departments: dict[str, str] = {}
         for d in reg.departments:
