@@ -22,7 +22,16 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from synthetic import YEAR, add_history, machine, report_register, run_measured, self_peak  # noqa: E402
+from synthetic import (  # noqa: E402
+    YEAR,
+    add_history,
+    machine,
+    read_cells,
+    report_register,
+    run_measured,
+    self_peak,
+    write_bare,
+)
 
 
 def register(plans: int, years: int):
@@ -39,27 +48,9 @@ def child_report(plans: int, years: int, path: str) -> dict:
 
 
 def child_bare(path: str, out: str) -> dict:
-    import xlsxwriter
-    from python_calamine import CalamineWorkbook
-
-    wb = CalamineWorkbook.from_path(path)
-    cells = {}
-    for name in wb.sheet_names:
-        rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        cells[name] = [(r, c, v) for r, row in enumerate(rows) for c, v in enumerate(row) if v != ""]
+    cells = read_cells(Path(path))
     start = time.perf_counter()
-    book = xlsxwriter.Workbook(out, {"strings_to_formulas": False, "strings_to_urls": False,
-                                     "strings_to_numbers": False})
-    for name, values in cells.items():
-        ws = book.add_worksheet(name)
-        for r, c, v in values:
-            if isinstance(v, str):
-                ws.write_string(r, c, v)
-            elif isinstance(v, (int, float)):
-                ws.write_number(r, c, v)
-            else:
-                ws.write(r, c, v)
-    book.close()
+    write_bare(cells, Path(out))
     return {"seconds": time.perf_counter() - start, "cells": sum(len(v) for v in cells.values())}
 
 

@@ -24,7 +24,16 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from synthetic import YEAR, add_history, machine, run_measured, self_peak, templates_register  # noqa: E402
+from synthetic import (  # noqa: E402
+    YEAR,
+    add_history,
+    machine,
+    read_cells,
+    run_measured,
+    self_peak,
+    templates_register,
+    write_bare,
+)
 
 
 def child_templates(departments: int, plans: int, years: int, out: str) -> dict:
@@ -41,29 +50,11 @@ def child_templates(departments: int, plans: int, years: int, out: str) -> dict:
 
 
 def child_bare(folder: str, out: str) -> dict:
-    import xlsxwriter
-    from python_calamine import CalamineWorkbook
-
-    books = []
-    for path in sorted(Path(folder).glob("*.xlsx")):
-        wb = CalamineWorkbook.from_path(str(path))
-        books.append({name: [(r, c, v) for r, row in enumerate(wb.get_sheet_by_name(name).to_python(skip_empty_area=False))
-                             for c, v in enumerate(row) if v != ""] for name in wb.sheet_names})
+    books = [read_cells(path) for path in sorted(Path(folder).glob("*.xlsx"))]
     Path(out).mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     for k, cells in enumerate(books):
-        book = xlsxwriter.Workbook(str(Path(out) / f"{k}.xlsx"), {"strings_to_formulas": False,
-                                   "strings_to_urls": False, "strings_to_numbers": False})
-        for name, values in cells.items():
-            ws = book.add_worksheet(name)
-            for r, c, v in values:
-                if isinstance(v, str):
-                    ws.write_string(r, c, v)
-                elif isinstance(v, (int, float)):
-                    ws.write_number(r, c, v)
-                else:
-                    ws.write(r, c, v)
-        book.close()
+        write_bare(cells, Path(out) / f"{k}.xlsx")
     return {"seconds": time.perf_counter() - start, "files": len(books)}
 
 

@@ -225,3 +225,30 @@ def machine() -> str:
                 if line.startswith("model name")), "?")
     return (f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores ({cpu}), "
             f"Python {sys.version.split()[0]}, {sys.platform}")
+
+
+def read_cells(path: Path) -> dict[str, list[tuple[int, int, object]]]:
+    """Every non-empty cell of a workbook, per sheet: what the bare-xlsxwriter peer writes again."""
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(str(path))
+    return {name: [(r, c, v) for r, row in enumerate(wb.get_sheet_by_name(name).to_python(skip_empty_area=False))
+                   for c, v in enumerate(row) if v != ""] for name in wb.sheet_names}
+
+
+def write_bare(cells: dict[str, list[tuple[int, int, object]]], path: Path) -> None:
+    """The peer: plain xlsxwriter writing the same cell values, no formats, merges or layout."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                           "strings_to_numbers": False})
+    for name, values in cells.items():
+        ws = book.add_worksheet(name)
+        for r, c, v in values:
+            if isinstance(v, str):
+                ws.write_string(r, c, v)
+            elif isinstance(v, (int, float)):
+                ws.write_number(r, c, v)
+            else:
+                ws.write(r, c, v)
+    book.close()
