@@ -59,7 +59,7 @@ def _init_worker(filled) -> None:
 
 
 def _build(args):
-    from plan_xl.templates import TemplateOptions, build_template
+    from plan_xl.workbooks.templates import TemplateOptions, build_template
 
     department, key, path, issued = args
     build_template(_FILLED, department, TemplateOptions(YEAR, issued=issued), key, Path(path))
@@ -69,8 +69,8 @@ def prepare(root: Path, n: int, history: int) -> Path:
     """A working folder with a register of ≤ 200 departments with fields (and `history` past
     reported years, their submissions and verdict log) and n filled returned files."""
     from plan_xl.collect.ledger import log_path
-    from plan_xl.identity import load_or_create_key
-    from plan_xl.register import save_register
+    from plan_xl.register.store import save_register
+    from plan_xl.workbooks.identity import load_or_create_key
     from plan_xl.workspace import Workspace
 
     per_copy = len(collect_register(1).field_owners())

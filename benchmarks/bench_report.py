@@ -39,7 +39,7 @@ def register(plans: int, years: int):
 
 
 def child_report(plans: int, years: int, path: str) -> dict:
-    from plan_xl.report import build_report
+    from plan_xl.workbooks.report import build_report
 
     reg = register(plans, years)
     start = time.perf_counter()

@@ -37,7 +37,7 @@ from synthetic import (  # noqa: E402
 
 
 def child_templates(departments: int, plans: int, years: int, out: str) -> dict:
-    from plan_xl.templates import TemplateOptions, generate_templates
+    from plan_xl.workbooks.templates import TemplateOptions, generate_templates
 
     reg = add_history(templates_register(departments, plans), years, YEAR - 1)
     reg.meta["plan_end"] = str(max(YEAR, int(reg.meta["plan_end"])))

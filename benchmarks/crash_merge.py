@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from hardening_support import fill, make_setup  # noqa: E402
 
-from plan_xl.register import BACKUPS_KEPT, load_register  # noqa: E402
+from plan_xl.register.store import BACKUPS_KEPT, load_register  # noqa: E402
 
 DEPARTMENTS = ["行政マネジメント課", "人事課", "DX戦略課", "市民課", "中央公民館", "健康長寿課", "河川課", "政策開発課"]
 

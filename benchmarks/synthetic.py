@@ -1,7 +1,7 @@
 """Synthetic registers and helpers shared by the benchmarks (bench_collect, bench_templates,
 bench_report): one place that builds them, so the three scripts measure the same data.
 
-Every builder replicates the shipped reference register (plan_xl.source) under new names and
+Every builder replicates the shipped reference register (plan_xl.register.source) under new names and
 numbers; `add_history` gives any of them ten (or n) years of reported progress, actuals, past
 submissions and a verdict log, which is what a register looks like late in its life.
 """
@@ -19,8 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from plan_xl.model import Actual, Department, Goal, Initiative, Progress, Register, Submission
-from plan_xl.source import load_source
+from plan_xl.register.model import Actual, Department, Goal, Initiative, Progress, Register, Submission
+from plan_xl.register.source import load_source
 
 YEAR = 2023  # the cycle year every benchmark works on
 

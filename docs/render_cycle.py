@@ -28,7 +28,7 @@ FONTS_CONF = HERE.parent / "tests" / "fonts" / "fonts.conf"
 
 def workbooks(root: Path) -> list[Path]:
     """The workbooks of a finished demo cycle worth looking at, plus the FY2022 report."""
-    from plan_xl.report import build_report
+    from plan_xl.workbooks.report import build_report
     from plan_xl.workspace import Workspace
 
     ws = Workspace(root)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from plan_xl.source import load_source
+from plan_xl.register.source import load_source
 from plan_xl.workspace import Workspace
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "000_7eb1be84c99e4e30.txt"
@@ -61,7 +61,7 @@ def reference_fragments(reference_text: str, aliases: dict[str, str],
     import html
     import re
 
-    from plan_xl.model import name_key
+    from plan_xl.register.model import name_key
 
     labels = {name_key(x) for x in LABELS}
     departments = {name_key(d) for d in departments}

@@ -25,8 +25,8 @@ from plan_xl.collect import Judge as Context
 from plan_xl.collect import Received
 from plan_xl.collect.judge import judge
 from plan_xl.collect.read import open_workbook
-from plan_xl.identity import Identity, load_or_create_key
-from plan_xl.templates import TemplateOptions, generate_templates
+from plan_xl.workbooks.identity import Identity, load_or_create_key
+from plan_xl.workbooks.templates import TemplateOptions, generate_templates
 from plan_xl.workspace import Workspace
 
 ISSUED = dt.datetime(2024, 4, 1, 9, 0, 0)

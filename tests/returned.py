@@ -19,10 +19,10 @@ from pathlib import Path
 import openpyxl
 
 from plan_xl.collect.read import open_workbook
-from plan_xl.evaluate import reason_needed
-from plan_xl.identity import FieldSpec, Identity, load_or_create_key
-from plan_xl.model import Register
-from plan_xl.templates import TemplateOptions, generate_templates
+from plan_xl.register.evaluate import reason_needed
+from plan_xl.register.model import Register
+from plan_xl.workbooks.identity import FieldSpec, Identity, load_or_create_key
+from plan_xl.workbooks.templates import TemplateOptions, generate_templates
 from plan_xl.workspace import Workspace
 
 YEAR = 2023

@@ -20,8 +20,8 @@ import pytest
 import xlsxwriter
 from returned import ISSUED, YEAR, fill, identity, issue, typical_values, zip_of
 
-from plan_xl.identity import ID_SHEET
-from plan_xl.templates import TemplateOptions, build_template
+from plan_xl.workbooks.identity import ID_SHEET
+from plan_xl.workbooks.templates import TemplateOptions, build_template
 
 BROKEN = "壊れたファイル"
 NOT_XLSX = "xlsx ではない"
@@ -185,7 +185,7 @@ def corpus(ws) -> dict[str, tuple[bytes, str]]:
         r = ws.load()
         r.meta["revision"] = str(r.revision + revision_bump)
         path = ws.root.parent / f"built-{year}-{revision_bump}.xlsx"
-        from plan_xl.identity import load_or_create_key
+        from plan_xl.workbooks.identity import load_or_create_key
 
         build_template(r, DX, TemplateOptions(year, issued=ISSUED), load_or_create_key(ws.key_path), path)
         return path.read_bytes()

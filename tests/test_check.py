@@ -1,8 +1,8 @@
 from click.testing import CliRunner
 
-from plan_xl.check import check_register
 from plan_xl.cli import main
-from plan_xl.model import Progress, Span
+from plan_xl.register.checks import check_register
+from plan_xl.register.model import Progress, Span
 
 
 def errors(reg):
@@ -36,7 +36,7 @@ def test_cli_check_exit_codes(tmp_path):
     assert (tmp_path / "workbooks" / "register.xlsx").exists()
 
     # break the register in the workbook itself: a department nobody knows
-    from plan_xl.register import load_register, save_register
+    from plan_xl.register.store import load_register, save_register
 
     path = tmp_path / "workbooks" / "register.xlsx"
     reg = load_register(path)

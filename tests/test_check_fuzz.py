@@ -9,9 +9,9 @@ import shutil
 import openpyxl
 import pytest
 
-from plan_xl.check import check_register
 from plan_xl.errors import RegisterError
-from plan_xl.register import SHEETS, load_register
+from plan_xl.register.checks import check_register
+from plan_xl.register.store import SHEETS, load_register
 from plan_xl.workspace import Workspace
 
 WEIRD = [None, "", "x", "=1+1", -1, 0, 1.5, 2.0, 10**12, "1-3-5", "1-3-5.1", "ＤＸ戦略課", "2025年度",

@@ -29,9 +29,9 @@ from returned import (
 from plan_xl.cli import main
 from plan_xl.collect import collect
 from plan_xl.collect.feedback import ERROR_FILL
-from plan_xl.evaluate import self_rating_choice
-from plan_xl.model import FieldKey, Provenance
-from plan_xl.register import load_register
+from plan_xl.register.evaluate import self_rating_choice
+from plan_xl.register.model import FieldKey, Provenance
+from plan_xl.register.store import load_register
 
 DX = "DX戦略課"  # owns text fields, a percentage and counts, and shares sheets with two others
 JINJI = "人事課"

@@ -17,15 +17,15 @@ import pytest
 from returned import YEAR, fill, identity, issue, typical_values
 
 from plan_xl.collect import collect
-from plan_xl.model import FieldKey
-from plan_xl.register import load_register
+from plan_xl.register.model import FieldKey
+from plan_xl.register.store import load_register
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX")
 
 DRIVER = textwrap.dedent("""
     import sys, time
     import plan_xl.collect.feedback as outputs
-    import plan_xl.register as register
+    import plan_xl.register.store as register
 
     point, root = sys.argv[1], sys.argv[2]
 

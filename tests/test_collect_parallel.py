@@ -10,7 +10,7 @@ import pytest
 from plan_xl.collect import Judge, Received, Verdict, judge_all
 from plan_xl.collect import judge as judge_module
 from plan_xl.collect.judge import PARALLEL_FROM, judge
-from plan_xl.source import load_source
+from plan_xl.register.source import load_source
 
 pytestmark = pytest.mark.skipif(multiprocessing.get_start_method() != "fork" or (os.cpu_count() or 1) < 2,
                                 reason="the abort is injected by patching, which only fork children inherit")

@@ -15,7 +15,7 @@ from hardening_support import fill, make_setup
 from plan_xl.collect import collect
 from plan_xl.errors import RegisterBusyError
 from plan_xl.lock import UNREADABLE_STALE_SECONDS, RegisterLock
-from plan_xl.register import load_register
+from plan_xl.register.store import load_register
 
 DEPARTMENTS = ["市民課", "人事課", "中央公民館", "行政マネジメント課"]
 

@@ -14,11 +14,8 @@ from returned import YEAR, copy_workspace, editable, fill, identity, issue, typi
 
 from plan_xl.cli import main
 from plan_xl.collect import collect, department_status
-from plan_xl.identity import load_or_create_key
-from plan_xl.importer import import_report
-from plan_xl.layout import sheet_name
 from plan_xl.mail import load_settings, prepare_letters
-from plan_xl.model import (
+from plan_xl.register.model import (
     ASSIGN_ACTUAL,
     ASSIGN_PART,
     ASSIGN_PROGRESS,
@@ -26,9 +23,12 @@ from plan_xl.model import (
     NOTHING_TO_ADD,
     Assignment,
 )
-from plan_xl.register import load_register, save_register
-from plan_xl.report import build_report, describe
-from plan_xl.templates import TemplateOptions, build_template
+from plan_xl.register.store import load_register, save_register
+from plan_xl.workbooks.identity import load_or_create_key
+from plan_xl.workbooks.importer import import_report
+from plan_xl.workbooks.layout import sheet_name
+from plan_xl.workbooks.report import build_report, describe
+from plan_xl.workbooks.templates import TemplateOptions, build_template
 
 LEAD, DANJO = "行政マネジメント課", "男女共同参画課"  # 1-1-3: lead and co-owner
 SUIDO = "上下水道局総務課"
@@ -269,7 +269,7 @@ def test_mail_says_which_departments_got_no_mail(workspace):
 
 
 def test_register_keeps_assignments_and_contributions(register, tmp_path):
-    from plan_xl.model import Contribution, Provenance
+    from plan_xl.register.model import Contribution, Provenance
 
     register.contributions.append(Contribution("1-1-3", 0, YEAR, DANJO, "実績\n2行目", "", False,
                                                Provenance("f.xlsx", "ab" * 32, DANJO, "T1", "2024-05-20T10:00:00")))
@@ -281,7 +281,7 @@ def test_register_keeps_assignments_and_contributions(register, tmp_path):
 
 
 def test_check_names_a_department_without_fields_or_reference(register):
-    from plan_xl.check import check_register
+    from plan_xl.register.checks import check_register
 
     register.assignments = [a for a in register.assignments if a.department != SUIDO]
     register.assignments.append(Assignment("1-1-3", "人事課", ASSIGN_PART, 0))
@@ -306,7 +306,7 @@ def test_a_progress_row_can_be_assigned_to_another_department(workspace):
     assert f"results|1-3-2|0|{YEAR}" in fields["政策統計課"] - fields["DX戦略課"]
     assert f"actual|1-3-2.1|{YEAR}" in fields["DX戦略課"]  # the indicators stay with the lead
 
-    from plan_xl.check import check_register
+    from plan_xl.register.checks import check_register
 
     reg.assignments.append(Assignment("1-3-2", "政策統計課", ASSIGN_PART, 0))
     reg.assignments.append(Assignment("1-3-2", "DX戦略課", ASSIGN_PROGRESS, 0))

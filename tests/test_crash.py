@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from plan_xl.register import BACKUPS_KEPT, load_register, save_register
-from plan_xl.source import load_source
+from plan_xl.register.source import load_source
+from plan_xl.register.store import BACKUPS_KEPT, load_register, save_register
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 

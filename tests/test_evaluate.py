@@ -7,8 +7,8 @@ import openpyxl
 import pytest
 
 from plan_xl.errors import RegisterError
-from plan_xl.evaluate import FALL, FLAT, MET, NOT_MET, RISE, evaluate, reason_needed
-from plan_xl.model import (
+from plan_xl.register.evaluate import FALL, FLAT, MET, NOT_MET, RISE, evaluate, reason_needed
+from plan_xl.register.model import (
     Actual,
     Department,
     Goal,
@@ -21,7 +21,7 @@ from plan_xl.model import (
     Section,
     Target,
 )
-from plan_xl.register import load_register, save_register
+from plan_xl.register.store import load_register, save_register
 
 UP = Indicator("1-1-1.1", "1-1-1", 1, "上がるほど良い", "件", target=60, baseline=20)
 DOWN = Indicator("1-1-1.2", "1-1-1", 1, "下がるほど良い", "%", target=15.3, baseline=19.6, direction="down")
@@ -171,7 +171,7 @@ def test_the_scale_rows_may_come_in_any_order_and_a_bad_threshold_is_named():
 
 
 def test_check_names_broken_rating_settings(source_register):
-    from plan_xl.check import check_register
+    from plan_xl.register.checks import check_register
 
     reg = source_register
     assert [f for f in check_register(reg) if f.sheet in ("評価基準", "情報")] == []
@@ -186,7 +186,7 @@ def test_the_template_asks_for_reasons_with_the_same_bounds(tmp_path, source_reg
     import datetime as dt
 
     from plan_xl.collect.read import open_workbook
-    from plan_xl.templates import TemplateOptions, build_template
+    from plan_xl.workbooks.templates import TemplateOptions, build_template
 
     path = tmp_path / "調査票.xlsx"
     build_template(source_register, "行政マネジメント課", TemplateOptions(2023, issued=dt.datetime(2024, 4, 1)),

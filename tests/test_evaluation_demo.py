@@ -12,9 +12,9 @@ from test_pdf import flat, needs_poppler, pdf_pages
 
 from plan_xl.cli import main
 from plan_xl.demo import DEMO_YEAR, FALLS_BACK, run_demo
-from plan_xl.evaluate import evaluate
 from plan_xl.export import read_csv, read_json, read_xlsx
-from plan_xl.frames import frames
+from plan_xl.register.evaluate import evaluate
+from plan_xl.register.frames import frames
 from plan_xl.workspace import Workspace
 
 

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from plan_xl.cli import main
 from plan_xl.demo import init_workspace
 from plan_xl.export import check_digit, export, read_csv, read_json, read_xlsx, valid_code
-from plan_xl.frames import INDICATOR_YEARS, ITEM_YEARS, ITEMS, SCHEMA, frames
-from plan_xl.model import Actual, Provenance
+from plan_xl.register.frames import INDICATOR_YEARS, ITEM_YEARS, ITEMS, SCHEMA, frames
+from plan_xl.register.model import Actual, Provenance
 
 HOSTILE = '=HYPERLINK("http://evil.example/","押す")'
 

@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from plan_xl.cli import main
 from plan_xl.collect import collect
 from plan_xl.demo import fill_template
-from plan_xl.history import Recorder, as_of, retire, set_target
-from plan_xl.identity import load_or_create_key
-from plan_xl.register import load_register, save_register
-from plan_xl.templates import TemplateOptions, generate_templates
+from plan_xl.register.history import Recorder, as_of, retire, set_target
+from plan_xl.register.store import load_register, save_register
+from plan_xl.workbooks.identity import load_or_create_key
+from plan_xl.workbooks.templates import TemplateOptions, generate_templates
 from plan_xl.workspace import Workspace
 
 
@@ -101,7 +101,7 @@ def test_fiscal_labels_for_every_era():
 
 
 def test_a_period_before_reiwa_reports(tmp_path, register):
-    from plan_xl.report import build_report
+    from plan_xl.workbooks.report import build_report
 
     register.meta.update(plan_start="2016", plan_end="2019", baseline_year="2015")
     for p in register.plans:

@@ -12,9 +12,9 @@ import pytest
 import xlsxwriter
 
 from plan_xl.collect.read import prescan
-from plan_xl.history import as_of
-from plan_xl.model import Register
-from plan_xl.source import load_source
+from plan_xl.register.history import as_of
+from plan_xl.register.model import Register
+from plan_xl.register.source import load_source
 
 
 def answers(reg: Register) -> dict:

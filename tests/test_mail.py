@@ -26,7 +26,7 @@ from plan_xl.mail import (
     unsent,
     write_drafts,
 )
-from plan_xl.model import Submission
+from plan_xl.register.model import Submission
 
 DUE = date(2024, 5, 31)
 

@@ -19,7 +19,7 @@ from returned import (
 
 from plan_xl.collect import Verdict, collect
 from plan_xl.findings import ERROR, WARNING
-from plan_xl.model import FieldKey
+from plan_xl.register.model import FieldKey
 
 DX = "DX戦略課"
 

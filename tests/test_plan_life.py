@@ -9,11 +9,11 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from plan_xl.check import check_register, describe
 from plan_xl.cli import main
 from plan_xl.collect import collect
 from plan_xl.demo import fill_template
-from plan_xl.register import load_register
+from plan_xl.register.checks import check_register, describe
+from plan_xl.register.store import load_register
 from plan_xl.workspace import Workspace
 
 

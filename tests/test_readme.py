@@ -52,7 +52,7 @@ def test_quick_start_demo_produces_the_report_with_fy2023_results(tmp_path):
 
 def test_yearly_cycle_commands_run_as_written(tmp_path):
     from plan_xl.demo import fill_template
-    from plan_xl.source import load_source
+    from plan_xl.register.source import load_source
 
     block = README.split("<!-- readme-cycle", 1)[1].split("<!-- /readme-cycle -->")[0]
     lines = [re.sub(r"\s+#.*$", "", line).strip() for line in _blocks(block)[0].splitlines()]
@@ -108,8 +108,8 @@ def test_usage_errors_are_one_japanese_line_with_what_to_do(tmp_path):
 def test_plan_change_commands_run_as_written(tmp_path):
     """README 「計画の変更」: every command as written, the clerk's Excel edit where it says so,
     and the FY2022 report unchanged by all of it."""
-    from plan_xl.report import build_report
-    from plan_xl.source import load_source
+    from plan_xl.register.source import load_source
+    from plan_xl.workbooks.report import build_report
 
     block = README.split("<!-- readme-plan", 1)[1].split("<!-- /readme-plan -->")[0]
     raw = _blocks(block)[0].splitlines()

@@ -5,9 +5,9 @@ import hashlib
 import pytest
 from conftest import reference_fragments
 
-from plan_xl.model import name_key
-from plan_xl.register import load_register, save_register
-from plan_xl.source import load_source
+from plan_xl.register.model import name_key
+from plan_xl.register.source import load_source
+from plan_xl.register.store import load_register, save_register
 
 PLANS = {
     "1-1-1": ("行政組織の見直し", ["行政マネジメント課"]),
@@ -198,7 +198,7 @@ def test_round_trip_load_save_load_is_identical(tmp_path):
 
 
 def test_save_keeps_a_backup_and_prunes(tmp_path):
-    from plan_xl.register import BACKUPS_KEPT
+    from plan_xl.register.store import BACKUPS_KEPT
 
     reg = load_source()
     path = tmp_path / "register.xlsx"

@@ -13,10 +13,10 @@ from returned import ISSUED, editable, fill, identity, issue
 
 from plan_xl.collect import collect
 from plan_xl.collect.feedback import CORRECTION_SHEET
-from plan_xl.identity import load_or_create_key
-from plan_xl.model import Progress, Provenance
-from plan_xl.report import build_report
-from plan_xl.templates import TemplateOptions, generate_templates
+from plan_xl.register.model import Progress, Provenance
+from plan_xl.workbooks.identity import load_or_create_key
+from plan_xl.workbooks.report import build_report
+from plan_xl.workbooks.templates import TemplateOptions, generate_templates
 
 needs_ipagothic = pytest.mark.skipif(
     shutil.which("fc-list") is None or not __import__("subprocess").run(

@@ -15,10 +15,10 @@ from conftest import needs_libreoffice, reference_fragments, soffice
 from python_calamine import CalamineWorkbook
 
 from plan_xl.cli import main
-from plan_xl.importer import import_report
-from plan_xl.layout import sheet_name
-from plan_xl.model import Progress, format_number, name_key
-from plan_xl.report import achievement_rate, build_report, summary_rows
+from plan_xl.register.model import Progress, format_number, name_key
+from plan_xl.workbooks.importer import import_report
+from plan_xl.workbooks.layout import sheet_name
+from plan_xl.workbooks.report import achievement_rate, build_report, summary_rows
 
 
 @pytest.fixture(scope="module")

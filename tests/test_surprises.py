@@ -10,8 +10,8 @@ from returned import ISSUED, YEAR, copy_workspace, fill, identity, issue, typica
 
 from plan_xl.collect import Verdict, collect
 from plan_xl.findings import WARNING
-from plan_xl.identity import ID_SHEET, load_key
-from plan_xl.templates import TemplateOptions, build_template
+from plan_xl.workbooks.identity import ID_SHEET, load_key
+from plan_xl.workbooks.templates import TemplateOptions, build_template
 
 
 @pytest.fixture(scope="session")

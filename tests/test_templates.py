@@ -13,9 +13,9 @@ from python_calamine import CalamineWorkbook
 
 from plan_xl.collect.read import open_workbook
 from plan_xl.collect.validate import validate
-from plan_xl.identity import ID_SHEET, load_or_create_key
-from plan_xl.layout import sheet_name
-from plan_xl.templates import TemplateOptions, departments_to_issue, generate_templates
+from plan_xl.workbooks.identity import ID_SHEET, load_or_create_key
+from plan_xl.workbooks.layout import sheet_name
+from plan_xl.workbooks.templates import TemplateOptions, departments_to_issue, generate_templates
 
 ISSUED = dt.datetime(2024, 4, 10, 9, 0, 0)
 

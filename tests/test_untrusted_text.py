@@ -18,7 +18,7 @@ from defusedxml import ElementTree as ET
 from hardening_support import _set_cell, cell_xml, fill, identity_of, make_setup, sensible_values
 
 from plan_xl.collect import Verdict, collect
-from plan_xl.register import load_register
+from plan_xl.register.store import load_register
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -194,7 +194,7 @@ def cycle(tmp_path_factory):
     written = [ws.register_path, *result.status_paths, *result.corrections,
                *sorted(ws.templates_dir(setup.year).glob("*.xlsx"))]
     try:
-        from plan_xl.report import build_report
+        from plan_xl.workbooks.report import build_report
     except ImportError:
         build_report = None
     if build_report is not None:

@@ -1,7 +1,7 @@
 import pytest
 
 from plan_xl.errors import UsageError
-from plan_xl.model import Progress
+from plan_xl.register.model import Progress
 from plan_xl.workspace import Workspace
 
 

@@ -16,7 +16,7 @@ from click.exceptions import NoArgsIsHelpError
 from . import __version__
 from .errors import PlanXlError, UsageError
 from .fiscal import collection_window, parse_date
-from .layout import display_width
+from .workbooks.layout import display_width
 from .workspace import Workspace
 
 
@@ -216,9 +216,9 @@ def templates(ctx: Context, year, out_dir, departments, due, password, reissue) 
       plan-xl templates --year 2023 --due 2024-05-31
       plan-xl templates --year 2023 --department 人事課
     """
-    from .check import require_clean
-    from .identity import load_or_create_key
-    from .templates import TemplateOptions, already_issued, generate_templates
+    from .register.checks import require_clean
+    from .workbooks.identity import load_or_create_key
+    from .workbooks.templates import TemplateOptions, already_issued, generate_templates
 
     reg = ctx.workspace.load()  # refuses outside a working folder, before any key is made
     require_clean(reg, "調査票の作成")
@@ -267,10 +267,10 @@ def collect(ctx: Context, paths, zip_passwords) -> None:
       plan-xl collect C:\\受信\\2023年度
       plan-xl collect --zip-password 別メールのパスワード
     """
-    from .check import require_clean
     from .collect import Opener
     from .collect import collect as run_collect
     from .collect.gather import gather
+    from .register.checks import require_clean
 
     ctx.workspace.require()
     require_clean(ctx.workspace.load(), "取り込み")
@@ -411,8 +411,8 @@ def check(ctx: Context) -> None:
     例:
       plan-xl check
     """
-    from .check import check_register, describe
     from .findings import has_errors
+    from .register.checks import check_register, describe
 
     reg = ctx.workspace.load()
     findings = check_register(reg)
@@ -464,7 +464,7 @@ _due_option = click.option("--due", type=DATE, default=None,
 def _run_mail(ctx: Context, kind: str, year: int | None, send: bool, yes: bool, resend: bool,
               encoding: str | None, **options) -> None:
     from . import mail as mailer
-    from .check import require_clean
+    from .register.checks import require_clean
 
     ws = ctx.workspace
     reg = ws.load()
@@ -594,10 +594,10 @@ def report(ctx: Context, year: int | None, out: Path | None, issued, pdf: bool) 
       plan-xl report --year 2023 --pdf
       plan-xl report --year 2023 --out 報告書.xlsx --date 2024-08-01
     """
-    from .check import require_clean
     from .collect import State, department_states
-    from .evaluate import rating_summary
-    from .report import build_report, describe
+    from .register.checks import require_clean
+    from .register.evaluate import rating_summary
+    from .workbooks.report import build_report, describe
 
     reg = ctx.workspace.load()
     require_clean(reg, "報告書の作成")
@@ -609,7 +609,7 @@ def report(ctx: Context, year: int | None, out: Path | None, issued, pdf: bool) 
     ctx.say(rating_summary(reg, year))
     click.echo(f"報告書を作成しました: {path}")
     if pdf:
-        from .pdf import to_pdf
+        from .workbooks.pdf import to_pdf
 
         click.echo(f"PDF を作成しました: {to_pdf(path)}")
 
@@ -663,8 +663,8 @@ def import_(ctx: Context, report_file: Path, out: Path | None) -> None:
       plan-xl import 2022年度_進捗状況.xlsx --out workbooks/register_取込.xlsx
     """
     from .errors import UsageError
-    from .importer import import_report
-    from .register import save_register
+    from .register.store import save_register
+    from .workbooks.importer import import_report
 
     target = out or ctx.workspace.register_path
     if out is None and target.exists():
@@ -749,8 +749,8 @@ _reason_option = click.option("--reason", required=True, help="変更の理由�
 
 
 def _change(ctx: Context, year: int, reason: str, by: str, op) -> None:
-    from .check import check_register, describe
-    from .history import change_register, describe_change
+    from .register.checks import check_register, describe
+    from .register.history import change_register, describe_change
 
     made = change_register(ctx.workspace, year, reason, by, op)
     for c in made:
@@ -780,7 +780,7 @@ def plan_target(ctx: Context, indicator, value, year, reason, note) -> None:
     例:
       plan-xl plan target 1-3-5.1 150000 --from 2024 --reason 当面の目標値を達成したため
     """
-    from .history import set_target
+    from .register.history import set_target
 
     _change(ctx, year, reason, "plan target", lambda reg, rec: set_target(reg, indicator, value, year, note, rec))
 
@@ -801,7 +801,7 @@ def plan_retire(ctx: Context, item, last, how, into, reason) -> None:
       plan-xl plan retire 1-3-7 --last 2024 --how 完了 --reason 電子化が完了したため
       plan-xl plan retire 1-3-2 --last 2023 --how 統合 --into 1-3-1 --reason 事業を統合
     """
-    from .history import retire
+    from .register.history import retire
 
     _change(ctx, last + 1, reason, "plan retire", lambda reg, rec: retire(reg, item, last, how, into, rec))
 
@@ -822,7 +822,7 @@ def plan_add(ctx: Context, plan_id, name, departments, year, reason) -> None:
     例:
       plan-xl plan add 1-3-9 マイナンバーカード活用推進事業 --department 市民課 --from 2024 --reason 新規事業
     """
-    from .history import add_plan
+    from .register.history import add_plan
 
     _change(ctx, year, reason, "plan add",
             lambda reg, rec: add_plan(reg, plan_id, name, list(departments), year, rec))
@@ -842,7 +842,7 @@ def plan_add_department(ctx: Context, name, email, year, reason) -> None:
     例:
       plan-xl plan add-department マイナンバー推進課 --email mynumber@city.example.jp --from 2024 --reason 組織改編
     """
-    from .history import add_department
+    from .register.history import add_department
 
     _change(ctx, year, reason, "plan add-department", lambda reg, rec: add_department(reg, name, email, year, rec))
 
@@ -861,7 +861,7 @@ def plan_rename_department(ctx: Context, old, new, year, reason) -> None:
     例:
       plan-xl plan rename-department 男女共同参画課 ダイバーシティ推進課 --from 2024 --reason 組織改編
     """
-    from .history import rename_department
+    from .register.history import rename_department
 
     _change(ctx, year, reason, "plan rename-department", lambda reg, rec: rename_department(reg, old, new, rec))
 
@@ -880,7 +880,7 @@ def plan_merge_department(ctx: Context, old, into, year, reason) -> None:
     例:
       plan-xl plan merge-department 中央公民館 生涯学習課 --from 2024 --reason 組織改編
     """
-    from .history import merge_department
+    from .register.history import merge_department
 
     _change(ctx, year, reason, "plan merge-department", lambda reg, rec: merge_department(reg, old, into, rec))
 
@@ -899,7 +899,7 @@ def plan_new_period(ctx: Context, start, end, reason) -> None:
     例:
       plan-xl plan new-period 2026 2029 --reason 第2期実施計画の策定
     """
-    from .history import new_period
+    from .register.history import new_period
 
     _change(ctx, start, reason, "plan new-period", lambda reg, rec: new_period(reg, start, end, rec))
 
@@ -916,7 +916,7 @@ def plan_record(ctx: Context, year, reason) -> None:
     例:
       plan-xl plan record --from 2024 --reason 取組内容の表現を修正
     """
-    from .history import RECORD, record_edits
+    from .register.history import RECORD, record_edits
 
     _change(ctx, year, reason, RECORD, lambda reg, rec: record_edits(reg, year, reason))
 
@@ -933,7 +933,7 @@ def plan_history(ctx: Context, year) -> None:
       plan-xl plan history
       plan-xl plan history --year 2024
     """
-    from .history import describe_change
+    from .register.history import describe_change
 
     reg = ctx.workspace.load()
     changes = [c for c in reg.changes if year is None or c.year == year]

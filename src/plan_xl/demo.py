@@ -17,9 +17,9 @@ from pathlib import Path
 import openpyxl
 
 from .collect.read import open_workbook
-from .evaluate import previous_value, reason_needed, self_rating_choices
 from .fiscal import fy_short
-from .model import Indicator, Register, format_number
+from .register.evaluate import previous_value, reason_needed, self_rating_choices
+from .register.model import Indicator, Register, format_number
 from .workspace import Workspace
 
 SETTINGS_TEMPLATE = """\
@@ -52,8 +52,8 @@ FALLS_BACK = {"1-2-2.1": (1.12, "●制度改正への対応と、休止して�
 
 def init_workspace(root: Path) -> list[Path]:
     """Create a working folder: folder layout, the register, settings and mail texts."""
-    from .identity import load_or_create_key
     from .mail import copy_default_templates
+    from .workbooks.identity import load_or_create_key
 
     ws = Workspace(root)
     made = []
@@ -186,12 +186,12 @@ def as_email(data: bytes, filename: str, department: str, sender: str, to: str, 
 def run_demo(root: Path, say: Callable[[str], None]) -> dict[str, Path]:
     """The whole FY2023 cycle in a fresh working folder; returns the main outputs."""
     from .collect import State, collect, department_states
-    from .evaluate import rating_summary
     from .export import export, local_government_code
-    from .identity import load_or_create_key
     from .mail import load_settings, prepare_letters, write_drafts
-    from .report import build_report
-    from .templates import TemplateOptions, generate_templates
+    from .register.evaluate import rating_summary
+    from .workbooks.identity import load_or_create_key
+    from .workbooks.report import build_report
+    from .workbooks.templates import TemplateOptions, generate_templates
 
     if root.exists() and any(root.iterdir()):
         from .errors import UsageError

@@ -24,9 +24,9 @@ import pandas as pd
 import xlsxwriter
 
 from .errors import PlanXlError
-from .frames import CODE, SCHEMA, TEXT, frames, typed
-from .model import Register, format_number
-from .register import FIXED_TIME
+from .register.frames import CODE, SCHEMA, TEXT, frames, typed
+from .register.model import Register, format_number
+from .register.store import FIXED_TIME
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

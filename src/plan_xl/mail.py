@@ -49,7 +49,7 @@ from .collect.ledger import department_states
 from .collect.verdict import State
 from .errors import MailError, UsageError
 from .fiscal import fy_label
-from .model import Register
+from .register.model import Register
 from .workspace import Workspace
 
 KINDS = {

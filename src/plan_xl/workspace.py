@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UsageError
-from .model import Register
-from .register import load_register, save_register
-from .source import load_source
+from .register.model import Register
+from .register.source import load_source
+from .register.store import load_register, save_register
 
 
 def template_filename(year: int, department: str) -> str:

@@ -12,8 +12,8 @@ from pathlib import Path
 import xlsxwriter
 
 from ..findings import ERROR, Finding
-from ..layout import FONT, INPUT_FILL, display_width
-from ..model import Register
+from ..register.model import Register
+from ..workbooks.layout import FONT, INPUT_FILL, display_width
 from ..workspace import Workspace
 from . import ledger
 from .read import open_workbook

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..findings import ERROR, WARNING, Finding
-from ..identity import Identity
-from ..model import Lookup, Register, name_key
+from ..register.model import Lookup, Register, name_key
+from ..workbooks.identity import Identity
 from .gather import Received
 from .read import BadFile, open_workbook
 from .validate import Validation, validate

@@ -12,7 +12,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..model import Register
+from ..register.model import Register
 from ..workspace import Workspace
 from .judge import FileResult
 from .verdict import State, Verdict

@@ -6,9 +6,9 @@ submissions table. The register is only changed here, and only saved by the run 
 
 from __future__ import annotations
 
-from ..evaluate import merge_evaluation_fields
 from ..findings import WARNING, Finding
-from ..model import NOTHING_TO_ADD, Actual, Contribution, Progress, Provenance, Register, Submission
+from ..register.evaluate import merge_evaluation_fields
+from ..register.model import NOTHING_TO_ADD, Actual, Contribution, Progress, Provenance, Register, Submission
 from .judge import FileResult
 from .validate import Validation
 from .verdict import Verdict

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from defusedxml import ElementTree as SafeET
 from python_calamine import CalamineWorkbook
 
-from ..identity import ID_SHEET, PROPERTY_PREFIX, Identity, from_rows
+from ..workbooks.identity import ID_SHEET, PROPERTY_PREFIX, Identity, from_rows
 from .verdict import Verdict
 
 # name: (limit, reason)

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import PlanXlError, RegisterBusyError
-from ..identity import load_key
 from ..lock import RegisterLock
-from ..model import Register
-from ..register import save_register
+from ..register.model import Register
+from ..register.store import save_register
+from ..workbooks.identity import load_key
 from ..workspace import Workspace
 from . import feedback, ledger
 from .gather import Opener, Received, gather

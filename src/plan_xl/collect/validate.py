@@ -16,11 +16,11 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..evaluate import EVALUATION_FIELDS, read_evaluation
 from ..findings import ERROR, WARNING, Finding
-from ..identity import Identity, digest
-from ..layout import INPUT_FILL_NAME
-from ..model import NOTHING_TO_ADD, FieldKey, Indicator, Lookup, Register, format_number
+from ..register.evaluate import EVALUATION_FIELDS, read_evaluation
+from ..register.model import NOTHING_TO_ADD, FieldKey, Indicator, Lookup, Register, format_number
+from ..workbooks.identity import Identity, digest
+from ..workbooks.layout import INPUT_FILL_NAME
 from .read import LIMITS, Workbook
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -96,7 +96,7 @@ def validate(book: Workbook, reg: Register, key: bytes, file: str, lookup: Looku
         find(ERROR, "文書プロパティの識別情報が調査票の内容と一致しません。送付した調査票をそのまま使ってください。")
     if ident.year not in reg.all_years:
         find(ERROR, f"{ident.year}年度は計画期間の外です。")
-    from ..history import stale_findings
+    from ..register.history import stale_findings
 
     for severity, message in stale_findings(reg, ident):  # a template older than a register change
         find(severity, message)

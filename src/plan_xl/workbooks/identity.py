@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .model import FieldKey
+from ..register.model import FieldKey
 
 ID_SHEET = "_plan_xl"
 PROPERTY_PREFIX = "plan_xl_"

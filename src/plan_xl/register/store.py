@@ -17,8 +17,8 @@ from pathlib import Path
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
-from .errors import RegisterBusyError, RegisterError
-from .findings import ERROR, Finding
+from ..errors import RegisterBusyError, RegisterError
+from ..findings import ERROR, Finding
 from .model import (
     DEFAULT_RATINGS,
     FIVE_LESS,
@@ -342,7 +342,7 @@ def _fsync_dir(folder: Path) -> None:
 def _remove_leftovers(path: Path, backup_dir: Path) -> None:
     """Temporary files of runs that were killed mid-save (their process is gone). The register
     itself is never among them: it is only ever replaced whole by os.replace."""
-    from .lock import pid_alive
+    from ..lock import pid_alive
 
     for tmp in path.parent.glob(f".{path.stem}.*.tmp.xlsx"):
         pid = tmp.name[len(path.stem) + 2:-len(".tmp.xlsx")]
@@ -529,7 +529,7 @@ def register_from_tables(tables: dict, problems: list[Finding] | None = None) ->
 
 def apply_next_era(meta: dict, problems: list[Finding]) -> None:
     """情報 next_era 「名称:開始年度」: the era after 令和, once announced."""
-    from .fiscal import add_era
+    from ..fiscal import add_era
 
     text = meta.get("next_era", "")
     if not text:

@@ -13,8 +13,8 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
 
+from ..findings import ERROR, WARNING, Finding
 from .evaluate import check_evaluation_settings
-from .findings import ERROR, WARNING, Finding
 from .model import (
     ASSIGN_ACTUAL,
     ASSIGN_KINDS,
@@ -28,7 +28,7 @@ from .model import (
     format_number,
     name_key,
 )
-from .register import EXCEL_MAX_TEXT, row_key, table_dicts, where
+from .store import EXCEL_MAX_TEXT, row_key, table_dicts, where
 
 PLAN_ID = re.compile(r"^\d+-\d+-\d+$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -588,7 +588,7 @@ def _short(text: str, n: int = 20) -> str:
 def require_clean(reg: Register, action: str) -> None:
     """Refuse to go on (`templates`, `report`, `collect`, `mail`) while the register has errors:
     what they write would silently be wrong. There is no --force for errors."""
-    from .errors import RegisterError
+    from ..errors import RegisterError
 
     errors = [f for f in check_register(reg) if f.severity == ERROR]
     if errors:

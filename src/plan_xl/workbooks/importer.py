@@ -33,11 +33,10 @@ from pathlib import Path
 
 import openpyxl
 
-from .collect.verdict import State
-from .errors import PlanXlError
-from .fiscal import parse_fy
-from .layout import LAST_COL, SCHEDULE_COL, TARGET_COL, targets_from_indicators
-from .model import (
+from ..collect.verdict import State
+from ..errors import PlanXlError
+from ..fiscal import parse_fy
+from ..register.model import (
     ASSIGN_ACTUAL,
     ASSIGN_PART,
     CIRCLED,
@@ -57,6 +56,7 @@ from .model import (
     Section,
     Span,
 )
+from .layout import LAST_COL, SCHEDULE_COL, TARGET_COL, targets_from_indicators
 from .report import COVER, DIRECTION_TEXT, INDICATOR_HEADER, SUMMARY
 
 _GOAL = re.compile(r"^重点推進目標\s*(\d+)\s*(.*)$")

@@ -18,9 +18,16 @@ from pathlib import Path
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from .errors import UsageError
-from .evaluate import reason_formula, reason_hint, self_rating_choice, self_rating_choices, target_for
-from .fiscal import fy_label, fy_short
+from ..errors import UsageError
+from ..fiscal import fy_label, fy_short
+from ..register.evaluate import (
+    reason_formula,
+    reason_hint,
+    self_rating_choice,
+    self_rating_choices,
+    target_for,
+)
+from ..register.model import NOTHING_TO_ADD, FieldKey, Indicator, Lookup, Register, format_number
 from .identity import ID_SHEET, CellPrint, FieldSpec, Identity, digest, to_rows
 from .layout import (
     FONT,
@@ -33,7 +40,6 @@ from .layout import (
     sheet_name,
     text_height,
 )
-from .model import NOTHING_TO_ADD, FieldKey, Indicator, Lookup, Register, format_number
 
 REFERENCE_LABEL = "参考送付"
 
@@ -364,7 +370,7 @@ def _changes_this_year(ws, r: int, reg: Register, year: int, plans, head, text) 
 
 def already_issued(reg: Register, year: int, out_dir: Path, departments: list[str] | None = None) -> list[Path]:
     """The templates of `year` that `generate_templates` would write over."""
-    from .workspace import template_filename
+    from ..workspace import template_filename
 
     if year not in reg.period:
         return []
@@ -377,8 +383,8 @@ def generate_templates(reg: Register, opts: TemplateOptions, key: bytes, out_dir
                        reissue: bool = True) -> list[Path]:
     """Write one template per department into `out_dir`; returns the paths in register order.
     With `reissue=False`, templates already issued for the year are not written over."""
-    from .history import as_of
-    from .workspace import template_filename
+    from ..register.history import as_of
+    from ..workspace import template_filename
 
     if opts.year not in reg.period:
         raise UsageError(f"{opts.year}年度は計画期間（{reg.period[0]}〜{reg.period[-1]}年度）の外です。"

@@ -118,7 +118,7 @@ def load_source(data_dir: Path | None = None) -> Register:
                      for d in top["departments"]],
         plans=[],
     )
-    from .register import apply_next_era
+    from .store import apply_next_era
 
     apply_next_era(meta, register.load_findings)
     for path in sorted((data_dir / "plans").glob("*.toml"), key=_plan_order):

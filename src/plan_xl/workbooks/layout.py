@@ -19,9 +19,9 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from .evaluate import self_rating_choice, self_rating_choices, target_for
-from .fiscal import fy_label, fy_short
-from .model import FIVE_LESS, NOTHING_TO_ADD, Indicator, Plan, Register, Section, format_number
+from ..fiscal import fy_label, fy_short
+from ..register.evaluate import self_rating_choice, self_rating_choices, target_for
+from ..register.model import FIVE_LESS, NOTHING_TO_ADD, Indicator, Plan, Register, Section, format_number
 
 FONT = "ＭＳ ゴシック"  # on every Japanese Windows machine; monospaced, so widths are predictable
 FONT_SIZE = 9

@@ -22,10 +22,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from .errors import RegisterError, UsageError
-from .fiscal import fy_short
+from ..errors import RegisterError, UsageError
+from ..fiscal import fy_short
 from .model import Change, Department, Plan, Register, Section, Target, Validity, format_number
-from .register import STRUCTURE, register_from_tables, row_key, table_dicts
+from .store import STRUCTURE, register_from_tables, row_key, table_dicts
 
 EXCEL_EDIT = "Excel で編集"
 ADDED, REMOVED = "追加", "削除"
@@ -468,7 +468,7 @@ def expected_fields(reg: Register, department: str, year: int) -> dict[str, str]
 def stale_findings(reg: Register, ident) -> list[tuple[str, str]]:
     """(severity, message) for a return whose template predates register changes: 差戻し
     (誤り) when fields it should now have are missing, else a 注意 naming the changes."""
-    from .findings import ERROR, WARNING
+    from ..findings import ERROR, WARNING
 
     changes = changes_since(reg, ident.issued, ident.department, ident.year)
     if not changes:
@@ -489,8 +489,8 @@ def change_register(ws, year: int, reason: str, by: str, op, now: dt.datetime | 
     """Load the register under the lock, apply `op(reg, recorder)`, and save it with the
     changes recorded. Refused while Excel edits are unrecorded (saving would absorb them
     without a record), except by `plan record`, which records exactly those."""
-    from .lock import RegisterLock
-    from .register import save_register
+    from ..lock import RegisterLock
+    from .store import save_register
 
     with RegisterLock(ws.workbooks / ".register.lock"):
         reg = ws.load()

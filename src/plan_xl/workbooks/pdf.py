@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .errors import PlanXlError
+from ..errors import PlanXlError
 
 # Bookmarks (one per sheet) and the 14 standard fonts embedded too; others are always embedded.
 FILTER = "pdf:calc_pdf_Export:" + json.dumps({

@@ -38,8 +38,9 @@ from pathlib import Path
 import xlsxwriter
 from xlsxwriter.workbook import Workbook
 
-from .errors import PlanXlError, UsageError
-from .evaluate import (  # noqa: F401 - the rate rules live in evaluate.py; re-exported here
+from ..errors import PlanXlError, UsageError
+from ..fiscal import fy_label, fy_short
+from ..register.evaluate import (  # noqa: F401 - the rate rules live in evaluate.py; re-exported here
     BASIS_SELF,
     FALL,
     FLAT,
@@ -54,10 +55,9 @@ from .evaluate import (  # noqa: F401 - the rate rules live in evaluate.py; re-e
     rate_method,
     target_for,
 )
-from .fiscal import fy_label, fy_short
+from ..register.model import Indicator, Plan, Register, Section
+from ..register.store import FIXED_TIME
 from .layout import FONT, FONT_SIZE, Styles, amount_format, draw_plan, sheet_name, text_height
-from .model import Indicator, Plan, Register, Section
-from .register import FIXED_TIME
 
 COVER, TOC, SUMMARY, CHARTS = "表紙", "目次", "集計", "グラフ"
 EVALUATION = "評価"
@@ -173,7 +173,7 @@ def build_report(reg: Register, year: int, path: Path, issued: dt.date | None = 
     submission of the year (none: the cover shows no date). `returned`: departments whose
     return for `year` awaits correction; their missing rows say 「（修正待ち）」. Written to a temporary file first,
     so a report open in Excel is never left half-written."""
-    from .history import as_of
+    from ..register.history import as_of
 
     if year not in reg.all_years:
         raise UsageError(f"{year}年度は計画期間（{reg.period[0]}～{reg.period[-1]}年度）の外です。")
@@ -574,7 +574,7 @@ CHANGES = "計画の変更"
 def _changes(book, fmt, reg: Register) -> None:
     """計画の変更: the recorded changes (変更履歴) in force by the report year, newest year
     first, so each year's 計画の見直し can be read with what was decided."""
-    from .history import describe_change_row
+    from ..register.history import describe_change_row
 
     headers = [("適用年度", 8), ("シート", 8), ("対象", 12), ("項目", 12), ("変更前", 30), ("変更後", 30),
                ("理由", 30), ("記録", 18)]

@@ -25,8 +25,8 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from .errors import RegisterError
-from .findings import ERROR, WARNING, Finding
+from ..errors import RegisterError
+from ..findings import ERROR, WARNING, Finding
 from .model import FieldKey, Indicator, Plan, Rating, Register, format_number
 
 RISE, FLAT, FALL = "上昇", "横ばい", "低下"

@@ -466,7 +466,7 @@ class Register:
         try:
             return float(text) / 100
         except ValueError:
-            from .errors import RegisterError
+            from ..errors import RegisterError
 
             raise RegisterError(f"台帳の「情報」シートの reason_threshold_percent「{text}」が数値ではありません"
                                 "（変動要因を求める増減の割合、例: 30）。") from None
