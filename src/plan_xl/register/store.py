@@ -44,6 +44,7 @@ from .model import (
     Target,
     Validity,
 )
+from .plainrows import PlainRowsSheet
 
 EXCEL_MAX_TEXT = 32_767
 # A fixed document time keeps the same register byte-for-byte reproducible.
@@ -213,18 +214,18 @@ def write_register_file(reg: Register, path: Path) -> None:
     tables = register_rows(reg)
     for name, rows in tables.items():
         columns = SHEETS[name] + [(h, 14) for h in reg.extra_columns.get(name, {})]
-        ws = wb.add_worksheet(name)
+        ws = wb.add_worksheet(name, PlainRowsSheet)
+        formats = [ids if header in ID_HEADERS else body for header, _ in columns]
         for c, (header, width) in enumerate(columns):
             ws.write_string(0, c, header, derived if header in DERIVED.get(name, ()) else head)
-            ws.set_column(c, c, width, ids if header in ID_HEADERS else body)
-        for r, row in enumerate(rows, 1):
-            row = row + _extra_values(reg, name, row)
-            for c, value in enumerate(row):
-                _write_value(ws, r, c, value, name, columns[c][0])
+            ws.set_column(c, c, width, formats[c])
+        rows = [row + _extra_values(reg, name, row) for row in rows]
+        _check_lengths(name, [h for h, _ in columns], rows)
+        ws.add_plain_rows(1, rows, formats)
         _write_guards(ws, name, columns, len(rows))
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, max(len(rows), 1), len(columns) - 1)
-    _write_saved_copy(wb, reg)
+    _write_saved_copy(wb, tables)
     wb.close()
 
 
@@ -259,38 +260,27 @@ def _write_guards(ws, sheet: str, columns: list[tuple[str, int]], n_rows: int) -
                                                "error_message": f"「{header}」は一覧にある値を選んでください。"})
 
 
-def _write_saved_copy(wb, reg: Register) -> None:
+def _write_saved_copy(wb, tables: dict[str, list[list]]) -> None:
     """A very hidden copy of the structural sheets as written, one cell a row: the next load
     compares the visible sheets with it to find edits made in Excel (history.unrecorded)."""
-    ws = wb.add_worksheet(SAVED_SHEET)
-    r = 0
-    for sheet, rows in table_dicts(reg).items():
-        if sheet not in STRUCTURE:
-            continue
-        for _, row in rows:
-            key = row_key(sheet, row)
-            for header, value in row.items():
-                if value not in (None, ""):
-                    for c, v in enumerate((sheet, key, header)):
-                        ws.write_string(r, c, v)
-                    _write_value(ws, r, 3, value, SAVED_SHEET, header)
-                    r += 1
+    ws = wb.add_worksheet(SAVED_SHEET, PlainRowsSheet)
+    rows = []
+    for sheet in (name for name in tables if name in STRUCTURE):
+        headers = [h for h, _ in SHEETS[sheet]]
+        for values in tables[sheet]:
+            row = {h: (None if v == "" else v) for h, v in zip(headers, values, strict=False)}
+            key = row_key(sheet, row)[:EXCEL_MAX_TEXT]
+            rows += [[sheet, key, header, value] for header, value in row.items() if value not in (None, "")]
+    ws.add_plain_rows(0, rows)
     ws.very_hidden()
 
 
-def _write_value(ws, r: int, c: int, value, sheet: str, header: str) -> None:
-    if value is None or value == "":
-        return
-    if isinstance(value, bool):
-        value = "○" if value else ""
-    if isinstance(value, (int, float)):
-        ws.write_number(r, c, value)
-        return
-    text = str(value)
-    if len(text) > EXCEL_MAX_TEXT:
-        raise RegisterError(f"台帳の「{sheet}」シート {header} 列の文字数が Excel の上限"
-                            f"（{EXCEL_MAX_TEXT:,}字）を超えるため保存できません。")
-    ws.write_string(r, c, text)
+def _check_lengths(sheet: str, headers: list[str], rows: list[list]) -> None:
+    for row in rows:
+        for c, value in enumerate(row):
+            if isinstance(value, str) and len(value) > EXCEL_MAX_TEXT:
+                raise RegisterError(f"台帳の「{sheet}」シート {headers[c]} 列の文字数が Excel の上限"
+                                    f"（{EXCEL_MAX_TEXT:,}字）を超えるため保存できません。")
 
 
 def save_register(reg: Register, path: Path, backup_dir: Path | None = None) -> Path | None:
@@ -406,6 +396,8 @@ class _Row:
 
     def text(self, header: str) -> str:
         v = self.values.get(header)
+        if type(v) is str:  # nearly every cell: skip the checks below
+            return v
         if isinstance(v, float) and v.is_integer():
             v = int(v)
         if isinstance(v, (dt.date, dt.datetime, dt.time, dt.timedelta)):
@@ -479,12 +471,11 @@ def _sheet_rows(path: Path, sheet: str, rows: list[list], problems: list[Finding
                                     f"1行目 {column_letter(len(headers) - 1 - headers[::-1].index(h))}列"))
     extra = [(c, h) for c, h in enumerate(headers) if h and h not in known and not h.startswith("_")]
     out, added = [], {h: {} for _, h in extra}
+    columns = [(h, headers.index(h)) for h, _ in SHEETS[sheet] if h in headers]
     for n, row in enumerate(rows[1:], 2):
         if not any(v not in ("", None) for v in row):
             continue
-        values = {h: (row[headers.index(h)] if headers.index(h) < len(row) else None)
-                  for h, _ in SHEETS[sheet] if h in headers}
-        values = {h: (None if v == "" else v) for h, v in values.items()}
+        values = {h: (row[c] if c < len(row) and row[c] != "" else None) for h, c in columns}
         out.append((n, values))
         for c, h in extra:
             if c < len(row) and row[c] not in ("", None):

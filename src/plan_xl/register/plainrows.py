@@ -1,0 +1,97 @@
+"""Worksheet rows of plain values, written straight into the sheet's XML when the workbook closes.
+
+xlsxwriter keeps a cell object per value and a shared-string table, about 25 µs a cell; a
+register ten years into its plan holds ~300,000 cells (every past submission, progress row and
+actual), and collect saves it on every run. The register's data rows need none of that: each
+cell is a number or text with its column's format. `PlainRowsSheet` holds the rows as they are
+and writes each as inline strings and numbers (what xlsxwriter's constant_memory mode writes),
+with the same escaping, in one pass. Excel, LibreOffice, openpyxl and python-calamine read them
+as any other cells.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
+
+_LITERAL_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
+_CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
+_SPECIAL = re.compile("[\x00-\x08\x0b-\x1f&<>\ufffe\uffff]|_x")
+
+
+def inline_text(text: str) -> str:
+    """`text` as the <is> element of an inline string cell, escaped as xlsxwriter escapes it:
+    control characters become _xHHHH_ (and a literal _xHHHH_ is protected), then XML markup."""
+    space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
+    if _SPECIAL.search(text):
+        text = _LITERAL_ESCAPE.sub(r"_x005F\1", text)
+        text = _CONTROL.sub(lambda m: f"_x{ord(m.group(1)):04X}_", text)
+        text = text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f"<is><t{space}>{text}</t></is>"
+
+
+def cell_xml(ref: str, style: str, value, texts: dict[str, str]) -> str:
+    """One <c> element ('' for an empty value); `style` is ' s="n"' or ''; `texts` caches the
+    escaped form of each text (ids, names and headers repeat). True is written as ○ and False
+    as nothing, as the register writes flags."""
+    if value is None or value == "" or value is False:
+        return ""
+    if value is True:
+        value = "○"
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise ValueError("NAN/INF not supported in write_number()")  # as xlsxwriter's own
+        return f'<c r="{ref}"{style}><v>{value:.16G}</v></c>'
+    text = str(value)
+    body = texts.get(text)
+    if body is None:
+        body = texts[text] = inline_text(text)
+    return f'<c r="{ref}"{style} t="inlineStr">{body}</c>'
+
+
+class PlainRowsSheet(Worksheet):
+    """A worksheet whose rows from `first` on are plain values (see the module docstring); rows
+    above `first` (a header) are written by xlsxwriter as usual."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.plain_rows: list[list] = []
+        self.plain_first = 0
+        self.plain_formats: list = []
+
+    def add_plain_rows(self, first: int, rows: list[list], formats: list | None = None) -> None:
+        """Rows to write from row `first` (zero-based) on; `formats`: each column's format (the
+        one its cells take, as with set_column) or None."""
+        self.plain_rows, self.plain_first, self.plain_formats = rows, first, list(formats or [])
+        if rows:  # the <dimension> and the row loop must cover them
+            width = max(len(row) for row in rows)
+            self.dim_rowmin = first if self.dim_rowmin is None else min(self.dim_rowmin, first)
+            self.dim_rowmax = max(self.dim_rowmax or 0, first + len(rows) - 1)
+            self.dim_colmin = 0
+            self.dim_colmax = max(self.dim_colmax or 0, width - 1)
+
+    def _write_rows(self) -> None:
+        if not self.plain_rows:
+            super()._write_rows()
+            return
+        last = self.dim_rowmax
+        self.dim_rowmax = self.plain_first - 1
+        if self.dim_rowmax >= self.dim_rowmin:
+            super()._write_rows()
+        self.dim_rowmax = last
+        self._write_plain_rows()
+
+    def _write_plain_rows(self) -> None:
+        width = max(len(row) for row in self.plain_rows)
+        formats = self.plain_formats + [None] * (width - len(self.plain_formats))
+        styles = ["" if f is None else f' s="{f._get_xf_index()}"' for f in formats]
+        letters = [xl_col_to_name(c) for c in range(width)]
+        write, texts = self.fh.write, {}
+        for r, row in enumerate(self.plain_rows, self.plain_first + 1):
+            cells = "".join([cell_xml(f"{letters[c]}{r}", styles[c], v, texts) for c, v in enumerate(row)])
+            if cells:
+                write(f'<row r="{r}">{cells}</row>')
