@@ -134,6 +134,13 @@ def prescan(data: bytes) -> Scan:
     for xml in parts.values():  # every XML part inflated once, for this check and what follows
         if _DOCTYPE.search(xml):
             raise BadFile(Verdict.BAD_XML, "ファイル内に許可されない XML 定義（DOCTYPE/ENTITY）があります。受け付けられません。")
+    return _read_structure(zf, infos, parts)
+
+
+def _read_structure(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], parts: dict[str, bytes]) -> Scan:
+    """The workbook's sheets, names, formula and percent cells and properties, from the XML parts
+    the pre-scan inflated (`parts`); each sheet's XML is searched without being parsed."""
+    names = [i.filename for i in infos]
     scan = Scan()
     # A macro-enabled book is read as values only; no macro is ever run or kept (judge says so).
     scan.macros = "xl/vbaProject.bin" in names or b"macroEnabled" in _read(zf, "[Content_Types].xml")
