@@ -112,6 +112,7 @@ def judge(item: Received, ctx: Judge) -> FileResult:
         data = item.data
     except OSError as e:
         return FileResult(item, Verdict.UNREADABLE, f"ファイルを開けません（{e.strerror or e}）。")
+    item.digest(data)
     if s := ctx.lookup.submissions.get(item.sha256):
         return FileResult(item, Verdict.ALREADY, "同じファイルを受理済みです（台帳は変更しません）",
                           s.department, s.year, s.template_id)

@@ -602,6 +602,8 @@ class Register:
 
     def contribution_for(self, plan_id: str, section: int, year: int,
                          department: str) -> Contribution | None:
+        if self._index is not None:
+            return self._index.contributions.get((plan_id, section, year, department))
         for c in self.contributions:
             if (c.plan_id, c.section, c.year, c.department) == (plan_id, section, year, department):
                 return c
@@ -654,14 +656,16 @@ class Lookup:
     row wins, as in the register's own linear lookups."""
 
     def __init__(self, reg: Register):
-        self.plans = {p.id: p for p in reversed(reg.plans)}
-        self.indicators = {i.id: i for p in reversed(reg.plans) for i in reversed(p.indicators)}
-        self.actuals = {(a.indicator_id, a.year): a for a in reversed(reg.actuals)}
+        self.plans = _first(reg.plans, lambda p: p.id)
+        self.indicators = _first((i for p in reg.plans for i in p.indicators), lambda i: i.id)
+        # in register order: merge changes these maps and writes the actuals back from them
+        self.actuals = _first(reg.actuals, lambda a: (a.indicator_id, a.year))
         self.actuals_of: dict[str, dict[tuple[str, int], Actual]] = {}  # per indicator, last row wins
         for a in reg.actuals:
             self.actuals_of.setdefault(a.indicator_id, {})[(a.indicator_id, a.year)] = a
         self.memo: dict = {}  # values derived from the whole register (layout.input_height)
-        self.progress = {(pr.plan_id, pr.section, pr.year): pr for pr in reversed(reg.progress)}
+        self.progress = _first(reg.progress, lambda pr: (pr.plan_id, pr.section, pr.year))
+        self.contributions = _first(reg.contributions, lambda c: (c.plan_id, c.section, c.year, c.department))
         self.departments: dict[str, str] = {}
         for d in reg.departments:
             for n in [d.name, *d.aliases]:
@@ -684,3 +688,11 @@ class Lookup:
 
     def department_name(self, text: str) -> str | None:
         return self.departments.get(name_key(text))
+
+
+def _first(items, key) -> dict:
+    """Items by key, in order; the first of duplicates wins, as in the register's linear lookups."""
+    out: dict = {}
+    for item in items:
+        out.setdefault(key(item), item)
+    return out

@@ -55,7 +55,7 @@ from ..register.evaluate import (  # noqa: F401 - the rate rules live in evaluat
     rate_method,
     target_for,
 )
-from ..register.model import Indicator, Plan, Register, Section
+from ..register.model import Actual, Indicator, Lookup, Plan, Register, Section
 from ..register.store import FIXED_TIME
 from .layout import FONT, FONT_SIZE, Styles, amount_format, draw_plan, sheet_name, text_height
 
@@ -88,66 +88,62 @@ class SummaryRow:
     rates: dict[int, float | None] = field(default_factory=dict)
 
 
-class _Index:
-    """The register's index (model.Lookup), with actuals as bare values."""
-
-    def __init__(self, reg: Register):
-        self.reg = reg
-        look = reg.index()
-        self.progress, self.own_sections = look.progress, look.own_sections
-        self.actuals = {key: a.value for key, a in look.actuals.items()}
-
-    def reporting_unit(self, plan: Plan, section: int) -> int:
-        """The progress row a section reports in: its own (3-①), else the plan's (0)."""
-        return section if section in self.own_sections.get(plan.id, set()) else 0
-
-    def status(self, plan: Plan, unit: int, year: int, accepted: set[str],
-               returned: frozenset[str] = frozenset()) -> str:
-        """提出済: a submission was accepted (or the progress row came from a returned file);
-        記載済: the register has the progress row without a submission (e.g. the FY2022
-        reference); 修正待ち: its return was rejected; 未提出: nothing yet."""
-        pr = self.progress.get((plan.id, unit, year))
-        if self.reg.progress_owner(plan, unit) in accepted or (pr and pr.source.file):
-            return STATUS_SUBMITTED
-        if pr:
-            return STATUS_RECORDED
-        return STATUS_RETURNED if self.reg.progress_owner(plan, unit) in returned else STATUS_MISSING
+def _reporting_unit(look: Lookup, plan: Plan, section: int) -> int:
+    """The progress row a section reports in: its own (3-①), else the plan's (0)."""
+    return section if section in look.own_sections.get(plan.id, set()) else 0
 
 
-    def indicator_status(self, ind: Indicator, owner: str, year: int, accepted: set[str],
-                         returned: frozenset[str]) -> str:
-        """The status of an indicator a co-owner types (記入課), from its own submission."""
-        actual = next((a for a in self.reg.actuals if (a.indicator_id, a.year) == (ind.id, year)), None)
-        if owner in accepted or (actual and actual.source.file):
-            return STATUS_SUBMITTED
-        if actual:
-            return STATUS_RECORDED
-        return STATUS_RETURNED if owner in returned else STATUS_MISSING
+def _status(reg: Register, look: Lookup, plan: Plan, unit: int, year: int, accepted: set[str],
+            returned: frozenset[str] = frozenset()) -> str:
+    """提出済: a submission was accepted (or the progress row came from a returned file);
+    記載済: the register has the progress row without a submission (e.g. the FY2022
+    reference); 修正待ち: its return was rejected; 未提出: nothing yet."""
+    pr = look.progress.get((plan.id, unit, year))
+    if reg.progress_owner(plan, unit) in accepted or (pr and pr.source.file):
+        return STATUS_SUBMITTED
+    if pr:
+        return STATUS_RECORDED
+    return STATUS_RETURNED if reg.progress_owner(plan, unit) in returned else STATUS_MISSING
+
+
+def _indicator_status(look: Lookup, ind: Indicator, owner: str, year: int, accepted: set[str],
+                      returned: frozenset[str]) -> str:
+    """The status of an indicator a co-owner types (記入課), from its own submission."""
+    actual = look.actuals.get((ind.id, year))
+    if owner in accepted or (actual and actual.source.file):
+        return STATUS_SUBMITTED
+    if actual:
+        return STATUS_RECORDED
+    return STATUS_RETURNED if owner in returned else STATUS_MISSING
 
 
 def summary_rows(reg: Register, year: int, returned: frozenset[str] = frozenset()) -> list[SummaryRow]:
     """The rows of 集計 for the report of `year`, in plan order. `returned`: departments whose
     return for `year` was rejected and not yet corrected (collect's ledger knows them)."""
-    index = _Index(reg)
+    look = reg.index()
     years = report_years(reg, year)
     accepted = reg.accepted_departments(year)
     rows = []
     for plan in reg.plans:
         for s in plan.sections:
-            unit = index.reporting_unit(plan, s.number)
+            unit = _reporting_unit(look, plan, s.number)
             base = dict(plan=plan, section=s, owner=reg.progress_owner(plan, unit),
-                        status=index.status(plan, unit, year, accepted, returned))
+                        status=_status(reg, look, plan, unit, year, accepted, returned))
             if not s.indicators:
                 rows.append(SummaryRow(**base))
             for ind in s.indicators:
-                actuals = {y: index.actuals.get((ind.id, y)) for y in years}
+                actuals = {y: _value(look.actuals.get((ind.id, y))) for y in years}
                 owner = reg.indicator_owner(plan, ind)  # 記入課: a co-owner may type it
                 mine = base if owner == base["owner"] else {
-                    **base, "owner": owner, "status": index.indicator_status(ind, owner, year, accepted, returned)}
+                    **base, "owner": owner, "status": _indicator_status(look, ind, owner, year, accepted, returned)}
                 rows.append(SummaryRow(**mine, indicator=ind, actuals=actuals,
                                        rates={y: achievement_rate(ind, v, target_for(ind, y))
                                               for y, v in actuals.items()}))
     return rows
+
+
+def _value(actual: Actual | None) -> float | None:
+    return actual.value if actual else None
 
 
 def report_years(reg: Register, year: int) -> list[int]:
