@@ -167,15 +167,18 @@ def write_verdict_log(path: Path, reg: Register) -> int:
 # --- measuring in a child process ----------------------------------------------------------
 def run_measured(argv: list[str], env: dict | None = None) -> dict:
     """Run `argv` (a Python child printing one JSON line last) and return that line with the
-    wall time and the peak RSS of the whole process tree: the child's and its descendants'
-    sum of resident memory over the child and its descendants, sampled every 20 ms from /proc
-    (and never below the child's own high-water mark)."""
+    wall time and the peak memory of the whole process tree (the child and its descendants),
+    sampled every 20 ms from /proc: `tree_peak_mb`, the sum of resident memory (never below the
+    child's own high-water mark; counts pages a forked worker shares with its parent once per
+    process), and `tree_pss_mb`, the sum of proportional set sizes (each shared page split
+    between the processes sharing it: what the tree really occupies)."""
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env={**os.environ, **(env or {})})
-    peak = 0
+    peak = pss = 0
     while proc.poll() is None:
-        peak = max(peak, tree_rss(proc.pid))
+        rss_now, pss_now = tree_memory(proc.pid)
+        peak, pss = max(peak, rss_now), max(pss, pss_now)
         time.sleep(0.02)
     out, err = proc.communicate()
     seconds = time.perf_counter() - start
@@ -185,6 +188,7 @@ def run_measured(argv: list[str], env: dict | None = None) -> dict:
     result.setdefault("seconds", seconds)
     result["wall_s"] = seconds
     result["tree_peak_mb"] = max(peak / 2**20, result.get("peak_mb", 0))
+    result["tree_pss_mb"] = pss / 2**20
     return result
 
 
@@ -197,8 +201,8 @@ def self_peak() -> dict:
     return {"peak_mb": kib / 1024 or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants, from /proc."""
+def tree_memory(pid: int) -> tuple[int, int]:
+    """Resident and proportional bytes (RSS, PSS) of a process and all its descendants, from /proc."""
     parents: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -210,13 +214,15 @@ def tree_rss(pid: int) -> int:
         more = {p for p, parent in parents.items() if parent in tree} - tree
         tree |= more
         grew = bool(more)
-    total = 0
+    rss = pss = 0
     for p in tree:
         try:
-            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, IndexError, ValueError):
+            rss += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
+            pss += next(int(line.split()[1]) * 1024 for line in rollup.splitlines() if line.startswith("Pss:"))
+        except (OSError, IndexError, ValueError, StopIteration):
             continue
-    return total
+    return rss, pss
 
 
 def machine() -> str:

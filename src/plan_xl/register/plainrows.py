@@ -34,23 +34,14 @@ def inline_text(text: str) -> str:
     return f"<is><t{space}>{text}</t></is>"
 
 
-def cell_xml(ref: str, style: str, value, texts: dict[str, str]) -> str:
-    """One <c> element ('' for an empty value); `style` is ' s="n"' or ''; `texts` caches the
-    escaped form of each text (ids, names and headers repeat). True is written as ○ and False
-    as nothing, as the register writes flags."""
-    if value is None or value == "" or value is False:
-        return ""
-    if value is True:
-        value = "○"
+def cell_tail(value) -> str:
+    """What follows a cell's r and s attributes for a non-empty `value`: its type and content
+    (True is written as ○ by the caller, as the register writes flags)."""
     if isinstance(value, (int, float)):
         if not math.isfinite(value):
             raise ValueError("NAN/INF not supported in write_number()")  # as xlsxwriter's own
-        return f'<c r="{ref}"{style}><v>{value:.16G}</v></c>'
-    text = str(value)
-    body = texts.get(text)
-    if body is None:
-        body = texts[text] = inline_text(text)
-    return f'<c r="{ref}"{style} t="inlineStr">{body}</c>'
+        return f"><v>{value:.16G}</v></c>"
+    return f' t="inlineStr">{inline_text(str(value))}</c>'
 
 
 class PlainRowsSheet(Worksheet):
@@ -90,8 +81,22 @@ class PlainRowsSheet(Worksheet):
         formats = self.plain_formats + [None] * (width - len(self.plain_formats))
         styles = ["" if f is None else f' s="{f._get_xf_index()}"' for f in formats]
         letters = [xl_col_to_name(c) for c in range(width)]
-        write, texts = self.fh.write, {}
+        write, tails = self.fh.write, {}  # ids, names, years repeat
         for r, row in enumerate(self.plain_rows, self.plain_first + 1):
-            cells = "".join([cell_xml(f"{letters[c]}{r}", styles[c], v, texts) for c, v in enumerate(row)])
+            cells = []
+            for c, value in enumerate(row):
+                if value is None or value is False or value == "":
+                    continue
+                if value is True:  # equal to 1 as a key
+                    value = "○"
+                tail = tails.get(value)  # 1 and 1.0 share an entry: both are written as 1
+                if tail is None:
+                    if len(tails) > _TAILS_KEPT:
+                        tails = {}
+                    tail = tails[value] = cell_tail(value)
+                cells.append(f'<c r="{letters[c]}{r}"{styles[c]}{tail}')
             if cells:
-                write(f'<row r="{r}">{cells}</row>')
+                write(f'<row r="{r}">{"".join(cells)}</row>')
+
+
+_TAILS_KEPT = 20_000  # distinct values whose written form is kept for reuse (bounds the memory)
