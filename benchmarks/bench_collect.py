@@ -14,8 +14,9 @@ every department had typed its results and values (benchmarks/synthetic.py).
 
 Every measurement is a fresh child process, the readers interleaved (collect-fork,
 collect-spawn, openpyxl, inflate, then again with --repeat); time is that of the reading alone,
-memory the peak RSS of the child's whole process tree (the sum over the child and its workers,
-sampled every 20 ms from /proc). The naive openpyxl loop takes ~0.1 s per file: it reads the
+memory the peak of the child's whole process tree (the child and its workers, sampled every
+20 ms from /proc) twice: the sum of resident sizes (RSS; a forked worker's pages shared with its
+parent counted in both) and of proportional sizes (PSS; shared pages split, what the tree holds). The naive openpyxl loop takes ~0.1 s per file: it reads the
 first --naive-files files (default 40) and its per-file time is extrapolated to N, said so.
 
 Targets (issue 16): at N = 2,000 ≥ 400 files/s, ≤ 5× the inflate floor, ≥ 40× the naive
@@ -168,18 +169,22 @@ def measure(kind: str, root: Path, tmp: Path, limit: int, profile: bool) -> dict
         shutil.rmtree(work, ignore_errors=True)
 
 
-def report(n: int, history: int, results: dict[str, list[dict]]) -> dict:
+def report(n: int, history: int, results: dict[str, list[dict]], rows: list[dict]) -> dict:
     med = {k: statistics.median(r["seconds"] / r["files"] for r in v) for k, v in results.items()}
     label = f"{history}-year history" if history else "no history"
     for kind, runs in results.items():
         per_file = med[kind]
-        note = f" (measured on {runs[0]['files']} files, extrapolated)" if runs[0]["files"] < n else ""
+        measured = runs[0]["files"]
+        note = f" (measured on {measured} files, extrapolated)" if measured < n else ""
         extra = f"  {runs[-1]['verdicts']}" if "verdicts" in runs[-1] else ""
-        print(f"| {n:,} | {label} | {kind} | {per_file * n:.2f}{note} | {1 / per_file:.0f} | "
-              f"{max(r['tree_peak_mb'] for r in runs):.0f} |{extra}", flush=True)
+        rss, pss = max(r["tree_peak_mb"] for r in runs), max(r["tree_pss_mb"] for r in runs)
+        rows.append({"n": n, "history": history, "reader": kind, "seconds": per_file * n, "files_per_s": 1 / per_file,
+                     "tree_peak_mb": rss, "tree_pss_mb": pss, "measured_files": measured})
+        print(f"| {n:,} | {label} | {kind} | {per_file * n:.2f}{note} | {1 / per_file:.0f} | {rss:.0f} | {pss:.0f} |"
+              f"{extra}", flush=True)
     for kind in ("collect-fork", "collect-spawn"):
         print(f"|  |  | {kind}: {med[kind] / med['inflate']:.1f}× the inflate floor, "
-              f"{med['openpyxl'] / med[kind]:.0f}× faster than naive openpyxl |  |  |", flush=True)
+              f"{med['openpyxl'] / med[kind]:.0f}× faster than naive openpyxl |  |  |  |", flush=True)
     return med
 
 
@@ -190,15 +195,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="interleaved runs (median)")
     parser.add_argument("--naive-files", type=int, default=40, help="files the naive openpyxl loop reads")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of each reader")
+    parser.add_argument("--json", help="also write every row to this JSON file (for run_all.py)")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], args.child[1], int(args.child[2]), args.profile)
         return
     print(f"# bench_collect — {machine()}")
-    print("| N | register | reader | seconds | files/s | tree peak MB |")
-    print("|---|---|---|---|---|---|")
-    medians = {}
+    print("| N | register | reader | seconds | files/s | tree RSS MB | tree PSS MB |")
+    print("|---|---|---|---|---|---|---|")
+    medians, rows = {}, []
     for n in args.n or [200, 2000]:
         for history in args.history if args.history is not None else [0, 10]:
             tmp = Path(tempfile.mkdtemp(prefix=f"bench{n}-"))
@@ -208,12 +214,14 @@ def main() -> None:
                 for _ in range(args.repeat):
                     for kind in RUNNERS:
                         results[kind].append(measure(kind, root, tmp, args.naive_files, args.profile))
-                medians[n, history] = report(n, history, results)
+                medians[n, history] = report(n, history, results, rows)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
         if (n, 0) in medians and (n, 10) in medians:
             slower = medians[n, 10]["collect-fork"] / medians[n, 0]["collect-fork"]
-            print(f"|  | 10 years vs none | collect-fork {slower:.2f}× slower with history |  |  |", flush=True)
+            print(f"|  | 10 years vs none | collect-fork {slower:.2f}× slower with history |  |  |  |", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"machine": machine(), "rows": rows}, ensure_ascii=False))
 
 
 if __name__ == "__main__":

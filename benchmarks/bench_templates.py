@@ -2,7 +2,7 @@
 (no formats, merges, validation, protection or names), at 16 / 150 / 200 / 500 departments ×
 10 plans, with 1 and 10 reported years.
 
-    python benchmarks/bench_templates.py                       # every size, 1 and 10 years
+    python benchmarks/bench_templates.py      # 16 / 150 / 200 / 500 departments × 1 year, 16 / 200 × 10
     python benchmarks/bench_templates.py --departments 200 --years 1
 
 Each measurement runs in a fresh child process, the two interleaved; time is the writing alone
@@ -64,6 +64,7 @@ def main() -> None:
     parser.add_argument("--plans", type=int, default=10, help="plans per department")
     parser.add_argument("--years", type=int, action="append", help="reported years (repeatable)")
     parser.add_argument("--repeat", type=int, default=1, help="interleaved runs per size (median)")
+    parser.add_argument("--json", help="also write every row to this JSON file (for run_all.py)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -76,9 +77,10 @@ def main() -> None:
     print("| departments × plans | years | generate_templates s | ms/department | tree peak MB "
           "| bare xlsxwriter s | ratio |")
     print("|---|---|---|---|---|---|---|")
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for years in args.years or [1, 10]:
-            for deps in args.departments or [16, 150, 200, 500]:
+            for deps in args.departments or ([16, 150, 200, 500] if years == 1 else [16, 200]):
                 gen, bare = [], []
                 folder = str(Path(tmp) / "templates")
                 for _ in range(args.repeat):
@@ -88,8 +90,13 @@ def main() -> None:
                     bare.append(run_measured([__file__, "--child", "bare", folder, str(Path(tmp) / "bare")]))
                 g = statistics.median(x["seconds"] for x in gen)
                 b = statistics.median(x["seconds"] for x in bare)
+                rows.append({"departments": deps, "plans": args.plans, "years": years, "seconds": g,
+                             "ms_per_department": 1000 * g / deps, "peak_mb": max(x["tree_peak_mb"] for x in gen),
+                             "pss_mb": max(x["tree_pss_mb"] for x in gen), "bare_s": b, "ratio": g / b})
                 print(f"| {deps} × {args.plans} | {years} | {g:.2f} | {1000 * g / deps:.1f} | "
-                      f"{max(x['tree_peak_mb'] for x in gen):.0f} | {b:.2f} | {g / b:.2f}× |", flush=True)
+                      f"{rows[-1]['peak_mb']:.0f} | {b:.2f} | {g / b:.2f}× |", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"machine": machine(), "rows": rows}, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ department, a year other than the one being collected, an identity this folder d
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import multiprocessing
@@ -81,7 +82,12 @@ class Judge:
         self.names = sorted(names, key=lambda x: -len(x[0]))  # 市民税課 before 市民課
 
     def __getstate__(self):  # workers rebuild the lookups instead of unpickling them
-        return {k: getattr(self, k) for k in ("reg", "key", "year", "issued", "archive")}
+        state = {k: getattr(self, k) for k in ("reg", "key", "year", "issued", "archive")}
+        # nor do they get the register's sheets as read and its 前回保存 copy (one more copy of
+        # every row, for `check` and `plan record` only): less to send and hold per worker
+        state["reg"] = copy.copy(self.reg)
+        state["reg"].tables, state["reg"].saved_tables = {}, {}
+        return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
