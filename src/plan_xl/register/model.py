@@ -12,6 +12,8 @@ import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from ..errors import RegisterError
+
 FIVE_LESS = ("カウンター", "キャッシュ", "ペーパー", "ファイル", "ムーブ")
 CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 
@@ -466,7 +468,6 @@ class Register:
         try:
             return float(text) / 100
         except ValueError:
-            from ..errors import RegisterError
 
             raise RegisterError(f"台帳の「情報」シートの reason_threshold_percent「{text}」が数値ではありません"
                                 "（変動要因を求める増減の割合、例: 30）。") from None
@@ -474,12 +475,6 @@ class Register:
     @property
     def revision(self) -> int:
         return int(self.meta.get("revision", "1"))
-
-    def frames(self, year: int | None = None, code: str = ""):
-        """The register as pandas DataFrames (see plan_xl.frames)."""
-        from .frames import frames
-
-        return frames(self, year, code)
 
     def plan(self, plan_id: str) -> Plan:
         if self._index is not None:
@@ -558,15 +553,9 @@ class Register:
                 return a
         return None
 
-    def field_owners(self, year: int | None = None) -> set[str]:
+    def field_owners(self) -> set[str]:
         """Departments that own at least one input field (a progress row, an indicator or a
-        contribution box); with `year`, in the plan as in force that year (history.as_of), by
-        current names, so a department that did not exist, or had merged away, is not chased
-        for that year."""
-        if year is not None:
-            from .history import as_of
-
-            return {self.department_name(d) or d for d in as_of(self, year).field_owners()}
+        contribution box); history.field_owners: those of the plan as in force in a year."""
         owners, reporting = set(), self._reporting_sections()
         for p in self.plans:
             owners.update(self.progress_owner(p, s) for s in reporting.get(p.id, [0]))
