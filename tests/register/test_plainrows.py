@@ -8,13 +8,13 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-import xlsxwriter
+from conftest import needs_libreoffice, soffice
 from python_calamine import CalamineWorkbook
 
-from conftest import needs_libreoffice, soffice
 from plan_xl.register.model import Submission
 from plan_xl.register.plainrows import PlainRowsSheet
 from plan_xl.register.store import load_register, register_rows, save_register
+from plan_xl.workbooks.xlsx import new_workbook
 
 TRICKY = ["所管課", " 前後に空白 ", "=HYPERLINK(\"http://x\",\"y\")", "http://example.jp/", "a & <b> \"c\"",
           "行1\n行2\t列", "制御\x01\x1f文字", "_x0041_ そのまま", "\ufffe", "1-3-9", "0012", "１２３", "○"]
@@ -22,8 +22,7 @@ VALUES = [TRICKY, [1, 2.5, -0.1, 10**15 + 0.5, 1e-9, 2023, 0], [True, False, Non
 
 
 def _write(path: Path, plain: bool) -> None:
-    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
-                                           "strings_to_numbers": False})
+    book = new_workbook(path, "試験")
     head = book.add_format({"bold": True, "bg_color": "#D9E1F2"})
     ids = book.add_format({"num_format": "@", "text_wrap": True})
     ws = book.add_worksheet("表", PlainRowsSheet if plain else None)
