@@ -21,7 +21,7 @@ from pathlib import Path
 from ..atomic import write_bytes
 from ..findings import ERROR, WARNING, Finding
 from ..progress import Progress
-from ..register.model import Lookup, Register, name_key
+from ..register.model import Lookup, Register, Submission, name_key
 from ..workbooks.identity import Identity
 from .gather import Received
 from .read import BadFile, open_workbook
@@ -86,9 +86,12 @@ class Judge:
     def __getstate__(self):  # workers rebuild the lookups instead of unpickling them
         state = {k: getattr(self, k) for k in ("reg", "key", "year", "issued", "archive")}
         # nor do they get the register's sheets as read and its 前回保存 copy (one more copy of
-        # every row, for `check` and `plan record` only): less to send and hold per worker
-        state["reg"] = copy.copy(self.reg)
-        state["reg"].tables, state["reg"].saved_tables = {}, {}
+        # every row, for `check` and `plan record` only), nor more of each past submission than
+        # the verdict 受理済み names: less to send and hold per worker, however long the history
+        reg = state["reg"] = copy.copy(self.reg)
+        reg.tables, reg.saved_tables = {}, {}
+        reg.submissions = [Submission(s.template_id, s.department, s.year, "", s.sha256, "")
+                           for s in self.reg.submissions]
         return state
 
     def __setstate__(self, state):

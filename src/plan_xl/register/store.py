@@ -200,7 +200,7 @@ def _indicator_key(indicator_id: str) -> tuple:
 def write_register_file(reg: Register, path: Path) -> None:
     """Write the register workbook to `path` (not atomic: see save_register)."""
     # a fixed document time keeps the same register byte-for-byte reproducible
-    wb = new_workbook(path, f"{reg.meta.get('plan_title', '')} 台帳", FIXED_TIME,
+    wb = new_workbook(path, f"{reg.meta.get('plan_title', '')} 台帳", FIXED_TIME, in_memory=False,
                       comments="plan-xl master register")
     head = wb.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1, "font_name": "游ゴシック",
                           "valign": "top"})

@@ -25,12 +25,14 @@ A4 = 9  # xlsxwriter's paper index
 
 
 def new_workbook(target: Path | BinaryIO, title: str, created: dt.datetime = FIXED_TIME,
-                 **properties: str) -> xlsxwriter.Workbook:
+                 in_memory: bool = True, **properties: str) -> xlsxwriter.Workbook:
     """An xlsxwriter workbook that writes text as text. Built in memory: no temporary file per
-    sheet (the outputs are a few MB at most). The document time is `created`, never the clock's,
-    unless a caller passes it: the same input gives the same file."""
+    sheet (the outputs are a few MB at most); `in_memory=False` for one that grows without bound
+    (the register, with every past submission), whose sheets then pass through temporary files
+    instead of being held whole, as text, until the zip is written. The document time is
+    `created`, never the clock's, unless a caller passes it: the same input gives the same file."""
     book = xlsxwriter.Workbook(str(target) if isinstance(target, Path) else target,
-                               {**SAFE_OPTIONS, "in_memory": True})
+                               {**SAFE_OPTIONS, "in_memory": in_memory})
     book.set_properties({"title": title, "created": created, **properties})
     return book
 
