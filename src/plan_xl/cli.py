@@ -14,6 +14,7 @@ import click
 from click.exceptions import NoArgsIsHelpError
 
 from . import __version__
+from . import messages as M
 from .errors import PlanXlError, UsageError
 from .fiscal import collection_window, parse_date
 from .workbooks.layout import display_width
@@ -226,11 +227,9 @@ def templates(ctx: Context, year, out_dir, departments, due, password, reissue) 
         year = reg.first_open_year()
         issued = ctx.workspace.templates_dir(year)
         if year not in reg.period:
-            raise UsageError(f"計画期間（{reg.period[0]}〜{reg.period[-1]}年度）のすべての年度に進捗があります。"
-                             f"次の期間は plan-xl plan new-period で始めてください（作り直すときは --year を指定）。")
+            raise UsageError(M.U001(first=reg.period[0], last=reg.period[-1]))
         if any(issued.glob("*.xlsx")):
-            raise UsageError(f"{year}年度（進捗が未登録の最初の年度）の調査票は作成済みです: {issued}。"
-                             f"作り直すときは --year {year} --reissue を指定してください。")
+            raise UsageError(M.U002(year=year, issued=issued))
         ctx.say(f"{year}年度の調査票を作成します（進捗が未登録の最初の年度）。")
     out_dir = out_dir or ctx.workspace.templates_dir(year)
     issued = already_issued(reg, year, out_dir, list(departments) or None)
@@ -332,7 +331,7 @@ def status(ctx: Context, year) -> None:
     reg = ctx.workspace.load()
     year = year or ctx.workspace.cycle_year(reg)
     if year not in reg.period:
-        raise UsageError(f"{year}年度は計画期間（{reg.period[0]}～{reg.period[-1]}年度）の外です。")
+        raise UsageError(M.W005(year=year, first=reg.period[0], last=reg.period[-1]))
     rows = department_status(ctx.workspace, reg, year)
     if not any(s.issued or s.returned for s in rows):
         click.echo(f"{year}年度の調査票はまだ作成されていません（作成: plan-xl templates --year {year} "
@@ -668,8 +667,7 @@ def import_(ctx: Context, report_file: Path, out: Path | None) -> None:
 
     target = out or ctx.workspace.register_path
     if out is None and target.exists():
-        raise UsageError(f"台帳 {target} が既にあります。上書きしないよう、--out で別のファイルを"
-                         f"指定してください。")
+        raise UsageError(M.U003(target=target))
     reg = import_report(report_file)
     backup = save_register(reg, target, ctx.workspace.backups)
     n_actions = sum(len(s.actions) for p in reg.plans for s in p.sections)
@@ -739,7 +737,7 @@ def _fiscal_year_or_date(ctx, param, value: str) -> int:
         try:
             return parse_fy(value)
         except ValueError:
-            raise click.BadParameter(f"年度（例: 2024）か日付（例: 2024-04-01）を指定してください: {value}") from None
+            raise click.BadParameter(M.U004(value=value)) from None
     return day.year if day.month >= 4 else day.year - 1
 
 

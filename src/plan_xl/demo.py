@@ -16,6 +16,7 @@ from pathlib import Path
 
 import openpyxl
 
+from . import messages as M
 from .collect.read import open_workbook
 from .fiscal import fy_short
 from .register.evaluate import previous_value, reason_needed, self_rating_choices
@@ -196,7 +197,7 @@ def run_demo(root: Path, say: Callable[[str], None]) -> dict[str, Path]:
     if root.exists() and any(root.iterdir()):
         from .errors import UsageError
 
-        raise UsageError(f"{root} は空ではありません。新しいフォルダを指定してください。")
+        raise UsageError(M.U006(root=root))
     ws = Workspace(root)
     say(f"1/7 作業フォルダを作成: {root}")
     init_workspace(root)

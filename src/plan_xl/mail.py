@@ -45,6 +45,7 @@ from email.utils import formataddr, formatdate, make_msgid
 from importlib import resources
 from pathlib import Path
 
+from . import messages as M
 from .collect.ledger import department_states
 from .collect.verdict import State
 from .errors import MailError, UsageError
@@ -145,12 +146,10 @@ def load_settings(ws: Workspace, reg: Register, encoding: str | None = None) -> 
         try:
             table = tomllib.loads(ws.settings_path.read_text(encoding="utf-8")).get("smtp", {})
         except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as e:
-            raise MailError(f"設定ファイル {ws.settings_path} を読めません（{e}）。") from e
+            raise MailError(M.M001(settings_path=ws.settings_path, error=e)) from e
     unknown = set(table) - set(SmtpSettings.__dataclass_fields__)
     if unknown:
-        raise MailError(f"設定ファイル {ws.settings_path} の [smtp] に不明な項目があります: "
-                        f"{', '.join(sorted(unknown))}（パスワードは設定ファイルに書かず、"
-                        f"環境変数 {PASSWORD_ENV} に設定してください）。")
+        raise MailError(M.M002(settings_path=ws.settings_path, unknown=', '.join(sorted(unknown)), password_env=PASSWORD_ENV))
     coordinator = reg.meta.get("coordinating_department", "")
     try:
         own_address = reg.department(coordinator).email
@@ -158,11 +157,11 @@ def load_settings(ws: Workspace, reg: Register, encoding: str | None = None) -> 
         own_address = ""
     security = str(table.get("security", "starttls")).lower()
     if security not in SECURITIES:
-        raise MailError(f"設定ファイルの security は starttls、ssl、none のいずれかにしてください（{security}）。")
+        raise MailError(M.M003(security=security))
     try:
         port = int(table.get("port", SECURITIES[security]))
     except (TypeError, ValueError) as e:
-        raise MailError(f"設定ファイルの port は数字で書いてください（{table.get('port')}）。") from e
+        raise MailError(M.M004(port=table.get('port'))) from e
     settings = SmtpSettings(
         host=str(table.get("host", "")),
         port=port,
@@ -173,10 +172,9 @@ def load_settings(ws: Workspace, reg: Register, encoding: str | None = None) -> 
         encoding=str(encoding or table.get("encoding", "utf-8")).lower(),
     )
     if settings.encoding not in ENCODINGS:
-        raise UsageError(f"文字コードは utf-8 か iso-2022-jp を指定してください（{settings.encoding}）。")
+        raise UsageError(M.M005(encoding=settings.encoding))
     if not settings.sender:
-        raise MailError(f"差出人のメールアドレスがありません。{ws.settings_path} の [smtp] に sender を"
-                        f"書くか、台帳の「所管課」シートに{coordinator}のメールアドレスを登録してください。")
+        raise MailError(M.M006(settings_path=ws.settings_path, coordinator=coordinator))
     return settings
 
 
@@ -220,16 +218,14 @@ def render(text: str, values: dict[str, str], source: str) -> tuple[str, str]:
     first, _, body = text.lstrip("\ufeff").partition("\n")
     m = re.match(r"^件名[:：]\s*(.*)$", first.strip())
     if not m:
-        raise MailError(f"メール文面 {source} の1行目は「件名: …」にしてください。")
+        raise MailError(M.M007(source=source))
     try:
         subject = _Text(m.group(1)).substitute(values)
         body = _Text(body.lstrip("\r\n")).substitute(values)
     except KeyError as e:
-        raise MailError(f"メール文面 {source} の差し込み項目 ${{{e.args[0]}}} は使えません。"
-                        f"使える項目: {', '.join('${' + k + '}' for k in values)}") from e
+        raise MailError(M.M008(source=source, name=e.args[0], usable=', '.join('${' + k + '}' for k in values))) from e
     except ValueError as e:
-        raise MailError(f"メール文面 {source} の「$」の使い方に誤りがあります。差し込み項目は ${{department}} "
-                        f"のように書き、「$」そのものは「$$」と書いてください。") from e
+        raise MailError(M.M009(source=source)) from e
     return subject.strip(), body.rstrip() + "\n"
 
 
@@ -258,7 +254,7 @@ def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings
                     report_file: Path | None = None) -> Batch:
     """Every message of one kind for one fiscal year, with the files each department gets."""
     if kind not in KINDS:
-        raise UsageError(f"メールの種類は {', '.join(KINDS)} のいずれかです（{kind}）。")
+        raise UsageError(M.M010(kinds=', '.join(KINDS), kind=kind))
     text, source = _mail_text(ws, kind)
     texts = {kind: (text, source)}
     coordinator = reg.meta.get("coordinating_department", "")
@@ -282,7 +278,7 @@ def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings
     if kind == "report":
         recipients = [a for item in (to or []) for a in addresses(item)]
         if not recipients:
-            raise UsageError("取りまとめ結果の送り先を --to で指定してください（例: --to a@city.example.jp,b@city.example.jp）。")
+            raise UsageError(M.M011())
         path = report_file or ws.report_path(year)
         if not path.is_file():
             batch.problems.append(f"添付する取りまとめ結果のファイルがありません: {path}。"
@@ -462,10 +458,9 @@ def connect(settings: SmtpSettings, password: str | None) -> smtplib.SMTP:
     """An open, logged-in SMTP connection, or MailError saying what to fix."""
     where = f"{settings.host}:{settings.port}"
     if not settings.host:
-        raise MailError("送信に使う SMTP サーバーが設定されていません。plan-xl.toml の [smtp] に host を書いてください。")
+        raise MailError(M.M012())
     if settings.user and not password:
-        raise MailError(f"SMTP のパスワードがありません。環境変数 {PASSWORD_ENV} に設定してください"
-                        f"（keyring を入れている場合は、サービス名 {KEYRING_SERVICE}、ユーザー名 {settings.user} で登録できます）。")
+        raise MailError(M.M013(password_env=PASSWORD_ENV, keyring_service=KEYRING_SERVICE, user=settings.user))
     context = ssl.create_default_context()
     try:
         if settings.security == "ssl":
@@ -477,10 +472,9 @@ def connect(settings: SmtpSettings, password: str | None) -> smtplib.SMTP:
         if settings.user:
             smtp.login(settings.user, password or "")
     except smtplib.SMTPAuthenticationError as e:
-        raise MailError(f"SMTP サーバー {where} にログインできません。ユーザー名とパスワードを確認してください（{_reason(e)}）。") from e
+        raise MailError(M.M014(where=where, error=_reason(e))) from e
     except (smtplib.SMTPException, OSError) as e:
-        raise MailError(f"SMTP サーバー {where} に接続できません（{_reason(e)}）。"
-                        f"plan-xl.toml の host、port、security を確認してください。") from e
+        raise MailError(M.M015(where=where, error=_reason(e))) from e
     return smtp
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 
+from .. import messages as M
 from ..errors import UsageError
 from .read import LIMITS, RATIO_MIN_BYTES
 from .verdict import Verdict
@@ -80,7 +81,7 @@ def gather(paths: list[Path], opener: Opener | None = None) -> tuple[list[Receiv
     files: list[Path] = []
     for p in paths:
         if not p.exists():
-            raise UsageError(f"{p} が見つかりません。")
+            raise UsageError(M.C011(path=p))
         files += sorted(x for x in p.rglob("*") if x.is_file()) if p.is_dir() else [p]
     for f in files:
         if f.name.startswith("~$"):
@@ -113,16 +114,16 @@ def _expand(item: Received, opener: Opener, depth: int) -> list[Received]:
         return [item]
     if depth >= MAX_DEPTH:
         return [_failed(item, Verdict.ARCHIVE_TOO_DEEP,
-                        f"メールや zip の入れ子が深すぎます（{MAX_DEPTH} 段まで）。調査票を直接添付して送ってください。")]
+                        M.C012(max_depth=MAX_DEPTH))]
     try:
         data = item.data
     except OSError as e:
-        return [_failed(item, Verdict.UNREADABLE, f"ファイルを開けません（{e.strerror or e}）。")]
+        return [_failed(item, Verdict.UNREADABLE, M.C001(reason=e.strerror or e))]
     if suffix == ".eml":
         try:
             msg = email.message_from_bytes(data, policy=email.policy.default)
         except Exception as e:  # noqa: BLE001 - a damaged mail must not stop the batch
-            return [_failed(item, Verdict.BROKEN, f"メールとして読めません（{type(e).__name__}）。")]
+            return [_failed(item, Verdict.BROKEN, M.C013(error_type=type(e).__name__))]
         return _from_mail(item, msg, opener, depth)
     if suffix == ".msg":
         return _from_outlook(item, data, opener, depth)
@@ -191,8 +192,7 @@ def _from_outlook(item: Received, data: bytes, opener: Opener, depth: int) -> li
             if msg.sent_date else item.received
         return _outlook_attachments(item, storage, sender, received, opener, depth)
     except Exception as e:  # noqa: BLE001 - any reader failure is a verdict, not a crash
-        return [_failed(item, Verdict.BROKEN, f"Outlook のメール（.msg）として読めません（{type(e).__name__}）。"
-                                              "調査票を直接メールに添付して送ってください。")]
+        return [_failed(item, Verdict.BROKEN, M.C014(error_type=type(e).__name__))]
 
 
 EMBEDDED_MESSAGE = "__substg1.0_3701000D"  # [MS-OXMSG] 2.2.2.1: an attached mail, as a storage
@@ -216,7 +216,7 @@ def _outlook_attachments(item: Received, storage, sender: str, received: str, op
             subject = props.str_prop_value(0x0037) or "転送メール"
             carrier = _inner(item, f"{subject}.msg", b"", received, inner_sender)
             out += _outlook_attachments(carrier, embedded, inner_sender, received, opener, depth + 1) \
-                if depth + 1 < MAX_DEPTH else [_failed(carrier, Verdict.ARCHIVE_TOO_DEEP, "メールの入れ子が深すぎます。")]
+                if depth + 1 < MAX_DEPTH else [_failed(carrier, Verdict.ARCHIVE_TOO_DEEP, M.C015())]
             continue
         name = attachment.file_name or "添付ファイル"
         out += _expand(_inner(item, name, attachment.file_bytes or b"", received, sender), opener, depth + 1)
@@ -231,7 +231,7 @@ def _from_zip(item: Received, data: bytes, opener: Opener, depth: int) -> list[R
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = [i for i in zf.infolist() if not i.is_dir()]
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        return [_failed(item, Verdict.BROKEN, "zip ファイルが壊れています。圧縮し直して送ってください。")]
+        return [_failed(item, Verdict.BROKEN, M.C016())]
     if problem := _zip_limits(infos, len(data)):
         return [_failed(item, Verdict.BAD_ZIP, problem)]
     password = _password(item, zf, infos, opener)
@@ -246,8 +246,7 @@ def _from_zip(item: Received, data: bytes, opener: Opener, depth: int) -> list[R
             content = zf.read(info, pwd=password)
         except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError, ValueError):
             out.append(_failed(_inner(item, name, b""), Verdict.BROKEN,
-                               "zip ファイル内のこのファイルを取り出せません（壊れているか、対応していない暗号化です）。"
-                               "調査票を直接メールに添付して送ってください。"))
+                               M.C017()))
             continue
         out += _expand(_inner(item, name, content), opener, depth + 1)
     return out

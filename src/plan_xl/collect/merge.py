@@ -6,6 +6,7 @@ submissions table. The register is only changed here, and only saved by the run 
 
 from __future__ import annotations
 
+from .. import messages as M
 from ..findings import WARNING, Finding
 from ..register.evaluate import merge_evaluation_fields
 from ..register.model import NOTHING_TO_ADD, Actual, Contribution, Progress, Provenance, Register, Submission
@@ -81,8 +82,7 @@ def _owned_by_other(source: Provenance, prov: Provenance, kept: list[Finding], w
     if not source.department or source.department == prov.department:
         return False
     if not any(f.message.startswith(what) for f in kept):
-        kept.append(Finding(WARNING, f"{what}は{source.department}から受理済みのため、{prov.department}の"
-                                     "記入では変更しませんでした（記入課は台帳の「記入課」シートのとおり）。",
+        kept.append(Finding(WARNING, M.C018(what=what, department=source.department, department2=prov.department),
                             file=prov.file))
     return True
 

@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import messages as M
 from ..errors import PlanXlError, RegisterBusyError
 from ..lock import RegisterLock
 from ..register.model import Register
@@ -50,13 +51,11 @@ def collect(ws: Workspace, paths: list[Path] | None = None, progress=None,
     now = now or dt.datetime.now()
     ws.require()
     if not ws.key_path.exists():
-        raise PlanXlError(f"署名の鍵 {ws.key_path} がありません。調査票を作成した作業フォルダで実行してください"
-                          "（--dir で指定できます）。")
+        raise PlanXlError(M.C019(key_path=ws.key_path))
     key = load_key(ws.key_path)
     excel_lock = ws.register_path.with_name("~$" + ws.register_path.name)
     if excel_lock.exists():
-        raise RegisterBusyError(f"台帳 {ws.register_path} が Excel で開かれています。閉じてからもう一度実行してください"
-                                f"（Excel を閉じても続く場合は {excel_lock.name} を削除してください）。")
+        raise RegisterBusyError(M.C020(register_path=ws.register_path, name=excel_lock.name))
     if not paths:
         ws.inbox.mkdir(parents=True, exist_ok=True)
     items, skipped = gathered or gather(paths or [ws.inbox], opener)

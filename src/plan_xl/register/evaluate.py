@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from .. import messages as M
 from ..errors import RegisterError
 from ..findings import ERROR, WARNING, Finding
 from .model import FieldKey, Indicator, Plan, Rating, Register, format_number
@@ -363,7 +364,7 @@ def check_evaluation_settings(reg: Register) -> list[Finding]:
     rated = {s.label for s in scale if not s.no_data}
     for pr in reg.progress:
         if pr.self_rating and pr.self_rating not in rated:
-            out.append(Finding(WARNING, f"自己評価「{pr.self_rating}」が評価基準にありません。", "進捗",
+            out.append(Finding(WARNING, M.R060(self_rating=pr.self_rating), "進捗",
                                f"{pr.plan_id} 節{pr.section} {pr.year}年度"))
     return out
 
@@ -380,16 +381,15 @@ def read_evaluation_field(kind: str, raw, reg: Register, find, sheet: str, cell:
     text = _CONTROL.sub("", text.replace("\r\n", "\n")).strip()
     if kind == "reason":
         if len(text) > REASON_MAX_CHARS:
-            find(ERROR, f"「変動要因」が長すぎます（{len(text):,}字）。{REASON_MAX_CHARS:,}字以内で要点を"
-                        "記入してください。", sheet, cell)
+            find(ERROR, M.R061(count=len(text), reason_max_chars=REASON_MAX_CHARS), sheet, cell)
         return text
     label = parse_self_rating(reg.rating_scale, text)
     if label is None:
         choices = "、".join(self_rating_choices(reg.rating_scale))
-        find(ERROR, f"「自己評価」の「{text}」は一覧にありません。{choices} から選んでください。", sheet, cell)
+        find(ERROR, M.R062(text=text, choices=choices), sheet, cell)
         return ""
     if not label:
-        find(WARNING, "「自己評価」が未選択です。その年度の進捗を一覧から選んでください。", sheet, cell)
+        find(WARNING, M.R063(), sheet, cell)
     return label
 
 
@@ -421,8 +421,7 @@ def ask_reasons(v, reg: Register, located: dict, find) -> None:
         why = reason_needed(ind, previous, value, reg.reason_threshold)
         if why:
             label = "現況値" if key.year == reg.period[0] else "前年度"
-            find(WARNING, f"「{ind.name}」の実績値 {format_number(value)} は{label}（{format_number(previous)}）"
-                          f"から{why}しています。「変動要因」にその理由を記入してください。", *located[reason_key])
+            find(WARNING, M.R064(name=ind.name, value=format_number(value), label=label, previous=format_number(previous), why=why), *located[reason_key])
 
 
 def merge_evaluation_fields(extras: dict[FieldKey, str], progress: dict, actuals: dict) -> None:

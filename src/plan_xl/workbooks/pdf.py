@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from .. import messages as M
 from ..errors import PlanXlError
 
 # Bookmarks (one per sheet) and the 14 standard fonts embedded too; others are always embedded.
@@ -66,11 +67,11 @@ def to_pdf(workbook: Path, pdf: Path | None = None, timeout: float = 900) -> Pat
         try:
             done = subprocess.run(command, capture_output=True, timeout=timeout, env=env)
         except subprocess.TimeoutExpired as e:
-            raise PlanXlError(f"LibreOffice による PDF の作成が {timeout:.0f} 秒で終わりませんでした。") from e
+            raise PlanXlError(M.W015(timeout=timeout)) from e
         made = tmp / "out" / f"{workbook.stem}.pdf"
         if not made.exists():
             detail = (done.stderr or done.stdout).decode(errors="replace").strip().splitlines()
-            raise PlanXlError(f"LibreOffice で PDF を作成できませんでした（{detail[-1] if detail else done.returncode}）。")
+            raise PlanXlError(M.W016(detail=detail[-1] if detail else done.returncode))
         pdf.parent.mkdir(parents=True, exist_ok=True)
         partial = pdf.with_name(f".{pdf.name}.part")
         shutil.copyfile(made, partial)
@@ -78,6 +79,5 @@ def to_pdf(workbook: Path, pdf: Path | None = None, timeout: float = 900) -> Pat
             os.replace(partial, pdf)
         except PermissionError as e:
             partial.unlink(missing_ok=True)
-            raise PlanXlError(f"{pdf} に書き込めません。PDF を開いている場合は閉じてから、もう一度実行して"
-                              "ください。") from e
+            raise PlanXlError(M.W017(pdf=pdf)) from e
     return pdf

@@ -38,6 +38,7 @@ from pathlib import Path
 import xlsxwriter
 from xlsxwriter.workbook import Workbook
 
+from .. import messages as M
 from ..errors import PlanXlError, UsageError
 from ..fiscal import fy_label, fy_short
 from ..register.evaluate import (  # noqa: F401 - the rate rules live in evaluate.py; re-exported here
@@ -176,7 +177,7 @@ def build_report(reg: Register, year: int, path: Path, issued: dt.date | None = 
     from ..register.history import as_of
 
     if year not in reg.all_years:
-        raise UsageError(f"{year}年度は計画期間（{reg.period[0]}～{reg.period[-1]}年度）の外です。")
+        raise UsageError(M.W005(year=year, first=reg.period[0], last=reg.period[-1]))
     reg = as_of(reg, year)  # the plan as in force that year: later changes never alter it
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -189,10 +190,9 @@ def build_report(reg: Register, year: int, path: Path, issued: dt.date | None = 
         book.close()
         os.replace(tmp, path)
     except PermissionError as e:
-        raise PlanXlError(f"{path} に書き込めません。Excel などで開いている場合は閉じてから、もう一度"
-                          f"実行してください。") from e
+        raise PlanXlError(M.W006(path=path)) from e
     except OSError as e:
-        raise PlanXlError(f"報告書 {path} を保存できませんでした: {e}") from e
+        raise PlanXlError(M.W007(path=path, error=e)) from e
     finally:
         tmp.unlink(missing_ok=True)
     return path
