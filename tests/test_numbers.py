@@ -121,15 +121,19 @@ def test_percent_format_on_a_count_is_an_error(ws):
 
 def test_a_rule_added_to_validation_reports_like_the_built_in_ones(ws, monkeypatch):
     from plan_xl.collect import validate as validation
+    from plan_xl.messages import Message
+
+    ask = Message(WARNING, "{target} の変動要因を確認してください。", code="X001")  # the rule's own message
 
     def every_actual_needs_a_reason(book, reg, v, find):
         for key, value in v.numbers.items():
             if value is not None:
-                find(WARNING, f"{key.target} の変動要因を確認してください。", needs_action=True)
+                find(WARNING, ask(target=key.target), needs_action=True)
 
     monkeypatch.setattr(validation, "RULES", [every_actual_needs_a_reason])
     monkeypatch.setenv("PLAN_XL_PARALLEL_FROM", "1000")  # judged here, where the patch is
     spec = field_with_unit(ws, percent=True)
     r = judged(ws, returned(ws, spec, 16.5))
     assert r.verdict == Verdict.ACCEPTED
-    assert any(f.message == f"{spec.field.target} の変動要因を確認してください。" for f in r.findings)
+    assert any(f.code == "X001" and f.message == f"{spec.field.target} の変動要因を確認してください。"
+               for f in r.findings)

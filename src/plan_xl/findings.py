@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .messages import CATALOGUE, ERROR, FINDING, WARNING, Text
+from .messages import ERROR, WARNING, Text
 
 __all__ = ["ERROR", "WARNING", "Finding", "has_errors"]
 
@@ -23,9 +23,8 @@ class Finding:
     def __post_init__(self):
         if not isinstance(self.message, Text):
             raise TypeError(f"a finding's message comes from plan_xl.messages, not {self.message!r}")
-        kind = CATALOGUE[self.message.code].kind
-        if kind != FINDING and kind != self.severity:
-            raise ValueError(f"{self.message.code} is a {kind}, not a {self.severity}")
+        if self.message.kind != self.severity:
+            raise ValueError(f"{self.message.code} is a {self.message.kind}, not a {self.severity}")
 
     @property
     def code(self) -> str:

@@ -107,8 +107,7 @@ class RegisterLock:
                 if self.is_stale():
                     owner = self._owner()
                     if self._clear_stale():
-                        self.notice(f"前回の実行（{owner.get('started', '?')} 開始、プロセス {owner.get('pid', '?')}）が"
-                                    "途中で終了した際のロックが残っていたため解除しました。")
+                        self.notice(M.S026(started=owner.get("started", "?"), pid=owner.get("pid", "?")))
                     continue
                 if not self.path.exists():  # released between our attempt and our look
                     continue

@@ -281,8 +281,7 @@ def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings
             raise UsageError(M.M011())
         path = report_file or ws.report_path(year)
         if not path.is_file():
-            batch.problems.append(f"添付する取りまとめ結果のファイルがありません: {path}。"
-                                  f"メールは作りませんでした。")
+            batch.problems.append(M.M016(path=path))
             return batch
         targets = [(a, [a], [], path, [path.name]) for a in recipients]
     else:
@@ -296,26 +295,23 @@ def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings
             names = [d for d, s in states.items() if s in (State.MISSING, State.RETURNED)]
             texts.update({d: _mail_text(ws, RETURNED_TEXT) for d in names if states[d] == State.RETURNED})
             if not_issued := [d for d, s in states.items() if s == State.NOT_ISSUED]:
-                batch.problems.append(f"調査票をまだ発行していない課には督促のメールを作りませんでした"
-                                      f"（{len(not_issued)} 課: {'、'.join(not_issued)}）。")
+                batch.problems.append(M.M017(count=len(not_issued), departments="、".join(not_issued)))
         else:
             states = department_states(ws, reg, year)
             with_copy = [d.name for d in reg.departments if ws.correction_path(year, d.name).is_file()]
             names = [d for d in with_copy if states.get(d) == State.RETURNED]
-            batch.problems += [f"{d}: 修正依頼のファイルがありますが、状況が「{states.get(d)}」のため送りません"
-                               f"（{ws.correction_path(year, d)}）。" for d in with_copy if d not in names]
+            batch.problems += [M.M018(department=d, state=states.get(d), path=ws.correction_path(year, d))
+                               for d in with_copy if d not in names]
             known = {ws.correction_path(year, n) for n in with_copy}
             folder = ws.corrections_dir(year)
             strays = sorted(p for p in folder.glob("*.xlsx") if p not in known and not p.name.startswith("~$")) \
                 if folder.is_dir() else []
             for p in strays:
-                batch.problems.append(f"どの所管課あての修正依頼か分からないため送りません: {p}"
-                                      f"（ファイル名は {ws.correction_path(year, '所管課名').name} の形にしてください）。")
+                batch.problems.append(M.M019(path=p, pattern=ws.correction_path(year, "所管課名").name))
         for name in names:
             dept = reg.department(name)
             if not addresses(dept.email):
-                batch.problems.append(f"{name}: 台帳の「所管課」シートにメールアドレスがないため、"
-                                      f"この課へのメールは作りませんでした。")
+                batch.problems.append(M.M020(department=name))
                 continue
             if kind == "templates":
                 path = ws.template_path(year, name)
@@ -324,9 +320,8 @@ def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings
             else:
                 path = None
             if path is not None and not path.is_file():
-                hint = "（調査票は plan-xl templates で作成できます）" if kind == "templates" else ""
-                batch.problems.append(f"{name}: 添付するファイルがありません: {path}。"
-                                      f"この課へのメールは作りませんでした{hint}。")
+                hint = M.M023() if kind == "templates" else ""
+                batch.problems.append(M.M021(department=name, path=path, hint=hint))
                 continue
             returned_copy = ws.correction_path(year, name)
             mention = [path.name if path else (returned_copy.name if name in texts and returned_copy.exists()
@@ -341,8 +336,7 @@ def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings
         letter = Letter(kind, year, key, to_list, cc_list, subject, body, path,
                         hashlib.sha256(path.read_bytes()).hexdigest() if path else "")
         if bad := _unencodable(letter, settings):
-            batch.problems.append(f"{key}: 文字「{bad}」は ISO-2022-JP で表せないため、このメールは作りませんでした"
-                                  f"（文面を直すか、--encoding utf-8 を指定してください）。")
+            batch.problems.append(M.M022(key=key, char=bad))
             continue
         batch.letters.append(letter)
     return batch
@@ -480,8 +474,8 @@ def connect(settings: SmtpSettings, password: str | None) -> smtplib.SMTP:
 
 def _reason(e: Exception) -> str:
     if isinstance(e, smtplib.SMTPRecipientsRefused):
-        return "宛先を受け付けませんでした: " + ", ".join(
-            f"{a}（{code} {msg.decode(errors='replace')}）" for a, (code, msg) in e.recipients.items())
+        return M.M024(refused=", ".join(f"{a}（{code} {msg.decode(errors='replace')}）"
+                                        for a, (code, msg) in e.recipients.items()))
     if isinstance(e, smtplib.SMTPResponseException):
         return f"{e.smtp_code} {e.smtp_error.decode(errors='replace') if isinstance(e.smtp_error, bytes) else e.smtp_error}"
     return f"{type(e).__name__}: {e}" if not str(e) else str(e)

@@ -21,41 +21,45 @@ from pathlib import Path
 # kinds: what a person sees the message as
 ERROR = "誤り"  # a finding that must be fixed
 WARNING = "注意"  # a finding to read (or check, see Finding.needs_action)
-FINDING = "誤り/注意"  # a finding whose severity the caller decides (a stale template)
 VERDICT = "判定"  # why a returned file was accepted or not (取りまとめ状況, screen)
 STOP = "中止"  # a PlanXlError: the command stops, exit code 1
 USAGE = "使い方"  # a UsageError: wrong options or arguments, exit code 2
 VALUE = "値"  # a value that cannot be read (ValueError), shown inside another message
+NOTICE = "お知らせ"  # what a command did or skipped, on screen (files skipped, mails not made)
 PART = "部分"  # a fragment other messages embed
-KINDS = (ERROR, WARNING, FINDING, VERDICT, STOP, USAGE, VALUE, PART)
+KINDS = (ERROR, WARNING, VERDICT, STOP, USAGE, VALUE, NOTICE, PART)
 
 
 class Text(str):
-    """A message as shown, remembering its catalogue code."""
+    """A message as shown, remembering its code and kind."""
 
     code: str
+    kind: str
 
-    def __new__(cls, text: str, code: str) -> Text:
+    def __new__(cls, text: str, code: str, kind: str) -> Text:
         self = super().__new__(cls, text)
-        self.code = code
+        self.code, self.kind = code, kind
         return self
 
     def __reduce__(self):  # keeps the code across process boundaries (collect workers)
-        return Text, (str(self), self.code)
+        return Text, (str(self), self.code, self.kind)
 
 
 class Message:
-    """One catalogue entry; calling it with the placeholders' values gives the Text."""
+    """One catalogue entry; calling it with the placeholders' values gives the Text. An entry
+    here gets its code from its name; a rule added from outside (collect/validate.RULES) makes
+    its own with a code of its own, e.g. Message(WARNING, "…", code="X001")."""
 
-    def __init__(self, kind: str, text: str):
-        assert kind in KINDS, kind
-        self.kind, self.text, self.code = kind, text, ""
+    def __init__(self, kind: str, text: str, code: str = ""):
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}")
+        self.kind, self.text, self.code = kind, text, code
         self.fields = tuple(dict.fromkeys(f for _, f, _, _ in string.Formatter().parse(text) if f))
 
     def __call__(self, **values) -> Text:
         if set(values) != set(self.fields):
             raise TypeError(f"{self.code} takes {sorted(self.fields)}, got {sorted(values)}")
-        return Text(self.text.format(**values), self.code)
+        return Text(self.text.format(**values), self.code, self.kind)
 
     def __repr__(self) -> str:
         return f"Message({self.code}, {self.kind}, {self.text!r})"
@@ -135,11 +139,25 @@ R058 = Message(WARNING, "「{department}」は所管課ですが、記入する�
 R059 = Message(STOP, "台帳に誤りが {count} 件あるため、{action}を行いません。直してから、plan-xl check で確かめてください。"
                      "\n{shown}{more}")
 R060 = Message(WARNING, "自己評価「{self_rating}」が評価基準にありません。")
-R061 = Message(ERROR, "「変動要因」が長すぎます（{count:,}字）。{reason_max_chars:,}字以内で要点を記入してください。")
-R062 = Message(ERROR, "「自己評価」の「{text}」は一覧にありません。{choices} から選んでください。")
-R063 = Message(WARNING, "「自己評価」が未選択です。その年度の進捗を一覧から選んでください。")
-R064 = Message(WARNING, "「{name}」の実績値 {value} は{label}（{previous}）から{why}しています。"
-                        "「変動要因」にその理由を記入してください。")
+R061 = Message(ERROR, "所管課「{name}」は台帳の表記「{canonical}」と違います（全角・半角や別名）。"
+                      "「{canonical}」と書いてください。")
+R062 = Message(ERROR, "所管課「{name}」が所管課シートにありません。")
+R063 = Message(ERROR, "区分は「{kinds}」のいずれかにしてください（{kind}）。")
+R064 = Message(ERROR, "記入課「{department}」はこの実施計画の所管課に含まれていません。")
+R065 = Message(ERROR, "指標ID「{indicator_id}」はこの実施計画の指標にありません。")
+R066 = Message(ERROR, "節 {section} はこの実施計画の進捗状況の単位ではありません（{sections}）。")
+R067 = Message(ERROR, "「{department}」はこの進捗状況の主管課です。関係課記入欄は主管課以外の課に設けます。")
+R068 = Message(PART, "後継の「{successor}」に")  # in R020
+R069 = Message(PART, "後継の課に")  # in R020
+R070 = Message(PART, "\n  …ほか {count} 件")  # in R059
+R071 = Message(ERROR, "評価（A列）が空欄です。")
+R072 = Message(ERROR, "評価「{label}」が複数あります。")
+R073 = Message(ERROR, "達成率の下限 {minimum:.0%} は 0〜1000（%）の範囲にしてください。")
+R074 = Message(ERROR, "達成率の下限が「実績なし」の行（実績がないときの評価）を1行だけにしてください。")
+R075 = Message(ERROR, "達成率の下限が空欄の行（いちばん低い評価）を1行だけにしてください。")
+R076 = Message(ERROR, "変動要因を求める増減の割合は正の数にしてください（例: 30）。")
+R077 = Message(ERROR, "台帳の「情報」シートの reason_threshold_percent「{text}」が数値ではありません"
+                      "（変動要因を求める増減の割合、例: 30）。")  # S023 as a finding of plan-xl check
 
 # --- S: register storage: reading, saving and locking the register (register/store.py, model.py, lock.py)
 S001 = Message(STOP, "台帳の「{sheet}」シート {header} 列の文字数が Excel の上限（{excel_max_text:,}字）"
@@ -173,6 +191,7 @@ S023 = Message(STOP, "台帳の「情報」シートの reason_threshold_percent
 S024 = Message(STOP, "ほかの取りまとめ処理が実行中です（{host} で {started} 開始、プロセス {pid}）"
                      "。終わってからもう一度実行してください。実行中でないことが確かな場合は、ロックファイル {path} を削除してください。")
 S025 = Message(STOP, "ロックファイル {path} を作成できません。")
+S026 = Message(NOTICE, "前回の実行（{started} 開始、プロセス {pid}）が途中で終了した際のロックが残っていたため解除しました。")
 
 # --- H: register history: plan-xl plan … edits (register/history.py)
 H001 = Message(STOP, "行が削除されています（{rows}）。元に戻し、終わるものは「適用終了」「終了区分」を記入してください。")
@@ -193,6 +212,9 @@ H013 = Message(USAGE, "新しい計画期間は {next_year}年度から始めて
                       "。")
 H014 = Message(USAGE, "計画期間は4年度までにしてください（報告書の行動計画欄が4年度分です）。")
 H015 = Message(STOP, "台帳に Excel での変更があり、まだ変更履歴に記録されていません。先に plan-xl plan record --from 年度 --reason 理由 で記録してください。")
+H016 = Message(ERROR, "この調査票の発行後に台帳が変わり（{what}）、記入欄が増えました: {missing}。"
+                      "新しい調査票を送りますので、そちらに記入してください。")
+H017 = Message(WARNING, "この調査票の発行後に台帳が変わりました（{what}）。記入が必要な欄に不足はないため受け付けました。")
 
 # --- V: collect, validation of a returned workbook (collect/validate.py)
 V001 = Message(ERROR, "調査票の識別情報（署名）が、この作業フォルダで発行したものと一致しません。別の作業フォルダで作成された調査票か、"
@@ -231,6 +253,12 @@ V021 = Message(WARNING, "「{name}」の実績値 {value}{unit} は{label}（{re
 V022 = Message(ERROR, "シート「{sheet}」がありません。シートを削除・改名しないでください。")
 V023 = Message(ERROR, "記入欄以外のセルが変更されています（「{text}」）。元に戻してください。")
 V024 = Message(ERROR, "記入欄以外のセルの内容が消されています。元に戻してください。")
+V025 = Message(ERROR, "「変動要因」が長すぎます（{count:,}字）。{reason_max_chars:,}字以内で要点を記入してください。")
+V026 = Message(ERROR, "「自己評価」の「{text}」は一覧にありません。{choices} から選んでください。")
+V027 = Message(WARNING, "「自己評価」が未選択です。その年度の進捗を一覧から選んでください。")
+V028 = Message(WARNING, "「{name}」の実績値 {value} は{label}（{previous}）から{why}しています。"
+                        "「変動要因」にその理由を記入してください。")
+V029 = Message(PART, "「{percent}%」のつもりであれば {percent} と入力してください。")  # hint, in V021
 
 # --- F: collect, file reading: a file that cannot be accepted as a workbook (collect/read.py)
 F001 = Message(VERDICT, "ファイルにパスワードが設定されているため開けません。パスワードを解除して保存し直してから送ってください。")
@@ -291,6 +319,35 @@ C019 = Message(STOP, "署名の鍵 {key_path} がありません。調査票を�
                      "。")
 C020 = Message(STOP, "台帳 {register_path} が Excel で開かれています。閉じてからもう一度実行してください（Excel を閉じても続く場合は {name} を削除してください）"
                      "。")
+C021 = Message(ERROR, "{who}{why}送付した調査票をそのまま使って記入してください。")  # replaces V001 in judge
+C022 = Message(PART, "{department}の識別情報が付いていますが、{actual}から送られたファイルです。")  # who, in C021
+C023 = Message(PART, "識別情報が書き換えられています（{issued_to}あてに発行した調査票の識別情報と一致しません）。")  # why
+C024 = Message(PART, "この作業フォルダで発行した調査票ではありません。別の作業フォルダ（別の台帳）で作成された"
+                     "調査票か、識別情報を書き換えた調査票の可能性があります。")  # why, in C021
+C025 = Message(WARNING, "このファイルは{by_address}（{sender}）から送られていますが、{department}の調査票です。"
+                        "{department}分として扱いました。{by_address}が代わりに記入したのでなければ、"
+                        "正しい調査票で送り直してください。")
+C026 = Message(WARNING, "ファイル名「{name}」は{named}を示していますが、{department}の調査票です。"
+                        "{department}分として扱いました。別の課の調査票を使っていないか確認してください。")
+C027 = Message(WARNING, "この調査票は{year}年度のものです。取りまとめ中の{collecting}年度ではありません。"
+                        "{year}年度分として扱いました。{collecting}年度の調査票で提出するものでないか確認してください。")
+C028 = Message(NOTICE, "Excel の一時ファイル（~$）のため読み飛ばしました")
+C029 = Message(NOTICE, "隠しファイルのため読み飛ばしました")
+C030 = Message(NOTICE, "空の zip ファイルのため読み飛ばしました")
+C031 = Message(NOTICE, "添付ファイルのないメールのため読み飛ばしました")
+C032 = Message(VERDICT, "zip ファイルが大きすぎます（上限 {limit_mb}MB）。")
+C033 = Message(VERDICT, "zip ファイル内のファイルが多すぎます（{count:,} 個、上限 {limit:,} 個）。")
+C034 = Message(VERDICT, "zip ファイル内に同じ名前のファイルが重複しています。受け付けられません。")
+C035 = Message(VERDICT, "zip ファイルを展開すると大きすぎます。受け付けられません。")
+C036 = Message(VERDICT, "zip ファイル内に、展開すると異常に大きくなるファイルがあります（不正なファイルの疑い）。")
+C037 = Message(VERDICT, "AES で暗号化された zip ファイルは開けません。パスワードを付けずに、"
+                        "調査票を直接メールに添付して送ってください。")
+C038 = Message(VERDICT, "パスワード付き zip ファイルを、指定されたパスワードで開けません。"
+                        "パスワードを確かめて plan-xl collect --zip-password で指定してください。")
+C039 = Message(VERDICT, "パスワード付き zip ファイルです。別途届いたパスワードを "
+                        "plan-xl collect --zip-password で指定して、もう一度実行してください。")
+C040 = Message(VERDICT, "受理済みのより新しいファイルがあるため、記録のみ残しました")
+C041 = Message(VERDICT, "{file} を受理済みのため、修正は不要です")
 
 # --- M: mail (mail.py)
 M001 = Message(STOP, "設定ファイル {settings_path} を読めません（{error}）。")
@@ -318,6 +375,17 @@ M014 = Message(STOP, "SMTP サーバー {where} にログインできません�
                      "。")
 M015 = Message(STOP, "SMTP サーバー {where} に接続できません（{error}）。plan-xl.toml の host、"
                      "port、security を確認してください。")
+M016 = Message(NOTICE, "添付する取りまとめ結果のファイルがありません: {path}。メールは作りませんでした。")
+M017 = Message(NOTICE, "調査票をまだ発行していない課には督促のメールを作りませんでした（{count} 課: {departments}）。")
+M018 = Message(NOTICE, "{department}: 修正依頼のファイルがありますが、状況が「{state}」のため送りません（{path}）。")
+M019 = Message(NOTICE, "どの所管課あての修正依頼か分からないため送りません: {path}"
+                       "（ファイル名は {pattern} の形にしてください）。")
+M020 = Message(NOTICE, "{department}: 台帳の「所管課」シートにメールアドレスがないため、この課へのメールは作りませんでした。")
+M021 = Message(NOTICE, "{department}: 添付するファイルがありません: {path}。この課へのメールは作りませんでした{hint}。")
+M022 = Message(NOTICE, "{key}: 文字「{char}」は ISO-2022-JP で表せないため、このメールは作りませんでした"
+                       "（文面を直すか、--encoding utf-8 を指定してください）。")
+M023 = Message(PART, "（調査票は plan-xl templates で作成できます）")  # hint, in M021
+M024 = Message(PART, "宛先を受け付けませんでした: {refused}")  # an SMTP refusal, in M014/M015 and a failed send
 
 # --- W: workbooks and outputs: templates, report, import, PDF, open data
 W001 = Message(USAGE, "所管課「{name}」は台帳にありません。台帳の「所管課」シートの名称で指定してください。")
@@ -342,6 +410,7 @@ W017 = Message(STOP, "{pdf} に書き込めません。PDF を開いている場
 W018 = Message(STOP, "{settings} を読めません: {error}")
 W019 = Message(STOP, "{settings} の [open_data] local_government_code「{code}」は全国地方公共団体コード（検査数字を含む6桁、"
                      "例: 郡山市 072036）ではありません。")
+W020 = Message(PART, "新しい計画期間は plan-xl plan new-period で始めます。")  # hint, in W003
 
 # --- U: command line and working folder (cli.py, workspace.py, demo.py)
 U001 = Message(USAGE, "計画期間（{first}〜{last}年度）のすべての年度に進捗があります。次の期間は plan-xl plan new-period で始めてください（作り直すときは --year を指定）"
@@ -352,6 +421,32 @@ U004 = Message(USAGE, "年度（例: 2024）か日付（例: 2024-04-01）を指
 U005 = Message(USAGE, "ここは plan-xl の作業フォルダではありません。plan-xl init で作成するか --dir で指定してください。"
                       "（フォルダ: {root}）")
 U006 = Message(USAGE, "{root} は空ではありません。新しいフォルダを指定してください。")
+U007 = Message(USAGE, "コマンド {name} はありません。")  # U007-U022: click's own usage messages
+U008 = Message(USAGE, "オプション {name} はありません。")
+U009 = Message(USAGE, "オプション {name} の後に値を指定してください（例: --year 2023）。")
+U010 = Message(USAGE, "オプション {name} には値を付けません。")
+U011 = Message(USAGE, "余分な指定 {extra} があります。")
+U012 = Message(USAGE, "コマンドを指定してください。")
+U013 = Message(USAGE, "{name} を指定してください。")
+U014 = Message(USAGE, "「{value}」は整数ではありません。")
+U015 = Message(USAGE, "「{value}」は数値ではありません。")
+U016 = Message(USAGE, "「{value}」は指定できません（指定できるもの: {choices}）。")
+U017 = Message(USAGE, "「{value}」は指定できません。")
+U018 = Message(USAGE, "{path} がありません。")
+U019 = Message(USAGE, "{path} はフォルダです。ファイルを指定してください。")
+U020 = Message(USAGE, "{path} はファイルです。フォルダを指定してください。")
+U021 = Message(USAGE, "{path} を開けません（権限がありません）。")
+U022 = Message(USAGE, "ファイル {path} を開けません。")
+U023 = Message(USAGE, "指定が正しくありません。")  # click's English that plan-xl does not know
+U024 = Message(USAGE, "オプション {name} はありません{maybe}。")
+U025 = Message(PART, "（もしかして {names}）")  # in U024
+U026 = Message(USAGE, "{name} の指定が正しくありません（{reason}）。")
+U027 = Message(PART, "使えるコマンド: {names}。")  # after U007
+U028 = Message(PART, "エラー: {message} {command} --help で使い方を確認できます。")  # every usage error, as shown
+U029 = Message(PART, "エラー: {message}")  # every PlanXlError, as shown
+U030 = Message(STOP, "中断しました。")
+U031 = Message(STOP, "エラー: 予期しない問題が発生しました（{error_type}: {error}）。--debug を付けて実行すると詳細が表示されます。")
+U032 = Message(USAGE, "{reason}。2024-06-10、2024/6/10、令和6年6月10日 のように指定してください")
 
 # --- Y: fiscal years and dates, Japanese eras (fiscal.py)
 Y001 = Message(VALUE, "元号「{name}」の開始年度 {first_year} が{last_era}より前です")

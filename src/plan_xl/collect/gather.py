@@ -85,16 +85,15 @@ def gather(paths: list[Path], opener: Opener | None = None) -> tuple[list[Receiv
         files += sorted(x for x in p.rglob("*") if x.is_file()) if p.is_dir() else [p]
     for f in files:
         if f.name.startswith("~$"):
-            out.skipped.append((f, "Excel の一時ファイル（~$）のため読み飛ばしました"))
+            out.skipped.append((f, M.C028()))
         elif f.name.startswith(".") or _hidden(f):
-            out.skipped.append((f, "隠しファイルのため読み飛ばしました"))
+            out.skipped.append((f, M.C029()))
         elif f.suffix.lower() in CONTAINERS:
             mtime = dt.datetime.fromtimestamp(f.stat().st_mtime).isoformat(timespec="seconds")
             top = Received(f.name, None, f, mtime)
             found = _expand(top, opener, 0)
             if not found:
-                out.skipped.append((f, "空の zip ファイルのため読み飛ばしました" if f.suffix.lower() == ".zip"
-                                    else "添付ファイルのないメールのため読み飛ばしました"))
+                out.skipped.append((f, M.C030() if f.suffix.lower() == ".zip" else M.C031()))
             out.items += found
         else:
             mtime = dt.datetime.fromtimestamp(f.stat().st_mtime).isoformat(timespec="seconds")
@@ -130,7 +129,7 @@ def _expand(item: Received, opener: Opener, depth: int) -> list[Received]:
     return _from_zip(item, data, opener, depth)
 
 
-def _failed(item: Received, verdict: Verdict, message: str) -> Received:
+def _failed(item: Received, verdict: Verdict, message: M.Text) -> Received:
     item.problem = (verdict, message)
     return item
 
@@ -252,22 +251,22 @@ def _from_zip(item: Received, data: bytes, opener: Opener, depth: int) -> list[R
     return out
 
 
-def _zip_limits(infos: list[zipfile.ZipInfo], size: int) -> str:
+def _zip_limits(infos: list[zipfile.ZipInfo], size: int) -> M.Text | None:
     """The workbook pre-scan's limits, applied to an archive (a clerk-readable reason, or "")."""
     if size > LIMITS["file_bytes"][0]:
-        return f"zip ファイルが大きすぎます（上限 {LIMITS['file_bytes'][0] // 1024 // 1024}MB）。"
+        return M.C032(limit_mb=LIMITS["file_bytes"][0] // 1024 // 1024)
     if len(infos) > LIMITS["zip_entries"][0]:
-        return f"zip ファイル内のファイルが多すぎます（{len(infos):,} 個、上限 {LIMITS['zip_entries'][0]:,} 個）。"
+        return M.C033(count=len(infos), limit=LIMITS["zip_entries"][0])
     names = [i.filename for i in infos]
     if len(set(names)) != len(names):
-        return "zip ファイル内に同じ名前のファイルが重複しています。受け付けられません。"
+        return M.C034()
     if sum(i.file_size for i in infos) > LIMITS["uncompressed_bytes"][0]:
-        return "zip ファイルを展開すると大きすぎます。受け付けられません。"
+        return M.C035()
     for i in infos:
         if i.file_size > LIMITS["file_bytes"][0] or (
                 i.file_size > RATIO_MIN_BYTES and i.file_size > LIMITS["ratio"][0] * max(i.compress_size, 1)):
-            return "zip ファイル内に、展開すると異常に大きくなるファイルがあります（不正なファイルの疑い）。"
-    return ""
+            return M.C036()
+    return None
 
 
 def _zip_name(info: zipfile.ZipInfo) -> str:
@@ -290,8 +289,7 @@ def _password(item: Received, zf: zipfile.ZipFile, infos, opener: Opener):
     if not encrypted:
         return None
     if any(i.compress_type == 99 for i in encrypted):  # WinZip AES, which zipfile cannot read
-        return (Verdict.PASSWORD, "AES で暗号化された zip ファイルは開けません。パスワードを付けずに、"
-                                  "調査票を直接メールに添付して送ってください。")
+        return (Verdict.PASSWORD, M.C037())
     candidates = [p.encode("utf-8") for p in opener.passwords] + [p.encode("cp932", "replace")
                                                                   for p in opener.passwords]
     asked = opener.ask(item.label) if opener.ask else None
@@ -305,7 +303,5 @@ def _password(item: Received, zf: zipfile.ZipFile, infos, opener: Opener):
         except (RuntimeError, zipfile.BadZipFile):  # a wrong password ends in a bad CRC or header
             continue
     if candidates:
-        return (Verdict.PASSWORD, "パスワード付き zip ファイルを、指定されたパスワードで開けません。"
-                                  "パスワードを確かめて plan-xl collect --zip-password で指定してください。")
-    return (Verdict.PASSWORD, "パスワード付き zip ファイルです。別途届いたパスワードを "
-                              "plan-xl collect --zip-password で指定して、もう一度実行してください。")
+        return (Verdict.PASSWORD, M.C038())
+    return (Verdict.PASSWORD, M.C039())

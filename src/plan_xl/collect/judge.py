@@ -213,13 +213,11 @@ def _unsigned(v: Validation, item: Received, ident: Identity, ctx: Judge) -> str
     actual = _actual_sender(item, ctx)
     issued_to, signature = ctx.issued.get(ident.template_id, ("", ""))
     if signature and signature == ident.signature:  # our signature, over content changed since
-        why = f"識別情報が書き換えられています（{issued_to}あてに発行した調査票の識別情報と一致しません）。"
+        why = M.C023(issued_to=issued_to)
     else:
-        why = ("この作業フォルダで発行した調査票ではありません。別の作業フォルダ（別の台帳）で作成された"
-               "調査票か、識別情報を書き換えた調査票の可能性があります。")
-    who = (f"{ident.department}の識別情報が付いていますが、{actual}から送られたファイルです。"
-           if actual and actual != ident.department else "")
-    v.findings[0] = dataclasses.replace(v.findings[0], message=f"{who}{why}送付した調査票をそのまま使って記入してください。")
+        why = M.C024()
+    who = M.C022(department=ident.department, actual=actual) if actual and actual != ident.department else ""
+    v.findings[0] = dataclasses.replace(v.findings[0], message=M.C021(who=who, why=why))
     return actual
 
 
@@ -228,16 +226,12 @@ def _surprises(item: Received, ident: Identity, ctx: Judge) -> list[Finding]:
     out = []
     by_address = ctx.sender_department(item.sender)
     if by_address and by_address != ident.department:
-        out.append(f"このファイルは{by_address}（{item.sender}）から送られていますが、{ident.department}の"
-                   f"調査票です。{ident.department}分として扱いました。{by_address}が代わりに記入したのでなければ、"
-                   "正しい調査票で送り直してください。")
+        out.append(M.C025(by_address=by_address, sender=item.sender, department=ident.department))
     named = ctx.named_departments(item.name)
     if named and ident.department not in named:
-        out.append(f"ファイル名「{item.name}」は{'、'.join(sorted(named))}を示していますが、{ident.department}の"
-                   f"調査票です。{ident.department}分として扱いました。別の課の調査票を使っていないか確認してください。")
+        out.append(M.C026(name=item.name, named="、".join(sorted(named)), department=ident.department))
     if ident.year != ctx.year:
-        out.append(f"この調査票は{ident.year}年度のものです。取りまとめ中の{ctx.year}年度ではありません。"
-                   f"{ident.year}年度分として扱いました。{ctx.year}年度の調査票で提出するものでないか確認してください。")
+        out.append(M.C027(year=ident.year, collecting=ctx.year))
     return [Finding(WARNING, text, file=item.label) for text in out]
 
 

@@ -33,7 +33,7 @@ def merge(reg: Register, accepted: list[FileResult]) -> bool:
         if newer:  # an older file arriving late is kept on record but does not overwrite
             sub.superseded_by = newer[0].sha256
             reg.submissions.append(sub)
-            r.verdict, r.message = Verdict.SUPERSEDED, "受理済みのより新しいファイルがあるため、記録のみ残しました"
+            r.verdict, r.message = Verdict.SUPERSEDED, M.C040()
             changed = True
             continue
         for s in earlier:

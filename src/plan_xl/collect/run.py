@@ -93,7 +93,7 @@ def _unresolved(reg: Register, rejected: list[FileResult]) -> list[FileResult]:
         later = [s for s in index.by_department_year.get((r.department, r.year), [])
                  if s.received >= r.item.received]
         if later:
-            r.verdict, r.message = Verdict.RESOLVED, f"{later[-1].file} を受理済みのため、修正は不要です"
+            r.verdict, r.message = Verdict.RESOLVED, M.C041(file=later[-1].file)
         else:
             out.append(r)
     return out

@@ -234,7 +234,7 @@ def _check_plausible(ind: Indicator, key: FieldKey, value: float, lookup: Lookup
         return
     hint = ""
     if ind.percent and value <= 1 < reference:
-        hint = f"「{format_number(value * 100)}%」のつもりであれば {format_number(value * 100)} と入力してください。"
+        hint = M.V029(percent=format_number(value * 100))
     find(WARNING, M.V021(name=ind.name, value=format_number(value), unit=ind.unit, label=label, reference=format_number(reference), hint=hint), sheet, cell)
 
 

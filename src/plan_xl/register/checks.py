@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 from .. import messages as M
 from ..findings import ERROR, WARNING, Finding
@@ -48,6 +49,8 @@ class Context:
                 self.rows.setdefault((sheet, row_key(sheet, values)), n)
         self.period = _period(reg)
         self.known = {d.name for d in reg.departments}
+        self.plans = {p.id: p for p in reg.plans}
+        self.indicators = {i.id: (p, i) for p in reg.plans for i in p.indicators}
 
     def at(self, sheet: str, key: str, header: str | None = None) -> str:
         n = self.rows.get((sheet, key))
@@ -74,13 +77,27 @@ def _period(reg: Register) -> range | None:
     return period if len(period) and period[0] in ERA_YEARS and period[-1] in ERA_YEARS else None
 
 
-Rule = Callable[[Context], Iterator[Finding]]
+@dataclass(frozen=True)
+class Rule:
+    """One rule of the register: its check, and the catalogue codes of what it can find."""
+
+    check: Callable[[Context], Iterable[Finding]]
+    codes: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.check.__name__
+
+
 RULES: list[Rule] = []
 
 
-def rule(func: Rule) -> Rule:
-    RULES.append(func)
-    return func
+def rule(*messages: M.Message):
+    """Register a check as a rule, with the messages it reports (docs and tests read them)."""
+    def register(check):
+        RULES.append(Rule(check, tuple(m.code for m in messages)))
+        return check
+    return register
 
 
 def check_register(reg: Register) -> list[Finding]:
@@ -92,11 +109,11 @@ def check_register(reg: Register) -> list[Finding]:
     except Exception as e:  # noqa: BLE001 - a register too broken to index is still a finding
         return out + [Finding(ERROR, M.R001(error_type=type(e).__name__, error=e), "")]
     seen = {(f.sheet, f.cell.split(" ")[0]) for f in out}  # a row the loader skipped: not again
-    for check in RULES:
+    for r in RULES:
         try:
-            found = list(check(ctx))
+            found = list(r.check(ctx))
         except Exception as e:  # noqa: BLE001 - one broken rule must not hide the others
-            found = [Finding(ERROR, M.R002(rule=check.__name__, error_type=type(e).__name__, error=e))]
+            found = [Finding(ERROR, M.R002(rule=r.name, error_type=type(e).__name__, error=e))]
         out += [f for f in found if (f.sheet, f.cell.split(" ")[0]) not in seen or f.severity == WARNING]
     return out
 
@@ -108,7 +125,7 @@ def describe(f: Finding) -> str:
 
 
 # --- 情報 and 所管課 ------------------------------------------------------------------------
-@rule
+@rule(M.R003, M.R004, M.R005, M.R006)
 def meta_present(ctx: Context):
     for key in ("plan_start", "plan_end", "baseline_year", "coordinating_department"):
         if not ctx.reg.meta.get(key):
@@ -123,7 +140,7 @@ def meta_present(ctx: Context):
         yield Finding(ERROR, M.R006(), "情報", "plan_end")
 
 
-@rule
+@rule(M.R007)
 def departments_unique(ctx: Context):
     """Names and aliases must identify one department (width and spacing ignored): a collision
     is reported at the alias that causes it, or at the later of two look-alike names."""
@@ -143,7 +160,7 @@ def departments_unique(ctx: Context):
                             M.R007(what=what, name=name, others=others))
 
 
-@rule
+@rule(M.R008, M.R009, M.R010)
 def department_contacts(ctx: Context):
     for d in ctx.reg.departments:
         if d.email and not EMAIL.match(d.email):
@@ -155,7 +172,7 @@ def department_contacts(ctx: Context):
 
 
 # --- 目標体系 and 計画 ----------------------------------------------------------------------
-@rule
+@rule(M.R011)
 def hierarchy(ctx: Context):
     goals = {g.number for g in ctx.reg.goals}
     for i in ctx.reg.initiatives:
@@ -164,7 +181,7 @@ def hierarchy(ctx: Context):
                             M.R011(goal=i.goal))
 
 
-@rule
+@rule(M.R012, M.R013, M.R014, M.R015, M.R016, M.R017)
 def plan_rows(ctx: Context):
     initiatives = {(i.goal, i.number) for i in ctx.reg.initiatives}
     for p in ctx.reg.plans:
@@ -184,7 +201,7 @@ def plan_rows(ctx: Context):
             yield ctx.error("計画", p.id, "計画ID", M.R017())
 
 
-@rule
+@rule(M.R018)
 def duplicate_ids(ctx: Context):
     """A second row with the same id would silently replace or shadow the first."""
     for sheet, header in (("計画", "計画ID"), ("節", "節"), ("指標", "指標ID"), ("所管課", "所管課")):
@@ -197,16 +214,16 @@ def duplicate_ids(ctx: Context):
                 first[key] = n
 
 
-def _department_problem(ctx: Context, name: str) -> str | None:
+def _department_problem(ctx: Context, name: str) -> M.Text | None:
     if name in ctx.known:
         return None
     canonical = ctx.reg.department_name(name)
     if canonical:
-        return f"所管課「{name}」は台帳の表記「{canonical}」と違います（全角・半角や別名）。「{canonical}」と書いてください。"
-    return f"所管課「{name}」が所管課シートにありません。"
+        return M.R061(name=name, canonical=canonical)
+    return M.R062(name=name)
 
 
-@rule
+@rule(M.R019, M.R061, M.R062)
 def plan_departments(ctx: Context):
     for p in ctx.reg.plans:
         for d in p.departments:
@@ -220,7 +237,7 @@ def plan_departments(ctx: Context):
                     yield ctx.warn("節", f"{p.id}|{s.number}", "所管課", M.R019(department=d))
 
 
-@rule
+@rule(M.R020)
 def departments_in_force(ctx: Context):
     """A department that ended (merged, abolished) must not own what is still in force after."""
     ended = {d.name: d.validity for d in ctx.reg.departments if d.validity.end is not None}
@@ -232,7 +249,9 @@ def departments_in_force(ctx: Context):
                 if v and (last is None or last > v.end):
                     sheet, key = ("節", f"{p.id}|{s.number}") if s.departments else ("計画", p.id)
                     yield ctx.error(sheet, key, "所管課",
-                                    M.R020(department=d, end=v.end, how=v.how or '終了', next_year=v.end + 1, what='節' if s.departments else '計画', to_whom='後継の「' + v.successor + '」に' if v.successor else '後継の課に'))
+                                    M.R020(department=d, end=v.end, how=v.how or "終了", next_year=v.end + 1,
+                                           what="節" if s.departments else "計画",
+                                           to_whom=M.R068(successor=v.successor) if v.successor else M.R069()))
 
 
 def _last_year(ctx: Context, *ends: int | None) -> int | None:
@@ -240,7 +259,7 @@ def _last_year(ctx: Context, *ends: int | None) -> int | None:
     return min(known) if known else (ctx.period[-1] if ctx.period else None)
 
 
-@rule
+@rule(M.R021, M.R022, M.R023, M.R024, M.R025)
 def validity(ctx: Context):
     items = [("所管課", d.name, d.validity) for d in ctx.reg.departments]
     items += [("計画", p.id, p.validity) for p in ctx.reg.plans]
@@ -261,7 +280,7 @@ def validity(ctx: Context):
                 yield ctx.error(sheet, key, "後継", M.R025(successor=successor))
 
 
-@rule
+@rule(M.R026)
 def section_validity(ctx: Context):
     for p in ctx.reg.plans:
         for s in p.sections:
@@ -271,7 +290,7 @@ def section_validity(ctx: Context):
 
 
 # --- 取組 and 指標 ------------------------------------------------------------------------
-@rule
+@rule(M.R027, M.R028, M.R029, M.R030, M.R031)
 def schedules(ctx: Context):
     rows = {}
     for n, values in ctx.tables.get("取組", []):
@@ -305,7 +324,7 @@ def _span_findings(ctx: Context, p: Plan, action: str, sp, at):
         yield Finding(ERROR, M.R031(), "取組", at("半期"))
 
 
-@rule
+@rule(M.R032)
 def indicator_ids(ctx: Context):
     for p in ctx.reg.plans:
         for i in p.indicators:
@@ -313,7 +332,7 @@ def indicator_ids(ctx: Context):
                 yield ctx.error("指標", i.id, "指標ID", M.R032(id=i.id, plan_id=p.id))
 
 
-@rule
+@rule(M.R033, M.R034, M.R035, M.R036)
 def indicator_fields(ctx: Context):
     for p in ctx.reg.plans:
         for i in p.indicators:
@@ -327,7 +346,7 @@ def indicator_fields(ctx: Context):
                 yield ctx.error("指標", i.id, "目標年度", M.R036(target_year=i.target_year))
 
 
-@rule
+@rule(M.R037, M.R038)
 def target_history(ctx: Context):
     for p in ctx.reg.plans:
         for i in p.indicators:
@@ -364,7 +383,7 @@ def printed_target(text: str, ind: Indicator) -> float | None:
     return None
 
 
-@rule
+@rule(M.R039)
 def target_text(ctx: Context):
     for p in ctx.reg.plans:
         for s in p.sections:
@@ -375,7 +394,7 @@ def target_text(ctx: Context):
                                     M.R039(name=i.name, printed=format_number(printed), id=i.id, target=format_number(i.target)))
 
 
-@rule
+@rule(M.R040)
 def text_lengths(ctx: Context):
     for p in ctx.reg.plans:
         for header, t in (("事業概要", p.overview), ("目指す姿", p.vision)):
@@ -384,35 +403,68 @@ def text_lengths(ctx: Context):
 
 
 # --- 進捗, 指標実績, 提出, 判断記録 --------------------------------------------------------------
-@rule
-def progress_rows(ctx: Context):
-    plans = {p.id: p for p in ctx.reg.plans}
+@dataclass(frozen=True)
+class _Yearly:
+    """A sheet of one row per key and year (進捗, 指標実績): how its rows and records are keyed."""
+
+    sheet: str
+    records: Callable[[Register], list]
+    key: Callable  # a record's key
+    row_key: Callable[[dict], tuple]  # a sheet row's key, the same for the row a record was read from
+    label: Callable  # where a record is when its row is unknown
+    duplicate: M.Message
+    references: Callable  # (ctx, record, at) -> findings about what the record refers to
+
+
+def _located(ctx: Context, spec: _Yearly) -> Iterator[tuple[object, Callable[[str], str], bool]]:
+    """Each record with `at(header)` (the k-th record of a key is on the k-th row of that key) and
+    whether an earlier record had the same key."""
     numbers: dict[tuple, list[int]] = {}
-    for n, values in ctx.tables.get("進捗", []):
-        numbers.setdefault((str(values.get("計画ID")), _int(values.get("節")), _int(values.get("年度"))), []).append(n)
-    counts = Counter((pr.plan_id, pr.section, pr.year) for pr in ctx.reg.progress)
+    for n, values in ctx.tables.get(spec.sheet, []):
+        numbers.setdefault(spec.row_key(values), []).append(n)
     seen: Counter = Counter()
-    for pr in ctx.reg.progress:
-        key = (pr.plan_id, pr.section, pr.year)
+    for record in spec.records(ctx.reg):
+        key = spec.key(record)
         rows = numbers.get(key, [])
         n = rows[min(seen[key], len(rows) - 1)] if rows else None
         seen[key] += 1
 
-        def at(header, n=n, pr=pr):
-            return ctx.where("進捗", n, header) if n else f"{pr.plan_id} 節{pr.section} {pr.year}年度"
-        if counts[key] > 1 and seen[key] > 1:
-            yield Finding(ERROR, M.R041(), "進捗", at("年度"))
-        plan = plans.get(pr.plan_id)
-        if plan is None:
-            yield Finding(ERROR, M.R042(plan_id=pr.plan_id), "進捗", at("計画ID"))
-        elif pr.section and pr.section not in {s.number for s in plan.sections}:
-            yield Finding(ERROR, M.R043(section=pr.section), "進捗", at("節"))
-        elif not plan.validity.covers(pr.year):
-            yield Finding(ERROR, M.R044(year=pr.year, plan_id=plan.id, start=plan.validity.start or '', end=plan.validity.end or ''), "進捗", at("年度"))
-        if ctx.period and pr.year not in ctx.period:
-            yield Finding(ERROR, M.R045(), "進捗", at("年度"))
-        if pr.source.department and ctx.reg.department_name(pr.source.department) is None:
-            yield Finding(ERROR, M.R046(department=pr.source.department), "進捗", at("提出課"))
+        def at(header, n=n, record=record):
+            return ctx.where(spec.sheet, n, header) if n else spec.label(record)
+        yield record, at, seen[key] > 1
+
+
+@rule(M.R041, M.R042, M.R043, M.R044, M.R045, M.R046, M.R047, M.R048, M.R049)
+def yearly_rows(ctx: Context):
+    """進捗 and 指標実績: no record twice, each refers to what exists and falls in the period."""
+    for spec in YEARLY:
+        for record, at, again in _located(ctx, spec):
+            if again:
+                yield Finding(ERROR, spec.duplicate(), spec.sheet, at("年度"))
+            yield from spec.references(ctx, record, at)
+            if ctx.period and record.year not in ctx.period:
+                yield Finding(ERROR, M.R045(), spec.sheet, at("年度"))
+
+
+def _progress_references(ctx: Context, pr, at):
+    plan = ctx.plans.get(pr.plan_id)
+    if plan is None:
+        yield Finding(ERROR, M.R042(plan_id=pr.plan_id), "進捗", at("計画ID"))
+    elif pr.section and pr.section not in {s.number for s in plan.sections}:
+        yield Finding(ERROR, M.R043(section=pr.section), "進捗", at("節"))
+    elif not plan.validity.covers(pr.year):
+        yield Finding(ERROR, M.R044(year=pr.year, plan_id=plan.id, start=plan.validity.start or "",
+                                    end=plan.validity.end or ""), "進捗", at("年度"))
+    if pr.source.department and ctx.reg.department_name(pr.source.department) is None:
+        yield Finding(ERROR, M.R046(department=pr.source.department), "進捗", at("提出課"))
+
+
+def _actual_references(ctx: Context, a, at):
+    found = ctx.indicators.get(a.indicator_id)
+    if found is None:
+        yield Finding(ERROR, M.R048(indicator_id=a.indicator_id), "指標実績", at("指標ID"))
+    elif not (found[0].validity.covers(a.year) and found[1].validity.covers(a.year)):
+        yield Finding(ERROR, M.R049(year=a.year, indicator_id=a.indicator_id), "指標実績", at("年度"))
 
 
 def _int(v):
@@ -422,34 +474,18 @@ def _int(v):
         return v
 
 
-@rule
-def actual_rows(ctx: Context):
-    indicators = {i.id: (p, i) for p in ctx.reg.plans for i in p.indicators}
-    numbers: dict[tuple, list[int]] = {}
-    for n, values in ctx.tables.get("指標実績", []):
-        numbers.setdefault((str(values.get("指標ID")), _int(values.get("年度"))), []).append(n)
-    counts = Counter((a.indicator_id, a.year) for a in ctx.reg.actuals)
-    seen: Counter = Counter()
-    for a in ctx.reg.actuals:
-        key = (a.indicator_id, a.year)
-        rows = numbers.get(key, [])
-        n = rows[min(seen[key], len(rows) - 1)] if rows else None
-        seen[key] += 1
 
-        def at(header, n=n, a=a):
-            return ctx.where("指標実績", n, header) if n else f"{a.indicator_id} {a.year}年度"
-        if counts[key] > 1 and seen[key] > 1:
-            yield Finding(ERROR, M.R047(), "指標実績", at("年度"))
-        if a.indicator_id not in indicators:
-            yield Finding(ERROR, M.R048(indicator_id=a.indicator_id), "指標実績", at("指標ID"))
-        elif not (indicators[a.indicator_id][0].validity.covers(a.year)
-                  and indicators[a.indicator_id][1].validity.covers(a.year)):
-            yield Finding(ERROR, M.R049(year=a.year, indicator_id=a.indicator_id), "指標実績", at("年度"))
-        if ctx.period and a.year not in ctx.period:
-            yield Finding(ERROR, M.R045(), "指標実績", at("年度"))
+YEARLY = (
+    _Yearly("進捗", lambda reg: reg.progress, lambda pr: (pr.plan_id, pr.section, pr.year),
+            lambda v: (str(v.get("計画ID")), _int(v.get("節")), _int(v.get("年度"))),
+            lambda pr: f"{pr.plan_id} 節{pr.section} {pr.year}年度", M.R041, _progress_references),
+    _Yearly("指標実績", lambda reg: reg.actuals, lambda a: (a.indicator_id, a.year),
+            lambda v: (str(v.get("指標ID")), _int(v.get("年度"))),
+            lambda a: f"{a.indicator_id} {a.year}年度", M.R047, _actual_references),
+)
 
 
-@rule
+@rule(M.R050)
 def submission_rows(ctx: Context):
     for n, values in ctx.tables.get("提出", []):
         name = "" if values.get("所管課") is None else str(values.get("所管課"))
@@ -457,7 +493,7 @@ def submission_rows(ctx: Context):
             yield Finding(ERROR, M.R050(name=name), "提出", ctx.where("提出", n, "所管課"))
 
 
-@rule
+@rule(M.R051)
 def decision_rows(ctx: Context):
     plans = {p.id for p in ctx.reg.plans}
     for n, values in ctx.tables.get("判断記録", []):
@@ -466,7 +502,7 @@ def decision_rows(ctx: Context):
             yield Finding(ERROR, M.R051(plan_id=pid), "判断記録", ctx.where("判断記録", n, "計画ID"))
 
 
-@rule
+@rule(M.R052)
 def change_rows(ctx: Context):
     for k, c in enumerate(ctx.reg.changes):
         if c.sheet in {"所管課", "計画", "節", "指標"} and c.column != "行" and (c.sheet, c.key) not in ctx.rows:
@@ -475,7 +511,7 @@ def change_rows(ctx: Context):
                           "変更履歴", ctx.where("変更履歴", n, "対象") if n else c.key)
 
 
-@rule
+@rule(M.R053, M.R054)
 def unrecorded_edits(ctx: Context):
     """Edits made in Excel since plan-xl last wrote the register: record them (plan record)."""
     from .history import table_diff
@@ -492,13 +528,13 @@ def unrecorded_edits(ctx: Context):
             yield Finding(ERROR, M.R054(what=what), d.sheet, at)
 
 
-@rule
+@rule(M.R060, M.R071, M.R072, M.R073, M.R074, M.R075, M.R076, M.R077)
 def evaluation_settings(ctx: Context):
     """The rating scale and reason threshold (evaluate.py) as a clerk may edit them."""
     yield from check_evaluation_settings(ctx.reg)
 
 
-@rule
+@rule(M.R055, M.R056, M.R057, M.R058, M.R063, M.R064, M.R065, M.R066, M.R067)
 def assignment_rows(ctx: Context):
     """記入課 and 関係課の記入 (co-owned items)."""
     yield from check_assignments(ctx.reg)
@@ -533,23 +569,23 @@ def check_assignments(reg: Register) -> list[Finding]:
     return out
 
 
-def _assignment_problem(reg: Register, a, plan, known: set[str]) -> str:
+def _assignment_problem(reg: Register, a, plan, known: set[str]) -> M.Text | None:
     if a.kind not in ASSIGN_KINDS:
-        return f"区分は「{'」「'.join(ASSIGN_KINDS)}」のいずれかにしてください（{a.kind}）。"
+        return M.R063(kinds="」「".join(ASSIGN_KINDS), kind=a.kind)
     if plan is None:
-        return "計画IDが計画シートにありません。"
+        return M.R056()
     if a.department not in known:
-        return f"記入課「{a.department}」が所管課シートにありません。"
+        return M.R057(department=a.department)
     if plan not in reg.plans_of(a.department):
-        return f"記入課「{a.department}」はこの実施計画の所管課に含まれていません。"
+        return M.R064(department=a.department)
     if a.kind == ASSIGN_ACTUAL and a.indicator_id not in {i.id for i in plan.indicators}:
-        return f"指標ID「{a.indicator_id}」はこの実施計画の指標にありません。"
+        return M.R065(indicator_id=a.indicator_id)
     if a.kind in (ASSIGN_PART, ASSIGN_PROGRESS) and a.section not in reg.reporting_sections(plan):
-        return f"節 {a.section} はこの実施計画の進捗状況の単位ではありません（{reg.reporting_sections(plan)}）。"
+        return M.R066(section=a.section, sections=reg.reporting_sections(plan))
     if a.kind == ASSIGN_PART:
         if a.department == reg.progress_owner(plan, a.section):
-            return f"「{a.department}」はこの進捗状況の主管課です。関係課記入欄は主管課以外の課に設けます。"
-    return ""
+            return M.R067(department=a.department)
+    return None
 
 
 def _silent_departments(reg: Register, plan) -> list[str]:
@@ -573,5 +609,5 @@ def require_clean(reg: Register, action: str) -> None:
     errors = [f for f in check_register(reg) if f.severity == ERROR]
     if errors:
         shown = "\n".join(f"  {describe(f)}" for f in errors[:20])
-        more = f"\n  …ほか {len(errors) - 20} 件" if len(errors) > 20 else ""
+        more = M.R070(count=len(errors) - 20) if len(errors) > 20 else ""
         raise RegisterError(M.R059(count=len(errors), action=action, shown=shown, more=more))

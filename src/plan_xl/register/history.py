@@ -464,7 +464,7 @@ def expected_fields(reg: Register, department: str, year: int) -> dict[str, str]
     return out
 
 
-def stale_findings(reg: Register, ident) -> list[tuple[str, str]]:
+def stale_findings(reg: Register, ident) -> list[tuple[str, M.Text]]:
     """(severity, message) for a return whose template predates register changes: 差戻し
     (誤り) when fields it should now have are missing, else a 注意 naming the changes."""
     from ..findings import ERROR, WARNING
@@ -477,10 +477,8 @@ def stale_findings(reg: Register, ident) -> list[tuple[str, str]]:
     what = "、".join(dict.fromkeys(f"{c.key} の{c.column}（{c.reason}）" if c.reason else f"{c.key} の{c.column}"
                                    for c in changes))
     if missing:
-        return [(ERROR, f"この調査票の発行後に台帳が変わり（{what}）、記入欄が増えました: {'、'.join(missing)}。"
-                        "新しい調査票を送りますので、そちらに記入してください。")]
-    return [(WARNING, f"この調査票の発行後に台帳が変わりました（{what}）。記入が必要な欄に不足はないため"
-                      "受け付けました。")]
+        return [(ERROR, M.H016(what=what, missing="、".join(missing)))]
+    return [(WARNING, M.H017(what=what))]
 
 
 # --- one change, start to end ---------------------------------------------------------------
