@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from conftest import needs_libreoffice
 from python_calamine import CalamineWorkbook
 
-from plan_xl.workbooks import pdf as pdf_module
 from plan_xl.cli import main
+from plan_xl.workbooks import pdf as pdf_module
 from plan_xl.workbooks.layout import sheet_name
 from plan_xl.workspace import Workspace
 

@@ -44,6 +44,10 @@ class Text(str):
     def __reduce__(self):  # keeps the code across process boundaries (collect workers)
         return Text, (str(self), self.code, self.kind)
 
+    def followed_by(self, part: Text) -> Text:
+        """This message with a fragment (a PART entry) after it, under this message's code."""
+        return Text(self + part, self.code, self.kind)
+
 
 class Message:
     """One catalogue entry; calling it with the placeholders' values gives the Text. An entry
@@ -176,7 +180,7 @@ S010 = Message(STOP, "台帳 {name} にシート「{missing}」がありませ�
 S011 = Message(STOP, "{name}「{sheet}」シートに列「{missing}」がありません。見出し行（1行目）"
                      "を確認してください。")
 S012 = Message(ERROR, "列「{header}」が2つあります。どちらか一方にしてください。")
-S013 = Message(ERROR, "{error}（この行は読み飛ばしました）")
+S013 = Message(PART, "（この行は読み飛ばしました）")  # after a row's problem (S004-S007, S015-S022)
 S014 = Message(ERROR, "next_era は「元号:開始年度」（例: 新元号:2041）にしてください: {error}")
 S015 = Message(ERROR, "計画IDが重複しています（「{plan_id}」{name}）")
 S016 = Message(ERROR, "計画ID「{plan_id}」が「計画」シートにありません")
@@ -410,6 +414,10 @@ W017 = Message(STOP, "{pdf} に書き込めません。PDF を開いている場
 W018 = Message(STOP, "{settings} を読めません: {error}")
 W019 = Message(STOP, "{settings} の [open_data] local_government_code「{code}」は全国地方公共団体コード（検査数字を含む6桁、"
                      "例: 郡山市 072036）ではありません。")
+W021 = Message(STOP, "PDF を作るには LibreOffice が必要ですが、見つかりません。Windows では LibreOffice"
+                     "（https://ja.libreoffice.org/）を、Debian・Ubuntu では `sudo apt install libreoffice-calc"
+                     " fonts-ipafont-gothic` でパッケージ libreoffice-calc をインストールしてから、もう一度実行して"
+                     "ください（Excel の報告書は作成済みです）。")
 W020 = Message(PART, "新しい計画期間は plan-xl plan new-period で始めます。")  # hint, in W003
 
 # --- U: command line and working folder (cli.py, workspace.py, demo.py)

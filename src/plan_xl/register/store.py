@@ -368,9 +368,9 @@ def _prune_backups(backup_dir: Path, stem: str) -> None:
 class CellError(ValueError):
     """A cell that cannot be read as what its column holds; becomes a finding, never a crash."""
 
-    def __init__(self, header: str, message: str):
+    def __init__(self, header: str, message: M.Text):
         super().__init__(message)
-        self.header = header
+        self.header, self.message = header, message
 
 
 def column_letter(index: int) -> str:
@@ -516,7 +516,7 @@ def register_from_tables(tables: dict, problems: list[Finding] | None = None) ->
                 build(reg, row, state)
             except (CellError, _Dangling) as e:
                 headers = tables.get("_headers", {}).get(sheet)
-                problems.append(Finding(ERROR, M.S013(error=e), sheet,
+                problems.append(Finding(ERROR, e.message.followed_by(M.S013()), sheet,
                                         where(sheet, n, e.header, headers)))
     reg.plans = list(state["plans"].values())
     reg.ratings = state.get("ratings") or list(DEFAULT_RATINGS)
@@ -540,9 +540,9 @@ def apply_next_era(meta: dict, problems: list[Finding]) -> None:
 
 
 class _Dangling(LookupError):
-    def __init__(self, header: str, message: str):
+    def __init__(self, header: str, message: M.Text):
         super().__init__(message)
-        self.header = header
+        self.header, self.message = header, message
 
 
 def _meta(reg, row, state):

@@ -28,10 +28,6 @@ FILTER = "pdf:calc_pdf_Export:" + json.dumps({
 }, separators=(",", ":"))
 WINDOWS_PLACES = [r"C:\Program Files\LibreOffice\program\soffice.exe",
                   r"C:\Program Files (x86)\LibreOffice\program\soffice.exe"]
-MISSING = ("PDF を作るには LibreOffice が必要ですが、見つかりません。Windows では LibreOffice"
-           "（https://ja.libreoffice.org/）を、Debian・Ubuntu では `sudo apt install libreoffice-calc"
-           " fonts-ipafont-gothic` でパッケージ libreoffice-calc をインストールしてから、もう一度実行して"
-           "ください（Excel の報告書は作成済みです）。")
 FONT_ALIAS = """<?xml version="1.0"?>
 <!DOCTYPE fontconfig SYSTEM "fonts.dtd">
 <fontconfig>
@@ -55,7 +51,7 @@ def to_pdf(workbook: Path, pdf: Path | None = None, timeout: float = 900) -> Pat
     pdf = Path(pdf) if pdf else workbook.with_suffix(".pdf")
     soffice = find_soffice()
     if soffice is None:
-        raise PlanXlError(MISSING)
+        raise PlanXlError(M.W021())
     with tempfile.TemporaryDirectory(prefix="plan-xl-pdf-") as tmp:
         tmp = Path(tmp)
         env = dict(os.environ)
