@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from .. import messages as M
+from ..atomic import replacing
 from ..errors import PlanXlError
 
 # Bookmarks (one per sheet) and the 14 standard fonts embedded too; others are always embedded.
@@ -68,12 +69,9 @@ def to_pdf(workbook: Path, pdf: Path | None = None, timeout: float = 900) -> Pat
         if not made.exists():
             detail = (done.stderr or done.stdout).decode(errors="replace").strip().splitlines()
             raise PlanXlError(M.W016(detail=detail[-1] if detail else done.returncode))
-        pdf.parent.mkdir(parents=True, exist_ok=True)
-        partial = pdf.with_name(f".{pdf.name}.part")
-        shutil.copyfile(made, partial)
         try:
-            os.replace(partial, pdf)
+            with replacing(pdf) as partial:
+                shutil.copyfile(made, partial)
         except PermissionError as e:
-            partial.unlink(missing_ok=True)
             raise PlanXlError(M.W017(pdf=pdf)) from e
     return pdf

@@ -13,7 +13,7 @@ import pytest
 from plan_xl.register.source import load_source
 from plan_xl.register.store import BACKUPS_KEPT, load_register, save_register
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX only")
 
@@ -51,7 +51,7 @@ def test_leftovers_of_a_killed_save_are_removed(tmp_path):
     dead = tmp_path / ".register.999999999.tmp.xlsx"  # no such process
     dead.write_bytes(b"half a workbook")
     (tmp_path / "backup").mkdir()
-    part = tmp_path / "backup" / ".register-20240101-000000-000000.xlsx.part"
+    part = tmp_path / "backup" / ".register-20240101-000000-000000.999999999.tmp.xlsx"  # a killed copy
     part.write_bytes(b"half a copy")
     save_register(load_source(), path, tmp_path / "backup")
     assert not dead.exists() and not part.exists()
