@@ -113,7 +113,8 @@ class RegisterLock:
                     continue
                 owner = self._owner()
                 raise RegisterBusyError(
-                    M.S024(host=owner.get('host', '?'), started=owner.get('started', '?'), pid=owner.get('pid', '?'), path=self.path)) from None
+                    M.S024(host=owner.get("host", "?"), started=owner.get("started", "?"),
+                           pid=owner.get("pid", "?"), path=self.path)) from None
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 json.dump({"host": socket.gethostname(), "pid": os.getpid(),
                            "started": dt.datetime.now().isoformat(timespec="seconds")}, f)

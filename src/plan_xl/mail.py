@@ -148,7 +148,8 @@ def load_settings(ws: Workspace, reg: Register, encoding: str | None = None) -> 
             raise MailError(M.M001(settings_path=ws.settings_path, error=e)) from e
     unknown = set(table) - set(SmtpSettings.__dataclass_fields__)
     if unknown:
-        raise MailError(M.M002(settings_path=ws.settings_path, unknown=', '.join(sorted(unknown)), password_env=PASSWORD_ENV))
+        raise MailError(M.M002(settings_path=ws.settings_path, unknown=", ".join(sorted(unknown)),
+                               password_env=PASSWORD_ENV))
     coordinator = reg.meta.get("coordinating_department", "")
     try:
         own_address = reg.department(coordinator).email
@@ -160,7 +161,7 @@ def load_settings(ws: Workspace, reg: Register, encoding: str | None = None) -> 
     try:
         port = int(table.get("port", SECURITIES[security]))
     except (TypeError, ValueError) as e:
-        raise MailError(M.M004(port=table.get('port'))) from e
+        raise MailError(M.M004(port=table.get("port"))) from e
     settings = SmtpSettings(
         host=str(table.get("host", "")),
         port=port,
@@ -206,7 +207,8 @@ def render(text: str, values: dict[str, str], source: str) -> tuple[str, str]:
         subject = _Text(m.group(1)).substitute(values)
         body = _Text(body.lstrip("\r\n")).substitute(values)
     except KeyError as e:
-        raise MailError(M.M008(source=source, name=e.args[0], usable=', '.join('${' + k + '}' for k in values))) from e
+        raise MailError(M.M008(source=source, name=e.args[0],
+                               usable=", ".join("${" + k + "}" for k in values))) from e
     except ValueError as e:
         raise MailError(M.M009(source=source)) from e
     return subject.strip(), body.rstrip() + "\n"
@@ -240,7 +242,7 @@ def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings
                     report_file: Path | None = None) -> Batch:
     """Every message of one kind for one fiscal year, with the files each department gets."""
     if kind not in KINDS:
-        raise UsageError(M.M010(kinds=', '.join(KINDS), kind=kind))
+        raise UsageError(M.M010(kinds=", ".join(KINDS), kind=kind))
     texts = {kind: _mail_text(ws, kind)}
     batch = Batch(kind, year, [], [])
     if kind == "report":
@@ -465,7 +467,8 @@ def connect(settings: SmtpSettings, password: str | None) -> smtplib.SMTP:
     if not settings.host:
         raise MailError(M.M012())
     if settings.user and not password:
-        raise MailError(M.M013(password_env=PASSWORD_ENV, keyring_service=KEYRING_SERVICE, user=settings.user))
+        raise MailError(M.M013(password_env=PASSWORD_ENV, keyring_service=KEYRING_SERVICE,
+                               user=settings.user))
     context = ssl.create_default_context()
     try:
         if settings.security == "ssl":

@@ -92,7 +92,7 @@ R019 = Message(WARNING, "所管課「{department}」が計画の所管課に含�
 R020 = Message(ERROR, "所管課「{department}」は{end}年度で終了（{how}）していますが、{next_year}年度以降もこの{what}の所管課です。"
                       "{to_whom}変えるか（plan-xl plan merge-department）、"
                       "実施計画を終了してください（plan-xl plan retire）。")
-R021 = Message(ERROR, "適用終了 {end}年度が適用開始 {plan_start}年度より前です。")
+R021 = Message(ERROR, "適用終了 {end}年度が適用開始 {start}年度より前です。")
 R022 = Message(ERROR, "終了区分「{how}」は「{endings}」のどれかにしてください。")
 R023 = Message(WARNING, "適用終了がありますが、終了区分（統合・完了・廃止など）が空です。")
 R024 = Message(ERROR, "統合した場合は、統合先を「後継」に書いてください。")
@@ -101,7 +101,7 @@ R026 = Message(ERROR, "節の適用開始 {start}年度が計画の適用開始 
 R027 = Message(ERROR, "取組内容が空です。")
 R028 = Message(ERROR, "「{action}」の行動計画の年度 {start}〜{end} が計画期間（{first}〜{last}年度）"
                       "の外です。")
-R029 = Message(ERROR, "「{action}」の行動計画 {start}〜{end}年度が、計画 {plan_id} の適用期間（{plan_start}〜{end2}年度）"
+R029 = Message(ERROR, "「{action}」の行動計画 {start}〜{end}年度が、計画 {plan_id} の適用期間（{plan_start}〜{plan_end}年度）"
                       "の前から始まっています。")
 R030 = Message(WARNING, "「{action}」の行動計画が、計画 {plan_id} の終了（{end}年度）の後の年度にもあります（終了後の年度の調査票・報告書には出ません）"
                         "。")

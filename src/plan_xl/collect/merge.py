@@ -91,7 +91,8 @@ def _owned_by_other(source: Provenance, prov: Provenance, kept: list[Finding], w
     if not source.department or source.department == prov.department:
         return False
     if not any(f.message.startswith(what) for f in kept):
-        kept.append(Finding(WARNING, M.C018(what=what, department=source.department, department2=prov.department),
+        kept.append(Finding(WARNING, M.C018(what=what, department=source.department,
+                                            department2=prov.department),
                             file=prov.file))
     return True
 

@@ -97,7 +97,8 @@ def prescan(data: bytes) -> Scan:
     """Check the zip container against the limits and read the workbook's structure.
     Raises BadFile with a clerk-readable verdict."""
     if len(data) > LIMITS["file_bytes"][0]:
-        raise BadFile(Verdict.TOO_BIG, M.F006(size_mb=len(data) / 1024 / 1024, limit_mb=LIMITS['file_bytes'][0] // 1024 // 1024))
+        raise BadFile(Verdict.TOO_BIG, M.F006(size_mb=len(data) / 1024 / 1024,
+                                              limit_mb=LIMITS["file_bytes"][0] // 1024 // 1024))
     sniff(data)
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
@@ -105,7 +106,7 @@ def prescan(data: bytes) -> Scan:
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         raise BadFile(Verdict.BROKEN, M.F007()) from None
     if len(infos) > LIMITS["zip_entries"][0]:
-        raise BadFile(Verdict.BAD_ZIP, M.F008(count=len(infos), limit=LIMITS['zip_entries'][0]))
+        raise BadFile(Verdict.BAD_ZIP, M.F008(count=len(infos), limit=LIMITS["zip_entries"][0]))
     names = [i.filename for i in infos]
     if len(set(names)) != len(names):
         raise BadFile(Verdict.BAD_ZIP, M.F009())
@@ -113,9 +114,10 @@ def prescan(data: bytes) -> Scan:
     for i in infos:
         total += i.file_size
         if i.file_size > RATIO_MIN_BYTES and i.file_size > LIMITS["ratio"][0] * max(i.compress_size, 1):
-            raise BadFile(Verdict.BAD_ZIP, M.F010(ratio=LIMITS['ratio'][0]))
+            raise BadFile(Verdict.BAD_ZIP, M.F010(ratio=LIMITS["ratio"][0]))
     if total > LIMITS["uncompressed_bytes"][0]:
-        raise BadFile(Verdict.TOO_BIG, M.F011(size_mb=total / 1024 / 1024, limit_mb=LIMITS['uncompressed_bytes'][0] // 1024 // 1024))
+        raise BadFile(Verdict.TOO_BIG, M.F011(size_mb=total / 1024 / 1024,
+                                              limit_mb=LIMITS["uncompressed_bytes"][0] // 1024 // 1024))
     if "mimetype" in names and b"opendocument" in _read(zf, "mimetype"):
         raise BadFile(Verdict.ODS, M.F012())
     if "xl/workbook.xml" not in names or "[Content_Types].xml" not in names:
@@ -240,7 +242,8 @@ def _check_dimensions(xml: bytes, sheet: str) -> None:
     max_rows, max_cols = LIMITS["rows"][0], LIMITS["columns"][0]
 
     def too_big(where: str) -> BadFile:
-        return BadFile(Verdict.TOO_BIG, M.F019(sheet=sheet, where=where[:30], max_rows=max_rows, max_cols=max_cols))
+        return BadFile(Verdict.TOO_BIG, M.F019(sheet=sheet, where=where[:30], max_rows=max_rows,
+                                               max_cols=max_cols))
 
     def unreadable(what: str, text: str) -> BadFile:
         return BadFile(Verdict.BROKEN, M.F020(sheet=sheet, what=what, text=text[:30]))

@@ -124,10 +124,12 @@ def _check_fields(book: Workbook, ident: Identity, inputs: dict, lookup: Lookup,
             if raw in ("", None):
                 find(ERROR, M.V006(), sheet, cell)
                 continue
-            find(WARNING, M.V007(value=format_number(raw) if isinstance(raw, float) else raw), sheet, cell, needs_action=False)
+            find(WARNING, M.V007(value=format_number(raw) if isinstance(raw, float) else raw), sheet, cell,
+                 needs_action=False)
         if not spec.editable:
             if _as_text(raw) != spec.issued_value:
-                find(ERROR, M.V008(owner=spec.owner, department=ident.department, input_fill_name=INPUT_FILL_NAME),
+                find(ERROR, M.V008(owner=spec.owner, department=ident.department,
+                                   input_fill_name=INPUT_FILL_NAME),
                      sheet, cell)
             continue
         key = spec.field
@@ -187,7 +189,7 @@ def _check_text(raw, kind: str, find, sheet: str, cell: str) -> str:
         find(WARNING, M.V013(label=label),
              sheet, cell)
     if len(text) > LIMITS["text_chars"][0]:
-        find(ERROR, M.V014(label=label, count=len(text), limit=LIMITS['text_chars'][0]), sheet, cell)
+        find(ERROR, M.V014(label=label, count=len(text), limit=LIMITS["text_chars"][0]), sheet, cell)
     return text.strip("\n")
 
 
@@ -202,21 +204,23 @@ def _check_number(v: Validation, key: FieldKey, raw, percent: bool, lookup: Look
         return
     value, normalised = parse_number(raw, ind.unit)
     if value is None:
-        find(ERROR, M.V016(name=ind.name, raw=raw, unit=ind.unit or 'なし'), sheet, cell)
+        find(ERROR, M.V016(name=ind.name, raw=raw, unit=ind.unit or "なし"), sheet, cell)
         return
     if percent and isinstance(raw, (int, float)):
         if not ind.percent:
-            find(ERROR, M.V017(name=ind.name, percent=format_number(value * 100), unit=ind.unit or 'なし'),
+            find(ERROR, M.V017(name=ind.name, percent=format_number(value * 100), unit=ind.unit or "なし"),
                  sheet, cell)
             return
         value = round(value * 100, 10)  # typed as 62.5% and stored as 0.625: the unit is already %
     elif normalised:
-        find(WARNING, M.V018(name=ind.name, raw=raw, value=format_number(value)), sheet, cell, needs_action=False)
+        find(WARNING, M.V018(name=ind.name, raw=raw, value=format_number(value)), sheet, cell,
+             needs_action=False)
     low, high = ind.bounds
     if value < low:
         find(ERROR, M.V019(name=ind.name, value=format_number(value)), sheet, cell)
     elif high is not None and value > high:
-        find(ERROR, M.V020(name=ind.name, value=format_number(value), unit=ind.unit, high=format_number(high)), sheet, cell)
+        find(ERROR, M.V020(name=ind.name, value=format_number(value), unit=ind.unit, high=format_number(high)),
+             sheet, cell)
     else:
         _check_plausible(ind, key, value, lookup, find, sheet, cell)
     v.numbers[key] = value
@@ -236,7 +240,8 @@ def _check_plausible(ind: Indicator, key: FieldKey, value: float, lookup: Lookup
     hint = ""
     if ind.percent and value <= 1 < reference:
         hint = M.V029(percent=format_number(value * 100))
-    find(WARNING, M.V021(name=ind.name, value=format_number(value), unit=ind.unit, label=label, reference=format_number(reference), hint=hint), sheet, cell)
+    find(WARNING, M.V021(name=ind.name, value=format_number(value), unit=ind.unit, label=label,
+                         reference=format_number(reference), hint=hint), sheet, cell)
 
 
 def _check_prefilled(book: Workbook, ident: Identity, inputs: dict, v: Validation, find) -> None:

@@ -211,7 +211,8 @@ def duplicate_ids(ctx: Context):
         for n, values in ctx.tables.get(sheet, []):
             key = row_key(sheet, values)
             if key in first:
-                yield Finding(ERROR, M.R018(header=header, key=key.replace('|', ' 節'), first_row=first[key]), sheet, ctx.where(sheet, n, header))
+                yield Finding(ERROR, M.R018(header=header, key=key.replace("|", " 節"), first_row=first[key]),
+                              sheet, ctx.where(sheet, n, header))
             else:
                 first[key] = n
 
@@ -253,7 +254,8 @@ def departments_in_force(ctx: Context):
                     yield ctx.error(sheet, key, "所管課",
                                     M.R020(department=d, end=v.end, how=v.how or "終了", next_year=v.end + 1,
                                            what="節" if s.departments else "計画",
-                                           to_whom=M.R068(successor=v.successor) if v.successor else M.R069()))
+                                           to_whom=M.R068(successor=v.successor) if v.successor
+                                           else M.R069()))
 
 
 def _last_year(ctx: Context, *ends: int | None) -> int | None:
@@ -270,9 +272,9 @@ def validity(ctx: Context):
     ids = {p.id for p in ctx.reg.plans} | {i.id for p in ctx.reg.plans for i in p.indicators}
     for sheet, key, v in items:
         if v.start is not None and v.end is not None and v.start > v.end:
-            yield ctx.error(sheet, key, "適用終了", M.R021(end=v.end, plan_start=v.start))
+            yield ctx.error(sheet, key, "適用終了", M.R021(end=v.end, start=v.start))
         if v.how and v.how not in ENDINGS:
-            yield ctx.error(sheet, key, "終了区分", M.R022(how=v.how, endings='」「'.join(ENDINGS)))
+            yield ctx.error(sheet, key, "終了区分", M.R022(how=v.how, endings="」「".join(ENDINGS)))
         if v.end is not None and not v.how:
             yield ctx.warn(sheet, key, "終了区分", M.R023())
         if v.how == "統合" and not v.successor:
@@ -317,9 +319,11 @@ def _span_findings(ctx: Context, p: Plan, action: str, sp, at):
     late = (period and sp.end > period[-1]) or (v.end is not None and sp.end > v.end)
     header = "終了年度" if late else "開始年度"
     if period and not (period[0] <= sp.start <= sp.end <= period[-1]):
-        yield Finding(ERROR, M.R028(action=action, start=sp.start, end=sp.end, first=period[0], last=period[-1]), "取組", at(header))
+        yield Finding(ERROR, M.R028(action=action, start=sp.start, end=sp.end, first=period[0],
+                                    last=period[-1]), "取組", at(header))
     if v.start is not None and sp.start < v.start:
-        yield Finding(ERROR, M.R029(action=action, start=sp.start, end=sp.end, plan_id=p.id, plan_start=v.start, end2=v.end or ''), "取組", at("開始年度"))
+        yield Finding(ERROR, M.R029(action=action, start=sp.start, end=sp.end, plan_id=p.id,
+                                    plan_start=v.start, plan_end=v.end or ""), "取組", at("開始年度"))
     elif v.end is not None and sp.end > v.end:  # the schedule as planned stays readable history
         yield Finding(WARNING, M.R030(action=action, plan_id=p.id, end=v.end), "取組", at("終了年度"))
     if sp.half and (sp.half not in (1, 2) or sp.start != sp.end):
@@ -393,7 +397,8 @@ def target_text(ctx: Context):
                 printed = printed_target(s.targets_text, i) if s.targets_text else None
                 if printed is not None and printed != i.target:
                     yield ctx.error("節", f"{p.id}|{s.number}", "目標値（表記）",
-                                    M.R039(name=i.name, printed=format_number(printed), id=i.id, target=format_number(i.target)))
+                                    M.R039(name=i.name, printed=format_number(printed), id=i.id,
+                                           target=format_number(i.target)))
 
 
 @rule(M.R040)

@@ -420,7 +420,8 @@ def ask_reasons(v, reg: Register, located: dict, find) -> None:
         why = reason_needed(ind, previous, value, reg.reason_threshold)
         if why:
             label = "現況値" if key.year == reg.period[0] else "前年度"
-            find(WARNING, M.V028(name=ind.name, value=format_number(value), label=label, previous=format_number(previous), why=why), *located[reason_key])
+            find(WARNING, M.V028(name=ind.name, value=format_number(value), label=label,
+                                 previous=format_number(previous), why=why), *located[reason_key])
 
 
 def merge_evaluation_fields(extras: dict[FieldKey, str], progress: dict, actuals: dict) -> None:

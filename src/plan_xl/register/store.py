@@ -418,7 +418,7 @@ def read_tables(path: Path) -> tuple[dict, dict, dict, list[Finding]]:
     names = set(wb.sheet_names)
     missing = [s for s in SHEETS if s not in names and s not in OPTIONAL_SHEETS]
     if missing:
-        raise RegisterError(M.S010(name=path.name, missing='」「'.join(missing)))
+        raise RegisterError(M.S010(name=path.name, missing="」「".join(missing)))
     tables, extras, problems = {"_headers": {}}, {}, []
     for sheet in SHEETS:
         rows = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False) if sheet in names else []
@@ -437,7 +437,7 @@ def _sheet_rows(path: Path, sheet: str, rows: list[list], problems: list[Finding
     missing = [h for h, _ in SHEETS[sheet] if h not in headers and h not in OPTIONAL_HEADERS
                and (sheet, h) not in OPTIONAL_COLUMNS]
     if missing and rows:
-        raise RegisterError(M.S011(name=path.name, sheet=sheet, missing='」「'.join(missing)))
+        raise RegisterError(M.S011(name=path.name, sheet=sheet, missing="」「".join(missing)))
     known = {h for h, _ in SHEETS[sheet]}
     for h, n in Counter(h for h in headers if h in known).items():
         if n > 1:
@@ -537,7 +537,7 @@ def _plan(reg, row, state):
                 disclosure_website=bool(row.text("市ウェブサイト")), disclosure_other=row.text("その他"),
                 disclosure_pages=_split(row.text("市ウェブページ"), "\n"), validity=row.validity())
     if pid in state["plans"]:
-        raise _Dangling("計画ID", M.S015(plan_id=pid, name=state['plans'][pid].name))
+        raise _Dangling("計画ID", M.S015(plan_id=pid, name=state["plans"][pid].name))
     state["plans"][pid] = plan
 
 
@@ -561,7 +561,7 @@ def _action(reg, row, state):
     if row.text("開始年度"):
         half = {v: k for k, v in HALF_LABELS.items()}.get(row.text("半期"))
         if half is None:
-            raise CellError("半期", M.S018(half=row.text('半期')))
+            raise CellError("半期", M.S018(half=row.text("半期")))
         span = Span(row.integer("開始年度"), row.integer("終了年度"), row.text("行動計画"), half)
     if key[:2] not in state["sections"]:
         raise _Dangling("節", M.S019(plan_id=key[0], section=key[1]))

@@ -383,7 +383,8 @@ def generate_templates(reg: Register, opts: TemplateOptions, key: bytes, out_dir
     issued for the year are not written over."""
     progress = progress or Progress()
     if opts.year not in reg.period:
-        raise UsageError(M.W003(year=opts.year, first=reg.period[0], last=reg.period[-1], hint=M.W020() if opts.year > reg.period[-1] else ""))
+        raise UsageError(M.W003(year=opts.year, first=reg.period[0], last=reg.period[-1],
+                                hint=M.W020() if opts.year > reg.period[-1] else ""))
     if not reissue and (issued := already_issued(reg, opts.year, out_dir, departments)):
         # earlier copies stay valid: collect accepts any signed template of a register revision
         # not newer than its own
