@@ -4,7 +4,7 @@ A message has a stable code (R012: the letter is the area, see the section comme
 kind and ONE Japanese text with named placeholders. Code elsewhere never writes a sentence for a
 person: it calls the catalogue entry with the values, `M.V016(name=ind.name, raw=raw, unit=u)`,
 and gets a `Text` (a str that remembers its code). `Finding` and `PlanXlError` accept nothing
-else, so a message without a code cannot reach a person (tests/test_catalogue.py also scans src/).
+else, so a message without a code cannot reach a person (tests/test_messages.py also scans src/).
 
 E-mail bodies and workbook labels and instructions are not messages: they live with their writers.
 
@@ -489,7 +489,8 @@ def uses(src: Path) -> dict[str, list[str]]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for func in [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))] + [tree]:
             name = getattr(func, "name", "")
-            for node in ast.walk(func):
+            # the body only: a rule's decorator lists its codes (register/checks.py) without using them
+            for node in (n for statement in func.body for n in ast.walk(statement)):
                 if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "M"
                         and node.attr in CATALOGUE):
                     found.setdefault(node.attr, set()).add(f"{module}.{name}" if name else module)
@@ -504,7 +505,7 @@ def table(src: Path | None = None) -> str:
     where = uses(src)
     lines = ["# Messages", "",
              "Every message plan-xl shows a person, generated from `src/plan_xl/messages.py` by",
-             "`python -m plan_xl.messages > docs/messages.md` (tests/test_catalogue.py fails when this",
+             "`python -m plan_xl.messages > docs/messages.md` (tests/test_messages.py fails when this",
              "file is not current). `{name}` is a value filled in when the message is shown.", ""]
     for prefix, title in AREAS.items():
         lines += [f"## {prefix}: {title}", "", "| code | kind | text | where |", "|---|---|---|---|"]
