@@ -51,7 +51,7 @@ PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 class BadFile(Exception):
     """A file that cannot be accepted as a workbook at all, with its verdict."""
 
-    def __init__(self, verdict: Verdict, message: str):
+    def __init__(self, verdict: Verdict, message: M.Text):
         super().__init__(message)
         self.verdict = verdict
         self.message = message
