@@ -455,6 +455,15 @@ U029 = Message(PART, "エラー: {message}")  # every PlanXlError, as shown
 U030 = Message(STOP, "中断しました。")
 U031 = Message(STOP, "エラー: 予期しない問題が発生しました（{error_type}: {error}）。--debug を付けて実行すると詳細が表示されます。")
 U032 = Message(USAGE, "{reason}。2024-06-10、2024/6/10、令和6年6月10日 のように指定してください")
+U033 = Message(NOTICE, "注意: 提出期限 {due} は、{year}年度の実績を取りまとめる期間（{first}～{last}）の外です。"
+                       "年度と期限が正しいか確認してください。")
+U034 = Message(NOTICE, "取り込むファイルがありません（{paths}）。返送されたファイルや保存したメールを置いてから実行してください。")
+U035 = Message(NOTICE, "送信を取りやめました。")
+U036 = Message(NOTICE, "送信できませんでした: {key}: {error}")
+U037 = Message(PART, "注意: {problem}")  # a mail not made (M016-M022), as shown
+U038 = Message(NOTICE, "注意: plan-xl.toml の [open_data] local_government_code（全国地方公共団体コード）が"
+                       "未設定のため、その列は空欄です。")
+U039 = Message(NOTICE, "台帳に誤りが {count} 件あります。直してから調査票・報告書を作成してください。")
 
 # --- Y: fiscal years and dates, Japanese eras (fiscal.py)
 Y001 = Message(VALUE, "元号「{name}」の開始年度 {first_year} が{last_era}より前です")

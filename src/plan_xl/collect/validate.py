@@ -73,9 +73,10 @@ def parse_number(raw, unit: str = "") -> tuple[float | None, bool]:
     return float(m.group(1) + m.group(2)), True
 
 
-Find = Callable[..., None]  # find(severity, message, sheet="", cell="", needs_action=True)
+Find = Callable[..., None]  # find(severity, M.X(...), sheet="", cell="", needs_action=True)
 # Further rules, run after the built-in ones on a signed workbook: rule(book, reg, v, find).
-# Add one with `RULES.append(my_rule)` in the module that owns the rule.
+# Add one with `RULES.append(my_rule)` in the module that owns the rule; its messages are catalogue
+# entries (plan_xl.messages), or a Message of its own with a code of its own.
 RULES: list[Callable[[Workbook, Register, Validation, Find], None]] = [read_evaluation]
 
 
