@@ -20,7 +20,7 @@ from ..findings import ERROR, WARNING, Finding
 from ..register.evaluate import EVALUATION_FIELDS, read_evaluation
 from ..register.history import stale_findings
 from ..register.model import NOTHING_TO_ADD, FieldKey, Indicator, Lookup, Register, format_number
-from ..workbooks.identity import Identity, digest
+from ..workbooks.identity import FORMAT_VERSION, Identity, digest
 from ..workbooks.layout import INPUT_FILL_NAME
 from ..workbooks.xlsx import cell_address
 from .read import LIMITS, Workbook
@@ -87,6 +87,11 @@ def validate(book: Workbook, reg: Register, key: bytes, file: str, lookup: Looku
     def find(severity, message, sheet="", cell="", needs_action=True):
         v.findings.append(Finding(severity, message, sheet, cell, file, needs_action))
 
+    if ident.version > FORMAT_VERSION:  # a later plan-xl's identity: its signature is not ours to read
+        v.signed = False
+        find(ERROR, f"この調査票は新しい版の plan-xl で作成されています（識別情報の形式 {ident.version}、"
+                    f"この plan-xl が読めるのは {FORMAT_VERSION} まで）。plan-xl を新しくしてから取り込んでください。")
+        return v
     if not ident.verify(key):
         v.signed = False
         find(ERROR, "調査票の識別情報（署名）が、この作業フォルダで発行したものと一致しません。"
@@ -101,8 +106,8 @@ def validate(book: Workbook, reg: Register, key: bytes, file: str, lookup: Looku
 
     for severity, message in stale_findings(reg, ident):  # a template older than a register change
         find(severity, message)
-    if ident.revision > reg.revision:
-        find(ERROR, f"この調査票は現在の台帳（版 {reg.revision}）より新しい版 {ident.revision} から作られています。"
+    if ident.register_version > reg.register_version:
+        find(ERROR, f"この調査票は現在の台帳（版 {reg.register_version}）より新しい版 {ident.register_version} から作られています。"
                     "別の台帳から発行された可能性があります。")
     if lookup.department_name(ident.department) is None:
         find(ERROR, f"所管課「{ident.department}」が台帳にありません。")
