@@ -13,7 +13,7 @@ import pytest
 from plan_xl.register.source import load_source
 from plan_xl.register.store import BACKUPS_KEPT, load_register, save_register
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX only")
 

@@ -11,7 +11,7 @@ from returned import zip_of
 from plan_xl.collect import read as reader
 from plan_xl.collect.read import LIMITS, BadFile, prescan
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "LIMITS.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "LIMITS.md"
 
 
 def test_every_limit_is_documented_with_its_reason():

@@ -4,33 +4,18 @@ workbook holds, one plan per page run, A4 landscape, fonts embedded, a bookmark 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 
 import pytest
 from click.testing import CliRunner
 from conftest import needs_libreoffice
+from pdftext import flat, needs_poppler, pdf_pages
 from python_calamine import CalamineWorkbook
 
-from plan_xl.workbooks import pdf as pdf_module
 from plan_xl.cli import main
+from plan_xl.workbooks import pdf as pdf_module
 from plan_xl.workbooks.layout import sheet_name
 from plan_xl.workspace import Workspace
-
-needs_poppler = pytest.mark.skipif(not all(shutil.which(t) for t in ("pdfinfo", "pdftotext", "pdffonts")),
-                                   reason="poppler-utils is not installed")
-
-
-def flat(text: str) -> str:
-    return re.sub(r"\s+", "", text)
-
-
-def pdf_pages(pdf) -> list[str]:
-    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
-    pages = int(re.search(r"Pages:\s+(\d+)", info)[1])
-    assert "841.89 x 595.3" in info  # A4 landscape
-    return [subprocess.run(["pdftotext", "-raw", "-f", str(n), "-l", str(n), str(pdf), "-"],
-                           capture_output=True, text=True, check=True).stdout for n in range(1, pages + 1)]
 
 
 def workbook_fragments(path) -> list[tuple[str, str]]:
