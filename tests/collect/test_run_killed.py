@@ -24,6 +24,7 @@ pytestmark = pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX")
 
 DRIVER = textwrap.dedent("""
     import sys, time
+    import plan_xl.atomic as atomic
     import plan_xl.collect.feedback as outputs
     import plan_xl.register.store as register
 
@@ -45,7 +46,7 @@ DRIVER = textwrap.dedent("""
 
     wrap(register, "write_register_file", before="before_write", after="temporary_written")
     wrap(register, "_prune_backups", after="backup_made")        # old file copied, not yet replaced
-    wrap(register, "_fsync_dir", after="replaced")                # new register in place
+    wrap(atomic, "_fsync_dir", after="replaced")                  # new register in place
     wrap(outputs, "write_status", before="writing_outputs")       # register saved, outputs pending
 
     from plan_xl.cli import main
