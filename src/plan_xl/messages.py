@@ -225,7 +225,7 @@ V001 = Message(ERROR, "調査票の識別情報（署名）が、この作業フ
                       "識別情報が書き換えられた可能性があります。送付した調査票をそのまま使って記入してください。")
 V002 = Message(ERROR, "文書プロパティの識別情報が調査票の内容と一致しません。送付した調査票をそのまま使ってください。")
 V003 = Message(ERROR, "{year}年度は計画期間の外です。")
-V004 = Message(ERROR, "この調査票は現在の台帳（版 {current}）より新しい版 {revision} から作られています。"
+V004 = Message(ERROR, "この調査票は現在の台帳（版 {current}）より新しい版 {template_version} から作られています。"
                       "別の台帳から発行された可能性があります。")
 V005 = Message(ERROR, "所管課「{department}」が台帳にありません。")
 V006 = Message(ERROR, "入力欄に数式があり、計算結果が保存されていません。値を直接入力してください。")
@@ -263,6 +263,8 @@ V027 = Message(WARNING, "「自己評価」が未選択です。その年度の�
 V028 = Message(WARNING, "「{name}」の実績値 {value} は{label}（{previous}）から{why}しています。"
                         "「変動要因」にその理由を記入してください。")
 V029 = Message(PART, "「{percent}%」のつもりであれば {percent} と入力してください。")  # hint, in V021
+V030 = Message(ERROR, "この調査票は新しい版の plan-xl で作成されています（識別情報の形式 {version}、この plan-xl が読めるのは"
+                      " {readable} まで）。plan-xl を新しくしてから取り込んでください。")
 
 # --- F: collect, file reading: a file that cannot be accepted as a workbook (collect/read.py)
 F001 = Message(VERDICT, "ファイルにパスワードが設定されているため開けません。パスワードを解除して保存し直してから送ってください。")

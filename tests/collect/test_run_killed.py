@@ -46,7 +46,7 @@ DRIVER = textwrap.dedent("""
 
     wrap(register, "write_register_file", before="before_write", after="temporary_written")
     wrap(register, "_prune_backups", after="backup_made")        # old file copied, not yet replaced
-    wrap(atomic, "_fsync_dir", after="replaced")                  # new register in place (the only durable replace)
+    wrap(atomic, "_fsync_dir", after="replaced")                  # new register in place
     wrap(outputs, "write_status", before="writing_outputs")       # register saved, outputs pending
 
     from plan_xl.cli import main
