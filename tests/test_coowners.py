@@ -10,7 +10,16 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 from conftest import needs_libreoffice, soffice
-from returned import YEAR, copy_workspace, editable, fill, identity, issue, typical_values, via_libreoffice
+from support.returned import (
+    YEAR,
+    copy_workspace,
+    editable,
+    fill,
+    identity,
+    issue,
+    typical_values,
+    via_libreoffice,
+)
 
 from plan_xl.cli import main
 from plan_xl.collect import collect, department_status

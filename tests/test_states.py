@@ -110,7 +110,7 @@ def test_the_five_places_agree(demo):
 def test_after_the_correction_arrives_every_place_says_accepted(demo, tmp_path):
     import shutil
 
-    from returned import fill, identity, typical_values
+    from support.returned import fill, identity, typical_values
 
     from plan_xl.collect import collect
 

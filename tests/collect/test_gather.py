@@ -10,9 +10,9 @@ from email.message import EmailMessage
 
 import pytest
 from click.testing import CliRunner
-from msgfile import Forwarded, outlook_msg
-from returned import YEAR, copy_workspace, fill, identity, issue, typical_values, zip_of
-from zipbuild import zip_archive
+from support.msgfile import Forwarded, outlook_msg
+from support.returned import YEAR, copy_workspace, fill, identity, issue, typical_values
+from support.zipbuild import parts_of, zip_archive, zip_of
 
 from plan_xl.cli import main
 from plan_xl.collect import Opener, Verdict, collect
@@ -158,16 +158,8 @@ def test_msg_with_a_zip_inside(ws):
 
 
 def test_macro_enabled_book_is_read_as_values_with_a_notice(ws):
-    import io
-    import zipfile
-
-    data = filled(ws)
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            zout.writestr(info, zin.read(info.filename))
-        zout.writestr("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0 macro")
-    (ws.inbox / NAME.replace(".xlsx", ".xlsm")).write_bytes(out.getvalue())
+    macro = zip_of([*parts_of(filled(ws)), ("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0 macro")])
+    (ws.inbox / NAME.replace(".xlsx", ".xlsm")).write_bytes(macro)
 
     r = only(collect(ws))
 

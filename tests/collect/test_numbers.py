@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import needs_libreoffice, soffice
-from returned import (
+from support.returned import (
     YEAR,
     cell_of,
     copy_workspace,

@@ -6,7 +6,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from returned import zip_of
+from support.zipbuild import zip_of
 
 from plan_xl.collect import read as reader
 from plan_xl.collect.read import LIMITS, BadFile, prescan

@@ -4,7 +4,7 @@ reason, a 自己評価 off the list is sent back, and both reach the register wi
 from __future__ import annotations
 
 import pytest
-from returned import YEAR, copy_workspace, editable, fill, identity, issue, typical_values
+from support.returned import YEAR, copy_workspace, editable, fill, identity, issue, typical_values
 
 from plan_xl.collect import collect
 

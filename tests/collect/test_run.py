@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import needs_libreoffice, soffice
 from python_calamine import CalamineWorkbook
-from returned import (
+from support.returned import (
     YEAR,
     cell_of,
     copy_workspace,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 
 import pytest
-from returned import ISSUED, YEAR, copy_workspace, fill, identity, issue, typical_values
+from support.returned import ISSUED, YEAR, copy_workspace, fill, identity, issue, typical_values
 
 from plan_xl.collect import Verdict, collect
 from plan_xl.findings import WARNING
