@@ -116,11 +116,20 @@ def test_two_runs_clearing_the_same_stale_lock_do_not_both_get_it(tmp_path):
     path = tmp_path / ".register.lock"
     _write_lock(path, _dead_pid())
     a, b = RegisterLock(path), RegisterLock(path)
-    assert b.is_stale()  # B has looked…
-    a.acquire()  # …A clears the stale lock and takes it
-    assert b._clear_stale() is False  # B's late clearing finds a live owner and leaves it
+    looks, b_looks = [], b.is_stale
+
+    def a_acts_right_after_b_looks():
+        looks.append(b_looks())
+        if len(looks) == 1:
+            a.acquire()  # …A clears the stale lock and takes it
+        return looks[-1]
+
+    b.is_stale = a_acts_right_after_b_looks
     with pytest.raises(RegisterBusyError):
-        b.acquire()
+        b.acquire()  # B's late clearing finds a live owner and leaves it
+    assert looks[0] is True  # B had looked and seen the stale lock…
+    assert json.loads(path.read_text(encoding="utf-8"))["pid"] == os.getpid()  # A's lock, untouched
+    del b.is_stale
     a.release()
     b.acquire()
     b.release()
