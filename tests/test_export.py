@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from plan_xl.cli import main
-from plan_xl.demo import init_workspace
 from plan_xl.export import check_digit, export, read_csv, read_json, read_xlsx, valid_code
 from plan_xl.register.frames import INDICATOR_YEARS, ITEM_YEARS, ITEMS, SCHEMA, frames
 from plan_xl.register.model import Actual, Provenance
+from plan_xl.workspace import init_workspace
 
 HOSTILE = '=HYPERLINK("http://evil.example/","押す")'
 
@@ -105,7 +105,7 @@ def test_cli_export_takes_the_code_from_plan_xl_toml(workspace):
 
 
 def test_register_frames_and_the_year_over_year_table(reg):
-    t = reg.frames(2023)[INDICATOR_YEARS]
+    t = frames(reg, 2023)[INDICATOR_YEARS]
     table = t.pivot_table(index="指標ID", columns="年度", values="実績値", aggfunc="first")
     assert table.loc["1-3-1.1"].tolist() == [15.9, 23.9]
 

@@ -10,11 +10,14 @@ import sys
 import time
 
 import pytest
+from click.testing import CliRunner
 from support.returned import YEAR, fill, issue
 
+from plan_xl.cli import BAR_FROM, main
 from plan_xl.collect import collect
 from plan_xl.errors import RegisterBusyError
 from plan_xl.lock import UNREADABLE_STALE_SECONDS, RegisterLock
+from plan_xl.progress import Progress
 from plan_xl.register.store import load_register
 
 DEPARTMENTS = ["市民課", "人事課", "中央公民館", "行政マネジメント課"]
@@ -73,10 +76,10 @@ def test_two_collect_processes_at_once(ws):
 
 def test_stale_lock_of_a_killed_run_is_cleared(ws):
     _write_lock(_lock_path(ws), _dead_pid())
-    notices = []
-    result = collect(ws, progress=lambda m: m and notices.append(m))
+    progress = Progress()
+    result = collect(ws, progress=progress)
     assert result.register_changed
-    assert any("ロックが残っていたため解除しました" in n for n in notices)
+    assert any("ロックが残っていたため解除しました" in n for n in progress.notices)
     assert not _lock_path(ws).exists()
 
 
@@ -133,3 +136,14 @@ def test_two_runs_clearing_the_same_stale_lock_do_not_both_get_it(tmp_path):
     a.release()
     b.acquire()
     b.release()
+
+
+def test_the_command_line_shows_a_notice_while_the_bar_is_drawn(ws):
+    """More files than the bar threshold: the stale-lock notice is printed, not dropped."""
+    _write_lock(_lock_path(ws), _dead_pid())
+    for n in range(BAR_FROM + 1):
+        (ws.inbox / f"メモ{n}.txt").write_text("調査票ではありません", encoding="utf-8")
+    result = CliRunner().invoke(main, ["--dir", str(ws.root), "collect"])
+    assert result.exit_code == 1, result.output  # the notes are not templates
+    assert "確認中" in result.output  # the bar (its label only, as the output is not a terminal)
+    assert "ロックが残っていたため解除しました" in result.output

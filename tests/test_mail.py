@@ -19,7 +19,6 @@ from plan_xl.mail import (
     PASSWORD_ENV,
     MailError,
     connect,
-    copy_default_templates,
     load_settings,
     prepare_letters,
     send_letters,
@@ -27,6 +26,7 @@ from plan_xl.mail import (
     write_drafts,
 )
 from plan_xl.register.model import Submission
+from plan_xl.workspace import copy_default_templates
 
 DUE = date(2024, 5, 31)
 

@@ -2,7 +2,7 @@ import pytest
 
 from plan_xl.errors import UsageError
 from plan_xl.register.model import Progress
-from plan_xl.workspace import Workspace
+from plan_xl.workspace import Workspace, init_workspace
 
 
 def test_cycle_year_follows_the_issued_templates(workspace, register):
@@ -39,8 +39,6 @@ def test_commands_refuse_a_folder_that_is_not_a_working_folder(tmp_path, args):
 
 
 def test_init_makes_the_register_and_the_signing_key(tmp_path):
-    from plan_xl.demo import init_workspace
-
     made = init_workspace(tmp_path / "行革")
     ws = Workspace(tmp_path / "行革")
     assert ws.register_path in made and ws.key_path in made and ws.exists()

@@ -8,16 +8,49 @@ import functools
 import re
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 from click.exceptions import NoArgsIsHelpError
 
 from . import __version__
+from . import mail as mailer
+from .collect import Opener, State, department_states, department_status
+from .collect import collect as run_collect
+from .collect.gather import gather
+from .demo import run_demo
 from .errors import PlanXlError, UsageError
-from .fiscal import collection_window, parse_date
+from .export import export, local_government_code
+from .findings import has_errors
+from .fiscal import collection_window, parse_date, parse_fy
+from .progress import Progress
+from .register.checks import check_register, require_clean
+from .register.checks import describe as describe_finding
+from .register.evaluate import rating_summary
+from .register.history import (
+    RECORD,
+    add_department,
+    add_plan,
+    change_register,
+    describe_change,
+    merge_department,
+    new_period,
+    record_edits,
+    rename_department,
+    retire,
+    set_target,
+)
+from .register.store import save_register
+from .workbooks.identity import load_or_create_key
+from .workbooks.importer import import_report
 from .workbooks.layout import display_width
-from .workspace import Workspace
+from .workbooks.pdf import to_pdf
+from .workbooks.report import build_report
+from .workbooks.report import describe as describe_report
+from .workbooks.templates import TemplateOptions, already_issued, generate_templates
+from .workspace import Workspace, init_workspace
 
 
 class Context:
@@ -143,6 +176,54 @@ class _Group(_Command, click.Group):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+class _Lines(Progress):
+    """Progress as lines: every notice, and with `items` what each step made (a template's path)."""
+
+    def __init__(self, items: bool = False):
+        super().__init__()
+        self.items = items
+
+    def update(self, n: int = 1, item: object = None) -> None:
+        super().update(n)
+        if self.items and item is not None:
+            click.echo(str(item))
+
+    def notice(self, text: str) -> None:
+        super().notice(text)
+        click.echo(text)
+
+
+class _Bar(Progress):
+    """A bar on stderr; a notice is printed on its own line above it, never dropped."""
+
+    def __init__(self, bar):
+        super().__init__()
+        self.bar = bar
+
+    def update(self, n: int = 1, item: object = None) -> None:
+        super().update(n)
+        self.bar.update(n)
+
+    def notice(self, text: str) -> None:
+        super().notice(text)
+        if self.bar.file.isatty():  # the bar's line is cleared first; the next update redraws it
+            click.echo("\r" + " " * (self.bar.max_width or 0) + "\r", file=self.bar.file, nl=False)
+        click.echo(text, file=self.bar.file)
+
+
+BAR_FROM = 20  # files: below this many, collect prints no bar
+
+
+@contextmanager
+def _progress(ctx: Context, total: int, label: str) -> Iterator[Progress]:
+    """A bar for a long run shown to a person (not --quiet), else plain lines."""
+    if total <= BAR_FROM or ctx.quiet:
+        yield _Lines()
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield _Bar(bar)
+
+
 class DateType(click.ParamType):
     """A date as a clerk writes it: 2024-06-10, 2024/6/10, 令和6年6月10日."""
 
@@ -216,10 +297,6 @@ def templates(ctx: Context, year, out_dir, departments, due, password, reissue) 
       plan-xl templates --year 2023 --due 2024-05-31
       plan-xl templates --year 2023 --department 人事課
     """
-    from .register.checks import require_clean
-    from .workbooks.identity import load_or_create_key
-    from .workbooks.templates import TemplateOptions, already_issued, generate_templates
-
     reg = ctx.workspace.load()  # refuses outside a working folder, before any key is made
     require_clean(reg, "調査票の作成")
     if year is None:
@@ -238,7 +315,7 @@ def templates(ctx: Context, year, out_dir, departments, due, password, reissue) 
         click.echo(notice, err=True)
     opts = TemplateOptions(year, due, password)
     key = load_or_create_key(ctx.workspace.key_path)
-    paths = generate_templates(reg, opts, key, out_dir, list(departments) or None, progress=click.echo,
+    paths = generate_templates(reg, opts, key, out_dir, list(departments) or None, progress=_Lines(items=True),
                                reissue=reissue)
     ctx.say(f"{year}年度の調査票を {len(paths)} 件作成しました: {out_dir}")
     if issued:
@@ -267,11 +344,6 @@ def collect(ctx: Context, paths, zip_passwords) -> None:
       plan-xl collect C:\\受信\\2023年度
       plan-xl collect --zip-password 別メールのパスワード
     """
-    from .collect import Opener
-    from .collect import collect as run_collect
-    from .collect.gather import gather
-    from .register.checks import require_clean
-
     ctx.workspace.require()
     require_clean(ctx.workspace.load(), "取り込み")
     paths = list(paths) or [ctx.workspace.inbox]
@@ -281,13 +353,8 @@ def collect(ctx: Context, paths, zip_passwords) -> None:
             return click.prompt(f"{name} はパスワード付きの zip です。パスワード（空のまま Enter で飛ばす）",
                                 default="", show_default=False, hide_input=True, err=True) or None
     gathered = gather(paths, Opener(list(zip_passwords), ask))
-    count = len(gathered[0]) if not ctx.quiet else 0
-    if count > 20:
-        with click.progressbar(length=count, label="確認中", file=sys.stderr) as bar:
-            result = run_collect(ctx.workspace, paths, gathered=gathered,
-                                 progress=lambda m: bar.update(1) if m is None else None)
-    else:
-        result = run_collect(ctx.workspace, paths, gathered=gathered, progress=lambda m: m and click.echo(m))
+    with _progress(ctx, len(gathered[0]), "確認中") as progress:
+        result = run_collect(ctx.workspace, paths, gathered=gathered, progress=progress)
     _print_collect(ctx, result, paths)
     sys.exit(result.exit_code)
 
@@ -327,8 +394,6 @@ def status(ctx: Context, year) -> None:
     例:
       plan-xl status --year 2023
     """
-    from .collect import State, department_status
-
     reg = ctx.workspace.load()
     year = year or ctx.workspace.cycle_year(reg)
     if year not in reg.period:
@@ -367,8 +432,6 @@ def init(ctx: Context, folder) -> None:
     例:
       plan-xl init 行革2023
     """
-    from .demo import init_workspace
-
     root = folder or ctx.workspace.root
     made = init_workspace(root)
     for path in made:
@@ -391,10 +454,6 @@ def demo(ctx: Context, folder) -> None:
       plan-xl demo
       plan-xl demo デモ
     """
-    import datetime as dt
-
-    from .demo import run_demo
-
     root = folder or Path(f"plan-xl-demo-{dt.datetime.now():%Y%m%d-%H%M%S}")
     outputs = run_demo(root, ctx.say)
     ctx.say("")
@@ -411,13 +470,10 @@ def check(ctx: Context) -> None:
     例:
       plan-xl check
     """
-    from .findings import has_errors
-    from .register.checks import check_register, describe
-
     reg = ctx.workspace.load()
     findings = check_register(reg)
     for f in findings:
-        click.echo(describe(f))
+        click.echo(describe_finding(f))
     n_err = sum(f.severity == "誤り" for f in findings)
     ctx.say(f"台帳 {ctx.workspace.register_path}: 実施計画 {len(reg.plans)} 件、"
             f"所管課 {len(reg.departments)} 課、指標 {sum(len(p.indicators) for p in reg.plans)} 件、"
@@ -463,8 +519,6 @@ _due_option = click.option("--due", type=DATE, default=None,
 
 def _run_mail(ctx: Context, kind: str, year: int | None, send: bool, yes: bool, resend: bool,
               encoding: str | None, **options) -> None:
-    from . import mail as mailer
-    from .register.checks import require_clean
 
     ws = ctx.workspace
     reg = ws.load()
@@ -594,22 +648,16 @@ def report(ctx: Context, year: int | None, out: Path | None, issued, pdf: bool) 
       plan-xl report --year 2023 --pdf
       plan-xl report --year 2023 --out 報告書.xlsx --date 2024-08-01
     """
-    from .collect import State, department_states
-    from .register.checks import require_clean
-    from .register.evaluate import rating_summary
-    from .workbooks.report import build_report, describe
-
     reg = ctx.workspace.load()
     require_clean(reg, "報告書の作成")
     year = year or max(reg.reported_years(), default=reg.first_open_year())
     returned = {d for d, s in department_states(ctx.workspace, reg, year).items() if s == State.RETURNED}
     path = build_report(reg, year, out or ctx.workspace.report_path(year),
                         issued, returned)
-    ctx.say(describe(reg, year, returned))
+    ctx.say(describe_report(reg, year, returned))
     ctx.say(rating_summary(reg, year))
     click.echo(f"報告書を作成しました: {path}")
     if pdf:
-        from .workbooks.pdf import to_pdf
 
         click.echo(f"PDF を作成しました: {to_pdf(path)}")
 
@@ -631,8 +679,6 @@ def export_(ctx: Context, year: int | None, out_dir: Path | None) -> None:
       plan-xl export --year 2023
       plan-xl export --year 2023 --out 公開用
     """
-    from .export import export, local_government_code
-
     reg = ctx.workspace.load()
     year = year or max(reg.reported_years(), default=reg.first_open_year())
     code = local_government_code(ctx.workspace.settings_path)
@@ -662,10 +708,6 @@ def import_(ctx: Context, report_file: Path, out: Path | None) -> None:
       plan-xl import 2022年度_進捗状況.xlsx
       plan-xl import 2022年度_進捗状況.xlsx --out workbooks/register_取込.xlsx
     """
-    from .errors import UsageError
-    from .register.store import save_register
-    from .workbooks.importer import import_report
-
     target = out or ctx.workspace.register_path
     if out is None and target.exists():
         raise UsageError(f"台帳 {target} が既にあります。上書きしないよう、--out で別のファイルを"
@@ -729,10 +771,6 @@ def plan_group() -> None:
 
 def _fiscal_year_or_date(ctx, param, value: str) -> int:
     """--from 2024, or an effective date (組織改編 of 2022-11-01 applies from FY2022)."""
-    import datetime as dt
-
-    from .fiscal import parse_fy
-
     try:
         day = dt.date.fromisoformat(value)
     except ValueError:
@@ -749,8 +787,6 @@ _reason_option = click.option("--reason", required=True, help="変更の理由�
 
 
 def _change(ctx: Context, year: int, reason: str, by: str, op) -> None:
-    from .register.checks import check_register, describe
-    from .register.history import change_register, describe_change
 
     made = change_register(ctx.workspace, year, reason, by, op)
     for c in made:
@@ -758,7 +794,7 @@ def _change(ctx: Context, year: int, reason: str, by: str, op) -> None:
     click.echo(f"変更履歴に {len(made)} 件を記録しました。" if made else "変更はありませんでした。")
     problems = [f for f in check_register(ctx.workspace.load()) if f.severity == "誤り"]
     for f in problems:
-        click.echo(describe(f))
+        click.echo(describe_finding(f))
     if problems:
         click.echo(f"台帳に誤りが {len(problems)} 件あります。直してから調査票・報告書を作成してください。")
         sys.exit(1)
@@ -780,8 +816,6 @@ def plan_target(ctx: Context, indicator, value, year, reason, note) -> None:
     例:
       plan-xl plan target 1-3-5.1 150000 --from 2024 --reason 当面の目標値を達成したため
     """
-    from .register.history import set_target
-
     _change(ctx, year, reason, "plan target", lambda reg, rec: set_target(reg, indicator, value, year, note, rec))
 
 
@@ -801,8 +835,6 @@ def plan_retire(ctx: Context, item, last, how, into, reason) -> None:
       plan-xl plan retire 1-3-7 --last 2024 --how 完了 --reason 電子化が完了したため
       plan-xl plan retire 1-3-2 --last 2023 --how 統合 --into 1-3-1 --reason 事業を統合
     """
-    from .register.history import retire
-
     _change(ctx, last + 1, reason, "plan retire", lambda reg, rec: retire(reg, item, last, how, into, rec))
 
 
@@ -822,8 +854,6 @@ def plan_add(ctx: Context, plan_id, name, departments, year, reason) -> None:
     例:
       plan-xl plan add 1-3-9 マイナンバーカード活用推進事業 --department 市民課 --from 2024 --reason 新規事業
     """
-    from .register.history import add_plan
-
     _change(ctx, year, reason, "plan add",
             lambda reg, rec: add_plan(reg, plan_id, name, list(departments), year, rec))
 
@@ -842,8 +872,6 @@ def plan_add_department(ctx: Context, name, email, year, reason) -> None:
     例:
       plan-xl plan add-department マイナンバー推進課 --email mynumber@city.example.jp --from 2024 --reason 組織改編
     """
-    from .register.history import add_department
-
     _change(ctx, year, reason, "plan add-department", lambda reg, rec: add_department(reg, name, email, year, rec))
 
 
@@ -861,8 +889,6 @@ def plan_rename_department(ctx: Context, old, new, year, reason) -> None:
     例:
       plan-xl plan rename-department 男女共同参画課 ダイバーシティ推進課 --from 2024 --reason 組織改編
     """
-    from .register.history import rename_department
-
     _change(ctx, year, reason, "plan rename-department", lambda reg, rec: rename_department(reg, old, new, rec))
 
 
@@ -880,8 +906,6 @@ def plan_merge_department(ctx: Context, old, into, year, reason) -> None:
     例:
       plan-xl plan merge-department 中央公民館 生涯学習課 --from 2024 --reason 組織改編
     """
-    from .register.history import merge_department
-
     _change(ctx, year, reason, "plan merge-department", lambda reg, rec: merge_department(reg, old, into, rec))
 
 
@@ -899,8 +923,6 @@ def plan_new_period(ctx: Context, start, end, reason) -> None:
     例:
       plan-xl plan new-period 2026 2029 --reason 第2期実施計画の策定
     """
-    from .register.history import new_period
-
     _change(ctx, start, reason, "plan new-period", lambda reg, rec: new_period(reg, start, end, rec))
 
 
@@ -916,8 +938,6 @@ def plan_record(ctx: Context, year, reason) -> None:
     例:
       plan-xl plan record --from 2024 --reason 取組内容の表現を修正
     """
-    from .register.history import RECORD, record_edits
-
     _change(ctx, year, reason, RECORD, lambda reg, rec: record_edits(reg, year, reason))
 
 
@@ -933,8 +953,6 @@ def plan_history(ctx: Context, year) -> None:
       plan-xl plan history
       plan-xl plan history --year 2024
     """
-    from .register.history import describe_change
-
     reg = ctx.workspace.load()
     changes = [c for c in reg.changes if year is None or c.year == year]
     for c in changes:

@@ -1,4 +1,4 @@
-"""`plan-xl init` and `plan-xl demo`: a new working folder, and a whole yearly cycle on it.
+"""`plan-xl demo`: a whole yearly cycle in a new working folder.
 
 The demo fills the FY2023 templates the way departments do (openpyxl typing into the input
 cells, some returned as saved e-mails), with one department making typical mistakes and one
@@ -14,66 +14,26 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
-import openpyxl
-
+from .collect import State, collect, department_states
 from .collect.read import open_workbook
+from .errors import UsageError
+from .export import export, local_government_code
 from .fiscal import fy_short
-from .register.evaluate import previous_value, reason_needed, self_rating_choices
+from .mail import load_settings, prepare_letters, write_drafts
+from .register.evaluate import previous_value, rating_summary, reason_needed, self_rating_choices
 from .register.model import Indicator, Register, format_number
-from .workspace import Workspace
+from .workbooks.identity import load_or_create_key
+from .workbooks.report import build_report
+from .workbooks.templates import TemplateOptions, generate_templates
+from .workspace import Workspace, init_workspace
 
-SETTINGS_TEMPLATE = """\
-# plan-xl settings for this working folder.
-# The SMTP password is never written here: set the environment variable PLAN_XL_SMTP_PASSWORD
-# (or store it in the OS keyring under the service name "plan-xl").
-
-[smtp]
-host = "smtp.city.example.jp"
-port = 587
-security = "starttls"     # starttls, ssl or none
-user = ""
-sender = "{sender}"
-sender_name = "{sender_name}"
-encoding = "utf-8"        # or iso-2022-jp
-
-[open_data]
-# 全国地方公共団体コード (6 digits with the check digit), the first column of `plan-xl export`
-local_government_code = "{code}"
-"""
-
-KNOWN_CODES = {"郡山市": "072036"}  # the shipped register's city; others fill in their own
 DEMO_YEAR = 2023
+DUE = dt.date(2024, 5, 31)  # the templates' due date in the demo
 MISTAKES = "市民課"  # full-width digits, a changed pre-filled cell, a missing 実績
 SILENT = "河川課"  # does not reply
 # An indicator that moves the wrong way in the demo year, with the department's 変動要因, so the
 # report's 評価 lists an item that fell back.
 FALLS_BACK = {"1-2-2.1": (1.12, "●制度改正への対応と、休止していた窓口業務の再開により、業務量が一時的に増加した。")}
-
-
-def init_workspace(root: Path) -> list[Path]:
-    """Create a working folder: folder layout, the register, settings and mail texts."""
-    from .mail import copy_default_templates
-    from .workbooks.identity import load_or_create_key
-
-    ws = Workspace(root)
-    made = []
-    for folder in (ws.workbooks, ws.inbox, ws.archive, ws.root / "templates", ws.outbox):
-        folder.mkdir(parents=True, exist_ok=True)
-    if ws.create():
-        made.append(ws.register_path)
-    reg = ws.load()
-    if not ws.key_path.exists():  # the folder's own signing key, made here and nowhere as a side effect
-        load_or_create_key(ws.key_path)
-        made.append(ws.key_path)
-    if not ws.settings_path.exists():
-        coordinator = reg.meta.get("coordinating_department", "")
-        sender = reg.department(coordinator).email if reg.department_name(coordinator) else ""
-        ws.settings_path.write_text(SETTINGS_TEMPLATE.format(
-            sender=sender, sender_name=f"{reg.meta.get('city', '')} {coordinator}".strip(),
-            code=KNOWN_CODES.get(reg.meta.get("city", ""), "")), encoding="utf-8")
-        made.append(ws.settings_path)
-    made += copy_default_templates(ws.mail_templates)
-    return made
 
 
 def demo_value(reg: Register, ind: Indicator, year: int) -> float:
@@ -116,6 +76,8 @@ def demo_part(reg: Register, plan_id: str, department: str, year: int) -> tuple[
 
 def fill_template(data: bytes, reg: Register, mistakes: bool = False) -> bytes:
     """Type into a template's own input cells as its department would; returns the file."""
+    import openpyxl  # here: it takes a second to import, and only the demo types into templates
+
     ident = open_workbook(data).identity
     wb = openpyxl.load_workbook(io.BytesIO(data))
     first_results = True
@@ -185,33 +147,55 @@ def as_email(data: bytes, filename: str, department: str, sender: str, to: str, 
 
 def run_demo(root: Path, say: Callable[[str], None]) -> dict[str, Path]:
     """The whole FY2023 cycle in a fresh working folder; returns the main outputs."""
-    from .collect import State, collect, department_states
-    from .export import export, local_government_code
-    from .mail import load_settings, prepare_letters, write_drafts
-    from .register.evaluate import rating_summary
-    from .workbooks.identity import load_or_create_key
-    from .workbooks.report import build_report
-    from .workbooks.templates import TemplateOptions, generate_templates
-
     if root.exists() and any(root.iterdir()):
-        from .errors import UsageError
-
         raise UsageError(f"{root} は空ではありません。新しいフォルダを指定してください。")
     ws = Workspace(root)
     say(f"1/7 作業フォルダを作成: {root}")
     init_workspace(root)
     reg = ws.load()
     say(f"    台帳: {ws.register_path}（実施計画 {len(reg.plans)} 件、所管課 {len(reg.departments)} 課）")
+    paths = _issue(ws, reg, say)
+    _return(ws, reg, paths, say)
+    result = collect(ws, [ws.inbox], now=dt.datetime(2024, 6, 3, 9, 0))
+    _report_collect(ws, reg, result, say)
+    reg = ws.load()
+    states = department_states(ws, reg, DEMO_YEAR)
+    counts = {k: sum(s == k for s in states.values()) for k in State}
+    say("5/7 提出状況: " + "、".join(f"{k} {v} 課" for k, v in counts.items() if v)
+        + f"（{result.status_paths[0]}）")
+    _drafts(ws, reg, "reminders", due=DUE)
+    report = build_report(reg, DEMO_YEAR, ws.report_path(DEMO_YEAR), issued=dt.date(2024, 6, 10),
+                          returned={d for d, s in states.items() if s == State.RETURNED})
+    say(f"6/7 取りまとめた報告書: {report}")
+    say(f"    {rating_summary(reg, DEMO_YEAR)}")
+    opendata = export(reg, DEMO_YEAR, ws.workbooks / "opendata" / str(DEMO_YEAR),
+                      local_government_code(ws.settings_path))
+    say(f"    オープンデータ（CSV・Excel・JSON）: {opendata[0].parent}")
+    _drafts(ws, reg, "report", to=["kanbu@city.example.jp"], report_file=report)
+    say(f"7/7 メールの下書き（送付・修正依頼・督促・報告書）: {ws.outbox}")
+    return {"register": ws.register_path, "report": report, "status": result.status_paths[0],
+            "outbox": ws.outbox, "templates": ws.templates_dir(DEMO_YEAR)}
 
-    due = dt.date(2024, 5, 31)
-    issued = dt.datetime(2024, 4, 10, 9, 0)
-    paths = generate_templates(reg, TemplateOptions(DEMO_YEAR, due, issued=issued),
+
+def _drafts(ws: Workspace, reg: Register, kind: str, **options) -> list[Path]:
+    """The mail drafts of one kind, as `plan-xl mail <kind>` writes them."""
+    batch = prepare_letters(ws, reg, kind, DEMO_YEAR, load_settings(ws, reg), **options)
+    return write_drafts(batch, ws, load_settings(ws, reg))
+
+
+def _issue(ws: Workspace, reg: Register, say: Callable[[str], None]) -> list[Path]:
+    """Step 2: the templates and their mails."""
+    paths = generate_templates(reg, TemplateOptions(DEMO_YEAR, DUE, issued=dt.datetime(2024, 4, 10, 9, 0)),
                                load_or_create_key(ws.key_path), ws.templates_dir(DEMO_YEAR))
     say(f"2/7 {DEMO_YEAR}年度の調査票を {len(paths)} 件作成: {ws.templates_dir(DEMO_YEAR)}")
-    batch = prepare_letters(ws, reg, "templates", DEMO_YEAR, load_settings(ws, reg), due=due)
-    drafts = write_drafts(batch, ws, load_settings(ws, reg))
+    drafts = _drafts(ws, reg, "templates", due=DUE)
     say(f"    送付メールの下書き {len(drafts)} 通: {ws.outbox / 'templates'}")
+    return paths
 
+
+def _return(ws: Workspace, reg: Register, paths: list[Path], say: Callable[[str], None]) -> None:
+    """Step 3: the departments' returns in the inbox, some as saved e-mails; one with mistakes,
+    one missing."""
     say(f"3/7 所管課の返送を用意（{MISTAKES}は記入ミスあり、{SILENT}は未提出）: {ws.inbox}")
     ws.inbox.mkdir(parents=True, exist_ok=True)
     coordinator = reg.department(reg.meta["coordinating_department"]).email
@@ -227,7 +211,9 @@ def run_demo(root: Path, say: Callable[[str], None]) -> dict[str, Path]:
         else:
             (ws.inbox / path.name).write_bytes(filled)
 
-    result = collect(ws, [ws.inbox], now=dt.datetime(2024, 6, 3, 9, 0))
+
+def _report_collect(ws: Workspace, reg: Register, result, say: Callable[[str], None]) -> None:
+    """Step 4: what collect decided, and the correction mails."""
     accepted = sum(r.ok for r in result.results)
     say(f"4/7 取りまとめ: {len(result.results)} 件のうち受理 {accepted} 件、差戻し {len(result.results) - accepted} 件")
     for r in result.results:
@@ -235,27 +221,4 @@ def run_demo(root: Path, say: Callable[[str], None]) -> dict[str, Path]:
             say(f"    差戻し {r.department}: 誤り {r.errors} 件（例: {r.findings[0]}）")
     for p in result.corrections:
         say(f"    修正依頼: {p}")
-    batch = prepare_letters(ws, reg, "corrections", DEMO_YEAR, load_settings(ws, reg), due=due)
-    write_drafts(batch, ws, load_settings(ws, reg))
-
-    reg = ws.load()
-    states = department_states(ws, reg, DEMO_YEAR)
-    counts = {k: sum(s == k for s in states.values()) for k in State}
-    say("5/7 提出状況: " + "、".join(f"{k} {v} 課" for k, v in counts.items() if v)
-        + f"（{result.status_paths[0]}）")
-    batch = prepare_letters(ws, reg, "reminders", DEMO_YEAR, load_settings(ws, reg), due=due)
-    write_drafts(batch, ws, load_settings(ws, reg))
-
-    report = build_report(reg, DEMO_YEAR, ws.report_path(DEMO_YEAR), issued=dt.date(2024, 6, 10),
-                          returned={d for d, s in states.items() if s == State.RETURNED})
-    say(f"6/7 取りまとめた報告書: {report}")
-    say(f"    {rating_summary(reg, DEMO_YEAR)}")
-    opendata = export(reg, DEMO_YEAR, ws.workbooks / "opendata" / str(DEMO_YEAR),
-                      local_government_code(ws.settings_path))
-    say(f"    オープンデータ（CSV・Excel・JSON）: {opendata[0].parent}")
-    batch = prepare_letters(ws, reg, "report", DEMO_YEAR, load_settings(ws, reg),
-                            to=["kanbu@city.example.jp"], report_file=report)
-    write_drafts(batch, ws, load_settings(ws, reg))
-    say(f"7/7 メールの下書き（送付・修正依頼・督促・報告書）: {ws.outbox}")
-    return {"register": ws.register_path, "report": report, "status": result.status_paths[0],
-            "outbox": ws.outbox, "templates": ws.templates_dir(DEMO_YEAR)}
+    _drafts(ws, reg, "corrections", due=DUE)

@@ -19,14 +19,16 @@ import json
 import math
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-import xlsxwriter
-
+from .atomic import write_bytes
 from .errors import PlanXlError
-from .register.frames import CODE, SCHEMA, TEXT, frames, typed
+from .register.frames import CODE, SCHEMA, TEXT, frames, load_pandas, typed
 from .register.model import Register, format_number
-from .register.store import FIXED_TIME
+from .workbooks.xlsx import FIXED_TIME, new_workbook
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -73,19 +75,20 @@ def export(reg: Register, year: int, out_dir: Path, code: str = "") -> list[Path
 
 def _replace(path: Path, data: bytes) -> Path:
     """Whole files only: a file open in Excel is reported, never left half-written."""
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        write_bytes(path, data)
     except PermissionError as e:
-        tmp.unlink(missing_ok=True)
         raise PlanXlError(f"{path} に書き込めません。Excel などで開いている場合は閉じてから、もう一度"
                           "実行してください。") from e
     return path
 
 
+def _missing(value) -> bool:
+    return value is None or value is load_pandas().NA or (isinstance(value, float) and math.isnan(value))
+
+
 def _cell(value) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return ""
     if isinstance(value, str):
         return "'" + value if value.startswith(FORMULA_START) else value
@@ -103,9 +106,7 @@ def write_csv(df: pd.DataFrame) -> bytes:
 
 def write_xlsx(tables: dict[str, pd.DataFrame]) -> bytes:
     buf = io.BytesIO()
-    book = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False,
-                                     "strings_to_urls": False, "strings_to_numbers": False})
-    book.set_properties({"title": "行財政改革 実施計画 オープンデータ", "created": FIXED_TIME})
+    book = new_workbook(buf, "行財政改革 実施計画 オープンデータ", FIXED_TIME)
     head = book.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1})
     for name, df in tables.items():
         ws = book.add_worksheet(name)
@@ -134,7 +135,7 @@ def write_json(tables: dict[str, pd.DataFrame]) -> bytes:
 def _json(value):
     if isinstance(value, str):
         return value
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return None
     number = float(value)
     return int(number) if number.is_integer() and not isinstance(value, float) else number
@@ -142,7 +143,7 @@ def _json(value):
 
 # --- reading back ----------------------------------------------------------------------------
 def read_csv(path: Path, table: str) -> pd.DataFrame:
-    df = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    df = load_pandas().read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
     for column, kind in SCHEMA[table]:
         if kind == TEXT:
             df[column] = df[column].map(lambda v: v[1:] if v.startswith("'") and v[1:].startswith(FORMULA_START)
@@ -151,13 +152,13 @@ def read_csv(path: Path, table: str) -> pd.DataFrame:
 
 
 def read_xlsx(path: Path) -> dict[str, pd.DataFrame]:
-    sheets = pd.read_excel(path, sheet_name=None, engine="calamine", dtype=object)
+    sheets = load_pandas().read_excel(path, sheet_name=None, engine="calamine", dtype=object)
     return {name: typed(sheets[name], name) for name in SCHEMA}
 
 
 def read_json(path: Path) -> dict[str, pd.DataFrame]:
     data = json.loads(path.read_text(encoding="utf-8"))
-    return {name: typed(pd.DataFrame(data[name], columns=[c for c, _ in SCHEMA[name]]), name)
+    return {name: typed(load_pandas().DataFrame(data[name], columns=[c for c, _ in SCHEMA[name]]), name)
             for name in SCHEMA}
 
 

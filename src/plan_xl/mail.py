@@ -42,15 +42,15 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import compat32
 from email.utils import formataddr, formatdate, make_msgid
-from importlib import resources
 from pathlib import Path
 
 from .collect.ledger import department_states
 from .collect.verdict import State
 from .errors import MailError, UsageError
 from .fiscal import fy_label
+from .register.history import field_owners
 from .register.model import Register
-from .workspace import Workspace
+from .workspace import Workspace, default_template
 
 KINDS = {
     "templates": "調査票の送付",
@@ -62,7 +62,6 @@ KINDS = {
 # and the template mail of a department sent its items for information only (参考送付).
 RETURNED_TEXT = "reminders_returned"
 REFERENCE_TEXT = "templates_reference"
-TEXTS = (*KINDS, RETURNED_TEXT, REFERENCE_TEXT)
 ENCODINGS = ("utf-8", "iso-2022-jp")
 SECURITIES = {"starttls": 587, "ssl": 465, "none": 25}
 PASSWORD_ENV = "PLAN_XL_SMTP_PASSWORD"
@@ -195,22 +194,6 @@ def smtp_password(settings: SmtpSettings) -> str | None:
 
 
 # --- mail texts ----------------------------------------------------------------------------------
-def default_template(kind: str) -> str:
-    return (resources.files("plan_xl") / "data" / "mail" / f"{kind}.txt").read_text(encoding="utf-8")
-
-
-def copy_default_templates(dest: Path) -> list[Path]:
-    """Copy the shipped mail texts to `dest` (templates/mail/), keeping any the city has edited."""
-    dest.mkdir(parents=True, exist_ok=True)
-    written = []
-    for kind in TEXTS:
-        path = dest / f"{kind}.txt"
-        if not path.exists():
-            path.write_text(default_template(kind), encoding="utf-8")
-            written.append(path)
-    return written
-
-
 class _Text(string.Template):
     idpattern = r"[^\W\d]\w*"  # Japanese names too, so ${課名} gets the "unknown placeholder" message
 
@@ -253,90 +236,23 @@ def addresses(text: str) -> list[str]:
 
 
 # --- planning the messages -----------------------------------------------------------------------
+Target = tuple[str, list[str], list[str], Path | None, list[str]]  # key, to, cc, attachment, files named
+
+
 def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings: SmtpSettings, *,
                     due: date | None = None, to: list[str] | None = None,
                     report_file: Path | None = None) -> Batch:
     """Every message of one kind for one fiscal year, with the files each department gets."""
     if kind not in KINDS:
         raise UsageError(f"メールの種類は {', '.join(KINDS)} のいずれかです（{kind}）。")
-    text, source = _mail_text(ws, kind)
-    texts = {kind: (text, source)}
-    coordinator = reg.meta.get("coordinating_department", "")
-    try:
-        contact = reg.department(coordinator).contact
-    except KeyError:
-        contact = ""
-    common = {
-        "city": reg.meta.get("city", ""),
-        "plan_title": reg.meta.get("plan_title", ""),
-        "year": fy_label(year),
-        "due": due_label(due),
-        "contact": contact or settings.sender_name,
-        "sender_name": settings.sender_name,
-        "sender": settings.sender,
-    }
+    texts = {kind: _mail_text(ws, kind)}
     batch = Batch(kind, year, [], [])
-
-    # (key, to, cc, attachment or None, file names to mention)
-    targets: list[tuple[str, list[str], list[str], Path | None, list[str]]] = []
     if kind == "report":
-        recipients = [a for item in (to or []) for a in addresses(item)]
-        if not recipients:
-            raise UsageError("取りまとめ結果の送り先を --to で指定してください（例: --to a@city.example.jp,b@city.example.jp）。")
-        path = report_file or ws.report_path(year)
-        if not path.is_file():
-            batch.problems.append(f"添付する取りまとめ結果のファイルがありません: {path}。"
-                                  f"メールは作りませんでした。")
-            return batch
-        targets = [(a, [a], [], path, [path.name]) for a in recipients]
+        targets = _report_targets(ws, year, to, report_file, batch)
     else:
-        if kind == "templates":
-            owners = reg.field_owners(year)  # once: it builds the plan as in force that year
-            names = batch.recipients = reg.recipients()  # every department with a template
-            batch.reference = [n for n in names if n not in owners]
-            texts.update({d: _mail_text(ws, REFERENCE_TEXT) for d in batch.reference})
-        elif kind == "reminders":  # the same states as `status`: 差戻し中 gets its own wording
-            states = department_states(ws, reg, year)
-            names = [d for d, s in states.items() if s in (State.MISSING, State.RETURNED)]
-            texts.update({d: _mail_text(ws, RETURNED_TEXT) for d in names if states[d] == State.RETURNED})
-            if not_issued := [d for d, s in states.items() if s == State.NOT_ISSUED]:
-                batch.problems.append(f"調査票をまだ発行していない課には督促のメールを作りませんでした"
-                                      f"（{len(not_issued)} 課: {'、'.join(not_issued)}）。")
-        else:
-            states = department_states(ws, reg, year)
-            with_copy = [d.name for d in reg.departments if ws.correction_path(year, d.name).is_file()]
-            names = [d for d in with_copy if states.get(d) == State.RETURNED]
-            batch.problems += [f"{d}: 修正依頼のファイルがありますが、状況が「{states.get(d)}」のため送りません"
-                               f"（{ws.correction_path(year, d)}）。" for d in with_copy if d not in names]
-            known = {ws.correction_path(year, n) for n in with_copy}
-            folder = ws.corrections_dir(year)
-            strays = sorted(p for p in folder.glob("*.xlsx") if p not in known and not p.name.startswith("~$")) \
-                if folder.is_dir() else []
-            for p in strays:
-                batch.problems.append(f"どの所管課あての修正依頼か分からないため送りません: {p}"
-                                      f"（ファイル名は {ws.correction_path(year, '所管課名').name} の形にしてください）。")
-        for name in names:
-            dept = reg.department(name)
-            if not addresses(dept.email):
-                batch.problems.append(f"{name}: 台帳の「所管課」シートにメールアドレスがないため、"
-                                      f"この課へのメールは作りませんでした。")
-                continue
-            if kind == "templates":
-                path = ws.template_path(year, name)
-            elif kind == "corrections":
-                path = ws.correction_path(year, name)
-            else:
-                path = None
-            if path is not None and not path.is_file():
-                hint = "（調査票は plan-xl templates で作成できます）" if kind == "templates" else ""
-                batch.problems.append(f"{name}: 添付するファイルがありません: {path}。"
-                                      f"この課へのメールは作りませんでした{hint}。")
-                continue
-            returned_copy = ws.correction_path(year, name)
-            mention = [path.name if path else (returned_copy.name if name in texts and returned_copy.exists()
-                                               else ws.template_path(year, name).name)]
-            targets.append((name, addresses(dept.email), addresses(dept.cc), path, mention))
-
+        names = _department_names(ws, reg, kind, year, batch, texts)
+        targets = _department_targets(ws, reg, kind, year, names, texts, batch)
+    common = _common_values(reg, year, due, settings)
     for key, to_list, cc_list, path, mention in targets:
         values = {**common, "department": key if kind != "report" else "",
                   "files": "\n".join(f"・{n}" for n in mention)}
@@ -350,6 +266,101 @@ def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings
             continue
         batch.letters.append(letter)
     return batch
+
+
+def _common_values(reg: Register, year: int, due: date | None, settings: SmtpSettings) -> dict[str, str]:
+    """The placeholders every mail text of the year shares."""
+    coordinator = reg.meta.get("coordinating_department", "")
+    try:
+        contact = reg.department(coordinator).contact
+    except KeyError:
+        contact = ""
+    return {
+        "city": reg.meta.get("city", ""),
+        "plan_title": reg.meta.get("plan_title", ""),
+        "year": fy_label(year),
+        "due": due_label(due),
+        "contact": contact or settings.sender_name,
+        "sender_name": settings.sender_name,
+        "sender": settings.sender,
+    }
+
+
+def _report_targets(ws: Workspace, year: int, to: list[str] | None, report_file: Path | None,
+                    batch: Batch) -> list[Target]:
+    """The report to each address given with --to."""
+    recipients = [a for item in (to or []) for a in addresses(item)]
+    if not recipients:
+        raise UsageError("取りまとめ結果の送り先を --to で指定してください（例: --to a@city.example.jp,b@city.example.jp）。")
+    path = report_file or ws.report_path(year)
+    if not path.is_file():
+        batch.problems.append(f"添付する取りまとめ結果のファイルがありません: {path}。"
+                              f"メールは作りませんでした。")
+        return []
+    return [(a, [a], [], path, [path.name]) for a in recipients]
+
+
+def _department_names(ws: Workspace, reg: Register, kind: str, year: int, batch: Batch,
+                      texts: dict[str, tuple[str, str]]) -> list[str]:
+    """The departments that get a mail of `kind`; `texts` gets the wording of those who get
+    another text than the kind's own."""
+    if kind == "templates":
+        owners = field_owners(reg, year)  # once: it builds the plan as in force that year
+        names = batch.recipients = reg.recipients()  # every department with a template
+        batch.reference = [n for n in names if n not in owners]
+        texts.update({d: _mail_text(ws, REFERENCE_TEXT) for d in batch.reference})
+        return names
+    states = department_states(ws, reg, year)
+    if kind == "corrections":
+        return _correction_names(ws, reg, year, states, batch)
+    # reminders: the same states as `status`; 差戻し中 gets its own wording
+    names = [d for d, s in states.items() if s in (State.MISSING, State.RETURNED)]
+    texts.update({d: _mail_text(ws, RETURNED_TEXT) for d in names if states[d] == State.RETURNED})
+    if not_issued := [d for d, s in states.items() if s == State.NOT_ISSUED]:
+        batch.problems.append(f"調査票をまだ発行していない課には督促のメールを作りませんでした"
+                              f"（{len(not_issued)} 課: {'、'.join(not_issued)}）。")
+    return names
+
+
+def _correction_names(ws: Workspace, reg: Register, year: int, states: dict, batch: Batch) -> list[str]:
+    """Departments with a correction copy whose return is still 差戻し中; the other copies are
+    named in the problems."""
+    with_copy = [d.name for d in reg.departments if ws.correction_path(year, d.name).is_file()]
+    names = [d for d in with_copy if states.get(d) == State.RETURNED]
+    batch.problems += [f"{d}: 修正依頼のファイルがありますが、状況が「{states.get(d)}」のため送りません"
+                       f"（{ws.correction_path(year, d)}）。" for d in with_copy if d not in names]
+    known = {ws.correction_path(year, n) for n in with_copy}
+    folder = ws.corrections_dir(year)
+    strays = sorted(p for p in folder.glob("*.xlsx") if p not in known and not p.name.startswith("~$")) \
+        if folder.is_dir() else []
+    for p in strays:
+        batch.problems.append(f"どの所管課あての修正依頼か分からないため送りません: {p}"
+                              f"（ファイル名は {ws.correction_path(year, '所管課名').name} の形にしてください）。")
+    return names
+
+
+def _department_targets(ws: Workspace, reg: Register, kind: str, year: int, names: list[str],
+                        texts: dict, batch: Batch) -> list[Target]:
+    """Each department's addresses and attachment; the ones that cannot get a mail are problems."""
+    targets = []
+    for name in names:
+        dept = reg.department(name)
+        if not addresses(dept.email):
+            batch.problems.append(f"{name}: 台帳の「所管課」シートにメールアドレスがないため、"
+                                  f"この課へのメールは作りませんでした。")
+            continue
+        attach = {"templates": ws.template_path, "corrections": ws.correction_path}.get(kind)
+        path = attach(year, name) if attach else None  # reminders attach nothing
+        if path is not None and not path.is_file():
+            hint = "（調査票は plan-xl templates で作成できます）" if kind == "templates" else ""
+            batch.problems.append(f"{name}: 添付するファイルがありません: {path}。"
+                                  f"この課へのメールは作りませんでした{hint}。")
+            continue
+        returned_copy = ws.correction_path(year, name)
+        mention = [path.name if path else (returned_copy.name if name in texts and returned_copy.exists()
+                                           else ws.template_path(year, name).name)]
+        targets.append((name, addresses(dept.email), addresses(dept.cc), path, mention))
+    return targets
 
 
 def _unencodable(letter: Letter, settings: SmtpSettings) -> str:

@@ -14,12 +14,35 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from .errors import UsageError
 from .register.model import Register
 from .register.source import load_source
 from .register.store import load_register, save_register
+from .workbooks.identity import load_or_create_key
+
+SETTINGS_TEMPLATE = """\
+# plan-xl settings for this working folder.
+# The SMTP password is never written here: set the environment variable PLAN_XL_SMTP_PASSWORD
+# (or store it in the OS keyring under the service name "plan-xl").
+
+[smtp]
+host = "smtp.city.example.jp"
+port = 587
+security = "starttls"     # starttls, ssl or none
+user = ""
+sender = "{sender}"
+sender_name = "{sender_name}"
+encoding = "utf-8"        # or iso-2022-jp
+
+[open_data]
+# 全国地方公共団体コード (6 digits with the check digit), the first column of `plan-xl export`
+local_government_code = "{code}"
+"""
+
+KNOWN_CODES = {"郡山市": "072036"}  # the shipped register's city; others fill in their own
 
 
 def template_filename(year: int, department: str) -> str:
@@ -125,5 +148,48 @@ class Workspace:
         self.require()
         return load_register(self.register_path)
 
-    def save(self, register: Register) -> None:
-        save_register(register, self.register_path, self.backups)
+
+def init_workspace(root: Path) -> list[Path]:
+    """Create a working folder (`plan-xl init`, `plan-xl demo`): folder layout, the register,
+    the signing key, settings and mail texts. What exists already is kept."""
+    ws = Workspace(root)
+    made = []
+    for folder in (ws.workbooks, ws.inbox, ws.archive, ws.root / "templates", ws.outbox):
+        folder.mkdir(parents=True, exist_ok=True)
+    if ws.create():
+        made.append(ws.register_path)
+    reg = ws.load()
+    if not ws.key_path.exists():  # the folder's own signing key, made here and nowhere as a side effect
+        load_or_create_key(ws.key_path)
+        made.append(ws.key_path)
+    if not ws.settings_path.exists():
+        coordinator = reg.meta.get("coordinating_department", "")
+        sender = reg.department(coordinator).email if reg.department_name(coordinator) else ""
+        ws.settings_path.write_text(SETTINGS_TEMPLATE.format(
+            sender=sender, sender_name=f"{reg.meta.get('city', '')} {coordinator}".strip(),
+            code=KNOWN_CODES.get(reg.meta.get("city", ""), "")), encoding="utf-8")
+        made.append(ws.settings_path)
+    made += copy_default_templates(ws.mail_templates)
+    return made
+
+
+# --- mail texts ----------------------------------------------------------------------------------
+def _shipped_texts():
+    return resources.files("plan_xl") / "data" / "mail"
+
+
+def default_template(kind: str) -> str:
+    """The shipped mail text of `kind` (data/mail/<kind>.txt)."""
+    return (_shipped_texts() / f"{kind}.txt").read_text(encoding="utf-8")
+
+
+def copy_default_templates(dest: Path) -> list[Path]:
+    """Copy the shipped mail texts to `dest` (templates/mail/), keeping any the city has edited."""
+    dest.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind in sorted(p.name.removesuffix(".txt") for p in _shipped_texts().iterdir() if p.name.endswith(".txt")):
+        path = dest / f"{kind}.txt"
+        if not path.exists():
+            path.write_text(default_template(kind), encoding="utf-8")
+            written.append(path)
+    return written

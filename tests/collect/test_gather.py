@@ -4,6 +4,7 @@ nested), mails forwarded as attachments, macro-enabled books; each traced to its
 from __future__ import annotations
 
 import datetime as dt
+import email
 import hashlib
 import json
 from email.message import EmailMessage
@@ -197,3 +198,22 @@ def test_a_signature_image_beside_the_workbook_does_not_make_the_department_wait
                         "logo.png": (Verdict.WRONG_TYPE, "人事課")}
     states = department_states(ws, ws.load(), YEAR)
     assert states[DX] == State.ACCEPTED and states["人事課"] == State.MISSING
+
+
+def test_collect_parses_every_mail_once(ws, monkeypatch):
+    """gather runs once per collect: the command line counts the files it judges from the same
+    gathering, and the file read for judging is hashed only on purpose (Received.digest)."""
+    parsed: list[int] = []
+    real = email.message_from_bytes
+
+    def counting(data, *args, **kwargs):
+        parsed.append(len(data))
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(email, "message_from_bytes", counting)
+    for n, department in enumerate([DX, DX]):
+        (ws.inbox / f"提出{n}.eml").write_bytes(mail(filled(ws, department), NAME).as_bytes())
+    result = CliRunner().invoke(main, ["--dir", str(ws.root), "collect"])
+    assert result.exit_code == 0, result.output
+    assert len(parsed) == 2
+    assert result.output.count(f"＞ {NAME}") == 2

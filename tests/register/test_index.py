@@ -32,6 +32,8 @@ def answers(reg: Register) -> dict:
         "owners": reg.field_owners(),
         "plan": [reg.plan(i).name for i in ids[:-1]],
         "indicator": [reg.indicator(i).name for i in inds[:-1]],
+        "parts": {key: reg.contribution_for(*key) for key in [
+            *((c.plan_id, c.section, c.year, c.department) for c in reg.contributions), (ids[0], 0, 1999, "無い課")]},
     }
 
 

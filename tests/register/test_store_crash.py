@@ -47,7 +47,7 @@ def test_leftovers_of_a_killed_save_are_removed(tmp_path):
     dead = tmp_path / ".register.999999999.tmp.xlsx"  # no such process
     dead.write_bytes(b"half a workbook")
     (tmp_path / "backup").mkdir()
-    part = tmp_path / "backup" / ".register-20240101-000000-000000.xlsx.part"
+    part = tmp_path / "backup" / ".register-20240101-000000-000000.999999999.tmp.xlsx"  # a killed copy
     part.write_bytes(b"half a copy")
     save_register(load_source(), path, tmp_path / "backup")
     assert not dead.exists() and not part.exists()

@@ -90,7 +90,7 @@ def crash_loop(root: Path, kills: int, seed: int, log=print) -> dict:
         leftovers += len(list(ws_register.parent.glob(".register.*.tmp.xlsx")))
 
     backups = sorted((root / "workbooks" / "backup").glob("register-*.xlsx"))
-    partial = list((root / "workbooks" / "backup").glob(".*.part"))
+    partial = list((root / "workbooks" / "backup").glob(".*.tmp.xlsx"))
     bad_backups = 0
     for b in backups:
         try:

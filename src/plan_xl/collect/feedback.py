@@ -9,11 +9,11 @@ import io
 import re
 from pathlib import Path
 
-import xlsxwriter
-
+from ..atomic import replacing
 from ..findings import ERROR, Finding
 from ..register.model import Register
 from ..workbooks.layout import FONT, INPUT_FILL, display_width
+from ..workbooks.xlsx import new_workbook, print_a4
 from ..workspace import Workspace
 from . import ledger
 from .read import open_workbook
@@ -28,13 +28,6 @@ WARNING_FILL = "BDD7EE"
 INPUT_FILL_RGB = INPUT_FILL.lstrip("#").upper()
 CORRECTION_SHEET = "修正依頼"
 HEADER_ROW = 7  # of the 修正依頼 table, under the title, the instruction and the colour key
-
-
-def _book(path: Path) -> xlsxwriter.Workbook:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
-                                           "strings_to_numbers": False,
-                                           "in_memory": True})  # small files: no temporary file per sheet
 
 
 def _table(book, name: str, headers: list[tuple[str, int]], rows: list[list], title: list[str]) -> None:
@@ -62,20 +55,21 @@ def _table(book, name: str, headers: list[tuple[str, int]], rows: list[list], ti
             ws.set_row(r, 13.5 * lines + 2)
     ws.freeze_panes(top + 1, 0)
     ws.autofilter(top, 0, top + max(len(rows), 1), len(headers) - 1)
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(top)
+    print_a4(ws, (top, top))
 
 
 def write_status(ws: Workspace, reg: Register, year: int, now: dt.datetime) -> Path:
     """取りまとめ状況 of `year`: title, date and counts, the state of every department, then
     every file's verdict and every finding. Read after the ledger has this run's verdicts."""
     path = ws.status_path(year)
-    tmp = path.with_name(f".{path.stem}.tmp.xlsx")
-    book = _book(tmp)
+    with replacing(path) as tmp:
+        _status_book(ws, reg, year, now, tmp)
+    return path
+
+
+def _status_book(ws: Workspace, reg: Register, year: int, now: dt.datetime, tmp: Path) -> None:
     title = f"{year}年度 取りまとめ状況"
-    book.set_properties({"title": title, "created": now.replace(microsecond=0)})
+    book = new_workbook(tmp, title, now.replace(microsecond=0))
     log = ledger.entries(ws, year)
     statuses = ledger.department_status(ws, reg, year, log)
     files = [e for e in log if e.get("year") == year or e.get("year") is None]
@@ -96,8 +90,6 @@ def write_status(ws: Workspace, reg: Register, year: int, now: dt.datetime) -> P
            [[e["file"], e.get("department", ""), f["severity"], f.get("action", ""), f["sheet"], f["cell"],
              f["message"]] for e in files for f in e.get("findings", [])], [f"{title}: 指摘の一覧"])
     book.close()
-    tmp.replace(path)
-    return path
 
 
 def write_run_log(ws: Workspace, result, now: dt.datetime) -> Path:
@@ -167,9 +159,8 @@ def write_correction(data: bytes, findings: list[Finding], path: Path,
     book.active = 0
     for ws in book.worksheets:
         ws.sheet_view.tabSelected = ws.title == CORRECTION_SHEET
-    tmp = path.with_name(f".{path.stem}.tmp.xlsx")
-    book.save(tmp)
-    tmp.replace(path)
+    with replacing(path) as tmp:
+        book.save(tmp)
 
 
 def _mark_cells(book, findings: list[Finding], originals: dict) -> None:

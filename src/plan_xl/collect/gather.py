@@ -49,9 +49,13 @@ class Received:
 
     @property
     def data(self) -> bytes:
-        data = self.content if self.content is not None else self.source.read_bytes()
+        """The file's bytes: its content, else read from the inbox (no hashing here)."""
+        return self.content if self.content is not None else self.source.read_bytes()
+
+    def digest(self, data: bytes) -> str:
+        """The file's SHA-256 (the name it is recorded and archived by), hashed once from `data`."""
         self.sha256 = self.sha256 or hashlib.sha256(data).hexdigest()
-        return data
+        return self.sha256
 
     @property
     def label(self) -> str:
@@ -118,6 +122,7 @@ def _expand(item: Received, opener: Opener, depth: int) -> list[Received]:
         data = item.data
     except OSError as e:
         return [_failed(item, Verdict.UNREADABLE, f"ファイルを開けません（{e.strerror or e}）。")]
+    item.digest(data)  # a container that cannot be opened is recorded by its hash
     if suffix == ".eml":
         try:
             msg = email.message_from_bytes(data, policy=email.policy.default)

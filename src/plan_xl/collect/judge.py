@@ -17,7 +17,9 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..atomic import write_bytes
 from ..findings import ERROR, WARNING, Finding
+from ..progress import Progress
 from ..register.model import Lookup, Register, name_key
 from ..workbooks.identity import Identity
 from .gather import Received
@@ -112,6 +114,7 @@ def judge(item: Received, ctx: Judge) -> FileResult:
         data = item.data
     except OSError as e:
         return FileResult(item, Verdict.UNREADABLE, f"ファイルを開けません（{e.strerror or e}）。")
+    item.digest(data)
     if s := ctx.lookup.submissions.get(item.sha256):
         return FileResult(item, Verdict.ALREADY, "同じファイルを受理済みです（台帳は変更しません）",
                           s.department, s.year, s.template_id)
@@ -194,10 +197,8 @@ def keep_received(archive: Path, item: Received) -> tuple[str, str]:
 def _keep(archive: Path, name: str, data: bytes, sha256: str = "") -> str:
     archive.mkdir(parents=True, exist_ok=True)
     path = archive / f"{(sha256 or hashlib.sha256(data).hexdigest())[:16]}_{name}"
-    if not path.exists():
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.part")  # two workers may keep the same file
-        tmp.write_bytes(data)
-        tmp.replace(path)
+    if not path.exists():  # two workers may keep the same file: each writes its own temporary one
+        write_bytes(path, data)
     return path.name
 
 
@@ -244,15 +245,16 @@ def _surprises(item: Received, ident: Identity, ctx: Judge) -> list[Finding]:
 
 
 # --- many files -----------------------------------------------------------------------------------
-def judge_all(items: list[Received], ctx: Judge, progress=None, start_method: str | None = None) -> list[FileResult]:
+def judge_all(items: list[Received], ctx: Judge, progress: Progress | None = None,
+              start_method: str | None = None) -> list[FileResult]:
     """Judge every file, in worker processes when there are many. A worker that dies on a file
     (a reader aborting the process) costs that file a verdict, never the run."""
+    progress = progress or Progress()
     if len(items) < int(os.environ.get(PARALLEL_FROM_ENV) or PARALLEL_FROM) or (os.cpu_count() or 1) < 2:
         out = []
         for item in items:
             out.append(judge_and_keep(item, ctx))
-            if progress:
-                progress(None)
+            progress.update(1)
         return out
     results: list[FileResult | None] = [None] * len(items)
     workers = min(os.cpu_count() or 2, 8)
@@ -266,15 +268,13 @@ def judge_all(items: list[Received], ctx: Judge, progress=None, start_method: st
                     results[futures[future]] = future.result()
                 except BrokenProcessPool:
                     continue
-                if progress:
-                    progress(None)
+                progress.update(1)
     except BrokenProcessPool:
         pass
     for n, result in enumerate(results):  # left over by a dead worker: one process per file
         if result is None:
             results[n] = _judge_isolated(items[n], ctx, mp)
-            if progress:
-                progress(None)
+            progress.update(1)
     return results
 
 

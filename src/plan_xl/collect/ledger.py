@@ -12,6 +12,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..register.history import field_owners
 from ..register.model import Register
 from ..workspace import Workspace
 from .judge import FileResult
@@ -108,7 +109,7 @@ def department_status(ws: Workspace, reg: Register, year: int,
     current = ws.cycle_year(reg)
     mine = [e for e in log if e.get("year") == year or (e.get("year") is None and year == current)]
     accepted = reg.accepted_departments(year)
-    owners = reg.field_owners(year)  # once: the plan as in force that year (history.as_of)
+    owners = field_owners(reg, year)  # once: the plan as in force that year (history.as_of)
     out = []
     for d in reg.departments:
         if not d.validity.covers(year) and d.name not in accepted:

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from ..findings import WARNING, Finding
 from ..register.evaluate import merge_evaluation_fields
-from ..register.model import NOTHING_TO_ADD, Actual, Contribution, Progress, Provenance, Register, Submission
+from ..register.model import (
+    NOTHING_TO_ADD,
+    Actual,
+    Contribution,
+    Lookup,
+    Progress,
+    Provenance,
+    Register,
+    Submission,
+)
 from .judge import FileResult
 from .validate import Validation
 from .verdict import Verdict
@@ -17,13 +26,12 @@ from .verdict import Verdict
 def merge(reg: Register, accepted: list[FileResult]) -> bool:
     """Apply accepted results in order of receipt. Returns whether the register changed."""
     changed = False
-    # the register's submissions by department and year, kept current below: no scan per file
-    by_department_year = reg.index().by_department_year
-    progress = {(pr.plan_id, pr.section, pr.year): pr for pr in reg.progress}
-    actuals = {(a.indicator_id, a.year): a for a in reg.actuals}
+    # the register's index, its submissions, progress rows, actuals and parts kept current
+    # below: no scan per file
+    look = reg.index()
     for r in sorted(accepted, key=lambda r: (r.item.received, r.item.name)):
         ident = r.validation.identity
-        mine = by_department_year.setdefault((ident.department, ident.year), [])
+        mine = look.by_department_year.setdefault((ident.department, ident.year), [])
         earlier = [s for s in mine if not s.superseded_by]
         sub = Submission(ident.template_id, ident.department, ident.year, r.item.name, r.item.sha256,
                          r.item.received, r.archived)
@@ -39,17 +47,18 @@ def merge(reg: Register, accepted: list[FileResult]) -> bool:
             s.superseded_by = r.item.sha256
         reg.submissions.append(sub)
         prov = Provenance(r.item.name, r.item.sha256, ident.department, ident.template_id, r.item.received)
-        r.findings += _apply(reg, r.validation, prov, progress, actuals)
+        r.findings += _apply(reg, r.validation, prov, look)
         changed = True
-    reg.actuals = list(actuals.values())
+    reg.actuals = list(look.actuals.values())
     return changed
 
 
-def _apply(reg: Register, v: Validation, prov: Provenance, progress: dict, actuals: dict) -> list[Finding]:
+def _apply(reg: Register, v: Validation, prov: Provenance, look: Lookup) -> list[Finding]:
     """Write one accepted file's fields into the register (progress rows, the co-owners' parts,
-    and the `actuals` dict that merge turns back into the register's list). A field another
+    and the index's actuals that merge turns back into the register's list). A field another
     department has already returned is kept (one owner per field); the findings say which."""
     kept: list[Finding] = []
+    progress, actuals = look.progress, look.actuals
     for key, text in v.texts.items():
         pr = progress.get((key.target, key.section, key.year))
         if pr is None:
@@ -71,7 +80,7 @@ def _apply(reg: Register, v: Validation, prov: Provenance, progress: dict, actua
         if value is not None:
             actuals[(key.target, key.year)] = Actual(key.target, key.year, value, prov)
     merge_evaluation_fields(v.extras, progress, actuals)
-    _apply_parts(reg, v, prov)
+    _apply_parts(reg, v, prov, look)
     return kept
 
 
@@ -87,15 +96,16 @@ def _owned_by_other(source: Provenance, prov: Provenance, kept: list[Finding], w
     return True
 
 
-def _apply_parts(reg: Register, v: Validation, prov: Provenance) -> None:
+def _apply_parts(reg: Register, v: Validation, prov: Provenance, look: Lookup) -> None:
     """A co-owner's parts replace only its own earlier parts, never the lead's or another's."""
     for key, text in v.parts.items():
         if key.department != prov.department:
             continue
-        c = reg.contribution_for(key.target, key.section, key.year, key.department)
+        c = look.contributions.get((key.target, key.section, key.year, key.department))
         if c is None:
             c = Contribution(key.target, key.section, key.year, key.department)
             reg.contributions.append(c)
+            look.contributions[(c.plan_id, c.section, c.year, c.department)] = c
         if key.kind == "part_results":
             c.results = text
         elif key.kind == "part_revision":

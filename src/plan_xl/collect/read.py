@@ -20,6 +20,7 @@ from defusedxml import ElementTree as SafeET
 from python_calamine import CalamineWorkbook
 
 from ..workbooks.identity import ID_SHEET, PROPERTY_PREFIX, Identity, from_rows
+from ..workbooks.xlsx import EXCEL_MAX_TEXT
 from .verdict import Verdict
 
 # name: (limit, reason)
@@ -30,7 +31,7 @@ LIMITS = {
     "ratio": (100, "100KiB を超える部品の圧縮率の上限（Apache POI と同じ）。超えるものは zip 爆弾の疑い"),
     "rows": (20_000, "調査票は数百行。大きすぎる行番号は読み込みソフトの異常終了を招く"),
     "columns": (200, "調査票は 12 列。大きすぎる列番号は読み込みソフトの異常終了を招く"),
-    "text_chars": (32_767, "Excel の 1 セルの文字数の上限"),
+    "text_chars": (EXCEL_MAX_TEXT, "Excel の 1 セルの文字数の上限"),
 }
 RATIO_MIN_BYTES = 100 * 1024
 

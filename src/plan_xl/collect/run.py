@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..errors import PlanXlError, RegisterBusyError
 from ..lock import RegisterLock
+from ..progress import Progress
 from ..register.model import Register
 from ..register.store import save_register
 from ..workbooks.identity import load_key
@@ -40,14 +41,16 @@ class CollectResult:
         return 0 if all(r.ok for r in self.results) else 1
 
 
-def collect(ws: Workspace, paths: list[Path] | None = None, progress=None,
+def collect(ws: Workspace, paths: list[Path] | None = None, progress: Progress | None = None,
             now: dt.datetime | None = None, opener: Opener | None = None,
             gathered: tuple[list[Received], list[tuple[Path, str]]] | None = None,
             start_method: str | None = None) -> CollectResult:
     """Judge every file under `paths` (default: the inbox), archive them, merge the accepted
     ones, record the verdicts and write the status workbook, correction copies and a run log.
-    `gathered`: the result of gather() when the caller has already run it (the CLI counts)."""
+    `gathered`: the result of gather() when the caller has already run it (the CLI counts);
+    `progress` is told of each file judged and of anything a person must read."""
     now = now or dt.datetime.now()
+    progress = progress or Progress()
     ws.require()
     if not ws.key_path.exists():
         raise PlanXlError(f"署名の鍵 {ws.key_path} がありません。調査票を作成した作業フォルダで実行してください"
@@ -60,7 +63,7 @@ def collect(ws: Workspace, paths: list[Path] | None = None, progress=None,
     if not paths:
         ws.inbox.mkdir(parents=True, exist_ok=True)
     items, skipped = gathered or gather(paths or [ws.inbox], opener)
-    with RegisterLock(ws.workbooks / ".register.lock", notice=progress):
+    with RegisterLock(ws.workbooks / ".register.lock", notice=progress.notice):
         reg = ws.load()
         year = ws.cycle_year(reg)
         results = judge_all(items, Judge(reg, key, year, ledger.issued_templates(ws), ws.archive), progress,

@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 
 from ..findings import ERROR, WARNING, Finding
 from ..register.evaluate import EVALUATION_FIELDS, read_evaluation
+from ..register.history import stale_findings
 from ..register.model import NOTHING_TO_ADD, FieldKey, Indicator, Lookup, Register, format_number
 from ..workbooks.identity import Identity, digest
 from ..workbooks.layout import INPUT_FILL_NAME
+from ..workbooks.xlsx import cell_address
 from .read import LIMITS, Workbook
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -96,7 +98,6 @@ def validate(book: Workbook, reg: Register, key: bytes, file: str, lookup: Looku
         find(ERROR, "文書プロパティの識別情報が調査票の内容と一致しません。送付した調査票をそのまま使ってください。")
     if ident.year not in reg.all_years:
         find(ERROR, f"{ident.year}年度は計画期間の外です。")
-    from ..register.history import stale_findings
 
     for severity, message in stale_findings(reg, ident):  # a template older than a register change
         find(severity, message)
@@ -271,7 +272,7 @@ def _check_prefilled(book: Workbook, ident: Identity, inputs: dict, v: Validatio
             for c, value in enumerate(row):
                 text = _as_text(value)
                 if text != "":
-                    addr = _address(r, c)
+                    addr = cell_address(r, c)
                     if (sheet, addr) not in input_cells:
                         current.append((addr, digest(text), text))
         issued = [p.digest for p in prints]
@@ -289,14 +290,6 @@ def _check_prefilled(book: Workbook, ident: Identity, inputs: dict, v: Validatio
                 for p in prints[i1 + (j2 - j1 if op == "replace" else 0):i2]:
                     v.changed[(sheet, p.cell)] = p.cell
                     find(ERROR, "記入欄以外のセルの内容が消されています。元に戻してください。", sheet, p.cell)
-
-
-def _address(row: int, col: int) -> str:
-    letters, n = "", col + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(65 + rem) + letters
-    return f"{letters}{row + 1}"
 
 
 def _short(text: str, n: int = 20) -> str:

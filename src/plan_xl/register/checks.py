@@ -13,8 +13,10 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
 
+from ..errors import RegisterError
 from ..findings import ERROR, WARNING, Finding
 from .evaluate import check_evaluation_settings
+from .history import table_diff
 from .model import (
     ASSIGN_ACTUAL,
     ASSIGN_KINDS,
@@ -495,8 +497,6 @@ def change_rows(ctx: Context):
 @rule
 def unrecorded_edits(ctx: Context):
     """Edits made in Excel since plan-xl last wrote the register: record them (plan record)."""
-    from .history import table_diff
-
     if not ctx.reg.saved_tables:
         return
     for d in table_diff(ctx.reg):
@@ -588,8 +588,6 @@ def _short(text: str, n: int = 20) -> str:
 def require_clean(reg: Register, action: str) -> None:
     """Refuse to go on (`templates`, `report`, `collect`, `mail`) while the register has errors:
     what they write would silently be wrong. There is no --force for errors."""
-    from ..errors import RegisterError
-
     errors = [f for f in check_register(reg) if f.severity == ERROR]
     if errors:
         shown = "\n".join(f"  {describe(f)}" for f in errors[:20])

@@ -22,6 +22,7 @@ Rules
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -322,8 +323,6 @@ def self_rating_choice(scale: list[Rating], label: str) -> str:
 
 def parse_self_rating(scale: list[Rating], text: str) -> str | None:
     """A chosen 自己評価 back to its label (None: not on the list); '' stays ''."""
-    import unicodedata
-
     text = unicodedata.normalize("NFKC", str(text)).strip()
     if not text:
         return ""

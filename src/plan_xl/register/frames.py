@@ -17,10 +17,13 @@ pandas is imported here and in export.py only: collect never needs it.
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .evaluate import evaluate
 from .model import Register
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CODE, CITY = "全国地方公共団体コード", "地方公共団体名"
 ITEMS, ITEM_YEARS, INDICATOR_YEARS = "実施計画", "実施計画の評価", "指標の実績"
@@ -43,6 +46,14 @@ SCHEMA: dict[str, list[tuple[str, str]]] = {
                       ("目標の達成", TEXT), ("変動要因", TEXT)],
 }
 DIRECTION = {"up": "増加", "down": "減少"}
+
+
+def load_pandas():
+    """pandas, imported on first use: it takes the better part of a second to import, and only
+    the tables (frames, export) need it, not every command."""
+    import pandas
+
+    return pandas
 
 
 def frames(reg: Register, year: int | None = None, code: str = "") -> dict[str, pd.DataFrame]:
@@ -81,6 +92,7 @@ def frames(reg: Register, year: int | None = None, code: str = "") -> dict[str, 
                 "達成率（%）": _percent(r.rate), "達成率（表示、上限100%）": _percent(r.shown_rate),
                 "評価": r.rating, "前年度比": r.change, "目標の達成": r.outcome, "変動要因": r.reason})
     rows = {ITEMS: items, ITEM_YEARS: item_years, INDICATOR_YEARS: indicator_years}
+    pd = load_pandas()
     return {name: typed(pd.DataFrame(rows[name], columns=[c for c, _ in SCHEMA[name]]), name)
             for name in SCHEMA}
 
@@ -107,7 +119,7 @@ def typed(df: pd.DataFrame, table: str) -> pd.DataFrame:
         if kind == TEXT:
             df[column] = values.astype(object).where(values.notna(), "").astype(str)
         else:
-            numbers = pd.to_numeric(values.replace("", None), errors="raise")
+            numbers = load_pandas().to_numeric(values.replace("", None), errors="raise")
             df[column] = numbers.astype("Int64" if kind == INT else "Float64")
     return df.reset_index(drop=True)
 

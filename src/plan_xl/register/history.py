@@ -23,9 +23,11 @@ import unicodedata
 from dataclasses import dataclass
 
 from ..errors import RegisterError, UsageError
+from ..findings import ERROR, WARNING
 from ..fiscal import fy_short
+from ..lock import RegisterLock
 from .model import Change, Department, Plan, Register, Section, Target, Validity, format_number
-from .store import STRUCTURE, register_from_tables, row_key, table_dicts
+from .store import STRUCTURE, register_from_tables, row_key, save_register, table_dicts
 
 EXCEL_EDIT = "Excel で編集"
 ADDED, REMOVED = "追加", "削除"
@@ -207,6 +209,12 @@ def as_of(reg: Register, year: int) -> Register:
             for i in s.indicators:
                 i.target = i.target_for(year)
     return view
+
+
+def field_owners(reg: Register, year: int) -> set[str]:
+    """Departments that own an input field in the plan as in force in `year`, by current names,
+    so a department that did not exist, or had merged away, is not chased for that year."""
+    return {reg.department_name(d) or d for d in as_of(reg, year).field_owners()}
 
 
 def _plan_copy(reg: Register) -> Register:
@@ -468,8 +476,6 @@ def expected_fields(reg: Register, department: str, year: int) -> dict[str, str]
 def stale_findings(reg: Register, ident) -> list[tuple[str, str]]:
     """(severity, message) for a return whose template predates register changes: 差戻し
     (誤り) when fields it should now have are missing, else a 注意 naming the changes."""
-    from ..findings import ERROR, WARNING
-
     changes = changes_since(reg, ident.issued, ident.department, ident.year)
     if not changes:
         return []
@@ -489,9 +495,6 @@ def change_register(ws, year: int, reason: str, by: str, op, now: dt.datetime | 
     """Load the register under the lock, apply `op(reg, recorder)`, and save it with the
     changes recorded. Refused while Excel edits are unrecorded (saving would absorb them
     without a record), except by `plan record`, which records exactly those."""
-    from ..lock import RegisterLock
-    from .store import save_register
-
     with RegisterLock(ws.workbooks / ".register.lock"):
         reg = ws.load()
         if by != RECORD and table_diff(reg):

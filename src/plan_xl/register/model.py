@@ -12,6 +12,8 @@ import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from ..errors import RegisterError
+
 FIVE_LESS = ("カウンター", "キャッシュ", "ペーパー", "ファイル", "ムーブ")
 CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 
@@ -466,7 +468,6 @@ class Register:
         try:
             return float(text) / 100
         except ValueError:
-            from ..errors import RegisterError
 
             raise RegisterError(f"台帳の「情報」シートの reason_threshold_percent「{text}」が数値ではありません"
                                 "（変動要因を求める増減の割合、例: 30）。") from None
@@ -474,12 +475,6 @@ class Register:
     @property
     def revision(self) -> int:
         return int(self.meta.get("revision", "1"))
-
-    def frames(self, year: int | None = None, code: str = ""):
-        """The register as pandas DataFrames (see plan_xl.frames)."""
-        from .frames import frames
-
-        return frames(self, year, code)
 
     def plan(self, plan_id: str) -> Plan:
         if self._index is not None:
@@ -558,15 +553,9 @@ class Register:
                 return a
         return None
 
-    def field_owners(self, year: int | None = None) -> set[str]:
+    def field_owners(self) -> set[str]:
         """Departments that own at least one input field (a progress row, an indicator or a
-        contribution box); with `year`, in the plan as in force that year (history.as_of), by
-        current names, so a department that did not exist, or had merged away, is not chased
-        for that year."""
-        if year is not None:
-            from .history import as_of
-
-            return {self.department_name(d) or d for d in as_of(self, year).field_owners()}
+        contribution box); history.field_owners: those of the plan as in force in a year."""
         owners, reporting = set(), self._reporting_sections()
         for p in self.plans:
             owners.update(self.progress_owner(p, s) for s in reporting.get(p.id, [0]))
@@ -602,6 +591,8 @@ class Register:
 
     def contribution_for(self, plan_id: str, section: int, year: int,
                          department: str) -> Contribution | None:
+        if self._index is not None:
+            return self._index.contributions.get((plan_id, section, year, department))
         for c in self.contributions:
             if (c.plan_id, c.section, c.year, c.department) == (plan_id, section, year, department):
                 return c
@@ -654,14 +645,16 @@ class Lookup:
     row wins, as in the register's own linear lookups."""
 
     def __init__(self, reg: Register):
-        self.plans = {p.id: p for p in reversed(reg.plans)}
-        self.indicators = {i.id: i for p in reversed(reg.plans) for i in reversed(p.indicators)}
-        self.actuals = {(a.indicator_id, a.year): a for a in reversed(reg.actuals)}
+        self.plans = _first(reg.plans, lambda p: p.id)
+        self.indicators = _first((i for p in reg.plans for i in p.indicators), lambda i: i.id)
+        # in register order: merge changes these maps and writes the actuals back from them
+        self.actuals = _first(reg.actuals, lambda a: (a.indicator_id, a.year))
         self.actuals_of: dict[str, dict[tuple[str, int], Actual]] = {}  # per indicator, last row wins
         for a in reg.actuals:
             self.actuals_of.setdefault(a.indicator_id, {})[(a.indicator_id, a.year)] = a
         self.memo: dict = {}  # values derived from the whole register (layout.input_height)
-        self.progress = {(pr.plan_id, pr.section, pr.year): pr for pr in reversed(reg.progress)}
+        self.progress = _first(reg.progress, lambda pr: (pr.plan_id, pr.section, pr.year))
+        self.contributions = _first(reg.contributions, lambda c: (c.plan_id, c.section, c.year, c.department))
         self.departments: dict[str, str] = {}
         for d in reg.departments:
             for n in [d.name, *d.aliases]:
@@ -684,3 +677,11 @@ class Lookup:
 
     def department_name(self, text: str) -> str | None:
         return self.departments.get(name_key(text))
+
+
+def _first(items, key) -> dict:
+    """Items by key, in order; the first of duplicates wins, as in the register's linear lookups."""
+    out: dict = {}
+    for item in items:
+        out.setdefault(key(item), item)
+    return out

@@ -27,6 +27,7 @@ from .model import (
     Target,
     Validity,
 )
+from .store import apply_next_era
 
 
 def _data_dir() -> Path:
@@ -118,7 +119,6 @@ def load_source(data_dir: Path | None = None) -> Register:
                      for d in top["departments"]],
         plans=[],
     )
-    from .store import apply_next_era
 
     apply_next_era(meta, register.load_findings)
     for path in sorted((data_dir / "plans").glob("*.toml"), key=_plan_order):

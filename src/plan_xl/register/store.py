@@ -9,16 +9,17 @@ temporary file, flush, fsync, timestamped backup of the old file, then replace.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 from collections import Counter
 from pathlib import Path
 
-import xlsxwriter
 from python_calamine import CalamineWorkbook
 
+from ..atomic import replacing, stale_temps
 from ..errors import RegisterBusyError, RegisterError
 from ..findings import ERROR, Finding
+from ..fiscal import add_era
+from ..workbooks.xlsx import EXCEL_MAX_TEXT, FIXED_TIME, column_letter, new_workbook
 from .model import (
     DEFAULT_RATINGS,
     FIVE_LESS,
@@ -45,9 +46,6 @@ from .model import (
     Validity,
 )
 
-EXCEL_MAX_TEXT = 32_767
-# A fixed document time keeps the same register byte-for-byte reproducible.
-FIXED_TIME = dt.datetime(2022, 4, 1, 0, 0, 0)
 BACKUPS_KEPT = 20
 
 LIST_SEP = "、"
@@ -200,10 +198,9 @@ def _indicator_key(indicator_id: str) -> tuple:
 
 def write_register_file(reg: Register, path: Path) -> None:
     """Write the register workbook to `path` (not atomic: see save_register)."""
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
-                                         "strings_to_numbers": False})
-    wb.set_properties({"title": f"{reg.meta.get('plan_title', '')} 台帳", "created": FIXED_TIME,
-                       "comments": "plan-xl master register"})
+    # a fixed document time keeps the same register byte-for-byte reproducible
+    wb = new_workbook(path, f"{reg.meta.get('plan_title', '')} 台帳", FIXED_TIME,
+                      comments="plan-xl master register")
     head = wb.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1, "font_name": "游ゴシック",
                           "valign": "top"})
     derived = wb.add_format({"bold": True, "bg_color": "#D9D9D9", "font_color": "#595959", "border": 1,
@@ -294,63 +291,47 @@ def _write_value(ws, r: int, c: int, value, sheet: str, header: str) -> None:
 
 
 def save_register(reg: Register, path: Path, backup_dir: Path | None = None) -> Path | None:
-    """Write atomically: temporary file in the same folder, fsync, backup, replace.
+    """Write atomically: temporary file in the same folder, backup, fsync, replace.
 
     Returns the backup path (None when there was no previous file). If the file cannot be
     replaced (open in Excel, read-only), the old register is left unchanged."""
     path = Path(path)
+    backup_dir = backup_dir or path.parent / "backup"
     path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(path, backup_dir or path.parent / "backup")
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.xlsx")
+    _remove_leftovers(path, backup_dir)
     try:
-        write_register_file(reg, tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        backup = None
-        if path.exists():
-            backup_dir = backup_dir or path.parent / "backup"
-            backup_dir.mkdir(parents=True, exist_ok=True)
-            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-            backup = backup_dir / f"{path.stem}-{stamp}.xlsx"
-            partial = backup.with_name(f".{backup.name}.part")  # a killed copy never looks like a backup
-            shutil.copy2(path, partial)
-            os.replace(partial, backup)
-            _prune_backups(backup_dir, path.stem)
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-        return backup
+        with replacing(path, durable=True) as tmp:
+            write_register_file(reg, tmp)
+            return _backup(path, backup_dir)
     except PermissionError as e:
         raise RegisterBusyError(
             f"台帳 {path} に書き込めません。Excel などで開いている場合は閉じてから、もう一度"
             f"実行してください（台帳は変更していません）。") from e
     except OSError as e:
         raise RegisterError(f"台帳 {path} を保存できませんでした: {e}（台帳は変更していません）") from e
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
-def _fsync_dir(folder: Path) -> None:
-    if os.name == "nt":  # Windows cannot open a directory for fsync
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _backup(path: Path, backup_dir: Path) -> Path | None:
+    """A copy of the register as it is before a save (see _prune_backups), or None."""
+    if not path.exists():
+        return None
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    backup = backup_dir / f"{path.stem}-{stamp}.xlsx"
+    with replacing(backup) as partial:  # a killed copy never looks like a backup
+        shutil.copy2(path, partial)
+    _prune_backups(backup_dir, path.stem)
+    return backup
 
 
 def _remove_leftovers(path: Path, backup_dir: Path) -> None:
     """Temporary files of runs that were killed mid-save (their process is gone). The register
-    itself is never among them: it is only ever replaced whole by os.replace."""
-    from ..lock import pid_alive
-
-    for tmp in path.parent.glob(f".{path.stem}.*.tmp.xlsx"):
-        pid = tmp.name[len(path.stem) + 2:-len(".tmp.xlsx")]
-        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
-            tmp.unlink(missing_ok=True)
+    itself is never among them: it is only ever replaced whole."""
+    leftovers = stale_temps(path.parent, path.stem)
     if backup_dir.is_dir():
-        for part in backup_dir.glob(f".{path.stem}-*.xlsx.part"):
-            part.unlink(missing_ok=True)
+        leftovers += stale_temps(backup_dir, f"{path.stem}-*")
+    for tmp in leftovers:
+        tmp.unlink(missing_ok=True)
 
 
 def _prune_backups(backup_dir: Path, stem: str) -> None:
@@ -372,18 +353,6 @@ class CellError(ValueError):
     def __init__(self, header: str, message: str):
         super().__init__(message)
         self.header = header
-
-
-def column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-_column_letter = column_letter  # older name, kept for callers
 
 
 def where(sheet: str, row: int, header: str | None = None, headers: list[str] | None = None) -> str:
@@ -529,8 +498,6 @@ def register_from_tables(tables: dict, problems: list[Finding] | None = None) ->
 
 def apply_next_era(meta: dict, problems: list[Finding]) -> None:
     """情報 next_era 「名称:開始年度」: the era after 令和, once announced."""
-    from ..fiscal import add_era
-
     text = meta.get("next_era", "")
     if not text:
         return

@@ -31,8 +31,6 @@ import re
 import zipfile
 from pathlib import Path
 
-import openpyxl
-
 from ..collect.verdict import State
 from ..errors import PlanXlError
 from ..fiscal import parse_fy
@@ -67,6 +65,8 @@ _TITLE_SUFFIX = " 進捗状況報告書"
 
 def import_report(path: Path) -> Register:
     """A register with the content of the report at `path`."""
+    import openpyxl  # here: it takes a second to import, and only `plan-xl import` reads with it
+
     path = Path(path)
     try:
         wb = openpyxl.load_workbook(path, data_only=False)  # merged cells: not read-only mode
@@ -151,11 +151,7 @@ def _read_plan(ws, goals, initiatives) -> tuple[Plan, list[Progress]]:
             owner.overview, owner.vision = _text(ws, r + 1, 0), _text(ws, r + 1, 6)
             r += 2
         elif label == "5レス":
-            plan.five_less = [f for k, f in enumerate(FIVE_LESS) if _text(ws, r + 1, 1 + k)]
-            plan.disclosure_website = bool(_text(ws, r + 1, 7))
-            plan.disclosure_other = _text(ws, r + 1, 8)
-            pages = _text(ws, r + 1, 10)
-            plan.disclosure_pages = [p.removeprefix("・") for p in pages.split("\n")] if pages else []
+            _read_five_less(ws, r + 1, plan)
             r += 2
         elif label == "取組内容":
             title, departments = heading or ("", [])
@@ -167,13 +163,7 @@ def _read_plan(ws, goals, initiatives) -> tuple[Plan, list[Progress]]:
             r = _read_actions(ws, merged, r + 2, section)
         elif label == "進捗状況":
             end = merged.get((r, 0), (r, 0))[0]
-            rows: list[Progress | Contribution] = []
-            for k in range(r + 1, end + 1):
-                if year := _text(ws, k, 1):
-                    rows.append(Progress(plan.id, 0, parse_fy(year), _text(ws, k, 2), _text(ws, k, 7)))
-                elif rows and (part := _contribution(plan.id, rows[-1].year, _text(ws, k, 2), _text(ws, k, 7))):
-                    rows.append(part)
-            blocks.append((len(plan.sections), rows))
+            blocks.append((len(plan.sections), _read_progress(ws, r + 1, end, plan)))
             r = end + 1
         elif label and merged.get((r, 0)) == (r, LAST_COL):  # a section heading row
             m = _SECTION.match(label)
@@ -189,6 +179,26 @@ def _read_plan(ws, goals, initiatives) -> tuple[Plan, list[Progress]]:
             pr.section = 0 if whole_plan else after
             progress.append(pr)
     return plan, progress
+
+
+def _read_five_less(ws, r: int, plan: Plan) -> None:
+    """The 5レス row: which of the five apply, and where the item is published."""
+    plan.five_less = [f for k, f in enumerate(FIVE_LESS) if _text(ws, r, 1 + k)]
+    plan.disclosure_website = bool(_text(ws, r, 7))
+    plan.disclosure_other = _text(ws, r, 8)
+    pages = _text(ws, r, 10)
+    plan.disclosure_pages = [p.removeprefix("・") for p in pages.split("\n")] if pages else []
+
+
+def _read_progress(ws, first: int, end: int, plan: Plan) -> list[Progress | Contribution]:
+    """A 進捗状況 block: one row per year, each followed by the co-owners' parts."""
+    rows: list[Progress | Contribution] = []
+    for k in range(first, end + 1):
+        if year := _text(ws, k, 1):
+            rows.append(Progress(plan.id, 0, parse_fy(year), _text(ws, k, 2), _text(ws, k, 7)))
+        elif rows and (part := _contribution(plan.id, rows[-1].year, _text(ws, k, 2), _text(ws, k, 7))):
+            rows.append(part)
+    return rows
 
 
 _PART = re.compile(r"^＜([^＜＞\n]+)＞(?:\n(.*))?$", re.DOTALL)

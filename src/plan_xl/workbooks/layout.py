@@ -22,6 +22,7 @@ from xlsxwriter.worksheet import Worksheet
 from ..fiscal import fy_label, fy_short
 from ..register.evaluate import self_rating_choice, self_rating_choices, target_for
 from ..register.model import FIVE_LESS, NOTHING_TO_ADD, Indicator, Plan, Register, Section, format_number
+from .xlsx import print_a4
 
 FONT = "ＭＳ ゴシック"  # on every Japanese Windows machine; monospaced, so widths are predictable
 FONT_SIZE = 9
@@ -295,11 +296,7 @@ def draw_plan(book: Workbook, styles: Styles, reg: Register, plan: Plan, years: 
 def _page_setup(ws: Worksheet) -> None:
     for c, w in enumerate(COLUMN_WIDTHS):
         ws.set_column(c, c, w)
-    ws.set_landscape()
-    ws.set_paper(9)  # A4
-    ws.fit_to_pages(1, 0)
-    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
-    ws.set_footer("&C&P / &N ページ")
+    print_a4(ws, numbered=True)
     ws.hide_gridlines(2)
 
 

@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from ..atomic import replacing
 from ..errors import PlanXlError
 
 # Bookmarks (one per sheet) and the 14 standard fonts embedded too; others are always embedded.
@@ -71,13 +72,10 @@ def to_pdf(workbook: Path, pdf: Path | None = None, timeout: float = 900) -> Pat
         if not made.exists():
             detail = (done.stderr or done.stdout).decode(errors="replace").strip().splitlines()
             raise PlanXlError(f"LibreOffice で PDF を作成できませんでした（{detail[-1] if detail else done.returncode}）。")
-        pdf.parent.mkdir(parents=True, exist_ok=True)
-        partial = pdf.with_name(f".{pdf.name}.part")
-        shutil.copyfile(made, partial)
         try:
-            os.replace(partial, pdf)
+            with replacing(pdf) as partial:
+                shutil.copyfile(made, partial)
         except PermissionError as e:
-            partial.unlink(missing_ok=True)
             raise PlanXlError(f"{pdf} に書き込めません。PDF を開いている場合は閉じてから、もう一度実行して"
                               "ください。") from e
     return pdf

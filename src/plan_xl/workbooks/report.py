@@ -31,13 +31,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import xlsxwriter
 from xlsxwriter.workbook import Workbook
 
+from ..atomic import replacing
 from ..errors import PlanXlError, UsageError
 from ..fiscal import fy_label, fy_short
 from ..register.evaluate import (  # noqa: F401 - the rate rules live in evaluate.py; re-exported here
@@ -55,9 +54,10 @@ from ..register.evaluate import (  # noqa: F401 - the rate rules live in evaluat
     rate_method,
     target_for,
 )
-from ..register.model import Indicator, Plan, Register, Section
-from ..register.store import FIXED_TIME
+from ..register.history import as_of, describe_change_row
+from ..register.model import Actual, Indicator, Lookup, Plan, Register, Section
 from .layout import FONT, FONT_SIZE, Styles, amount_format, draw_plan, sheet_name, text_height
+from .xlsx import FIXED_TIME, new_workbook, print_a4
 
 COVER, TOC, SUMMARY, CHARTS = "表紙", "目次", "集計", "グラフ"
 EVALUATION = "評価"
@@ -88,66 +88,62 @@ class SummaryRow:
     rates: dict[int, float | None] = field(default_factory=dict)
 
 
-class _Index:
-    """The register's index (model.Lookup), with actuals as bare values."""
-
-    def __init__(self, reg: Register):
-        self.reg = reg
-        look = reg.index()
-        self.progress, self.own_sections = look.progress, look.own_sections
-        self.actuals = {key: a.value for key, a in look.actuals.items()}
-
-    def reporting_unit(self, plan: Plan, section: int) -> int:
-        """The progress row a section reports in: its own (3-①), else the plan's (0)."""
-        return section if section in self.own_sections.get(plan.id, set()) else 0
-
-    def status(self, plan: Plan, unit: int, year: int, accepted: set[str],
-               returned: frozenset[str] = frozenset()) -> str:
-        """提出済: a submission was accepted (or the progress row came from a returned file);
-        記載済: the register has the progress row without a submission (e.g. the FY2022
-        reference); 修正待ち: its return was rejected; 未提出: nothing yet."""
-        pr = self.progress.get((plan.id, unit, year))
-        if self.reg.progress_owner(plan, unit) in accepted or (pr and pr.source.file):
-            return STATUS_SUBMITTED
-        if pr:
-            return STATUS_RECORDED
-        return STATUS_RETURNED if self.reg.progress_owner(plan, unit) in returned else STATUS_MISSING
+def _reporting_unit(look: Lookup, plan: Plan, section: int) -> int:
+    """The progress row a section reports in: its own (3-①), else the plan's (0)."""
+    return section if section in look.own_sections.get(plan.id, set()) else 0
 
 
-    def indicator_status(self, ind: Indicator, owner: str, year: int, accepted: set[str],
-                         returned: frozenset[str]) -> str:
-        """The status of an indicator a co-owner types (記入課), from its own submission."""
-        actual = next((a for a in self.reg.actuals if (a.indicator_id, a.year) == (ind.id, year)), None)
-        if owner in accepted or (actual and actual.source.file):
-            return STATUS_SUBMITTED
-        if actual:
-            return STATUS_RECORDED
-        return STATUS_RETURNED if owner in returned else STATUS_MISSING
+def _status(reg: Register, look: Lookup, plan: Plan, unit: int, year: int, accepted: set[str],
+            returned: frozenset[str] = frozenset()) -> str:
+    """提出済: a submission was accepted (or the progress row came from a returned file);
+    記載済: the register has the progress row without a submission (e.g. the FY2022
+    reference); 修正待ち: its return was rejected; 未提出: nothing yet."""
+    pr = look.progress.get((plan.id, unit, year))
+    if reg.progress_owner(plan, unit) in accepted or (pr and pr.source.file):
+        return STATUS_SUBMITTED
+    if pr:
+        return STATUS_RECORDED
+    return STATUS_RETURNED if reg.progress_owner(plan, unit) in returned else STATUS_MISSING
+
+
+def _indicator_status(look: Lookup, ind: Indicator, owner: str, year: int, accepted: set[str],
+                      returned: frozenset[str]) -> str:
+    """The status of an indicator a co-owner types (記入課), from its own submission."""
+    actual = look.actuals.get((ind.id, year))
+    if owner in accepted or (actual and actual.source.file):
+        return STATUS_SUBMITTED
+    if actual:
+        return STATUS_RECORDED
+    return STATUS_RETURNED if owner in returned else STATUS_MISSING
 
 
 def summary_rows(reg: Register, year: int, returned: frozenset[str] = frozenset()) -> list[SummaryRow]:
     """The rows of 集計 for the report of `year`, in plan order. `returned`: departments whose
     return for `year` was rejected and not yet corrected (collect's ledger knows them)."""
-    index = _Index(reg)
+    look = reg.index()
     years = report_years(reg, year)
     accepted = reg.accepted_departments(year)
     rows = []
     for plan in reg.plans:
         for s in plan.sections:
-            unit = index.reporting_unit(plan, s.number)
+            unit = _reporting_unit(look, plan, s.number)
             base = dict(plan=plan, section=s, owner=reg.progress_owner(plan, unit),
-                        status=index.status(plan, unit, year, accepted, returned))
+                        status=_status(reg, look, plan, unit, year, accepted, returned))
             if not s.indicators:
                 rows.append(SummaryRow(**base))
             for ind in s.indicators:
-                actuals = {y: index.actuals.get((ind.id, y)) for y in years}
+                actuals = {y: _value(look.actuals.get((ind.id, y))) for y in years}
                 owner = reg.indicator_owner(plan, ind)  # 記入課: a co-owner may type it
                 mine = base if owner == base["owner"] else {
-                    **base, "owner": owner, "status": index.indicator_status(ind, owner, year, accepted, returned)}
+                    **base, "owner": owner, "status": _indicator_status(look, ind, owner, year, accepted, returned)}
                 rows.append(SummaryRow(**mine, indicator=ind, actuals=actuals,
                                        rates={y: achievement_rate(ind, v, target_for(ind, y))
                                               for y, v in actuals.items()}))
     return rows
+
+
+def _value(actual: Actual | None) -> float | None:
+    return actual.value if actual else None
 
 
 def report_years(reg: Register, year: int) -> list[int]:
@@ -173,29 +169,28 @@ def build_report(reg: Register, year: int, path: Path, issued: dt.date | None = 
     submission of the year (none: the cover shows no date). `returned`: departments whose
     return for `year` awaits correction; their missing rows say 「（修正待ち）」. Written to a temporary file first,
     so a report open in Excel is never left half-written."""
-    from ..register.history import as_of
-
     if year not in reg.all_years:
         raise UsageError(f"{year}年度は計画期間（{reg.period[0]}～{reg.period[-1]}年度）の外です。")
     reg = as_of(reg, year)  # the plan as in force that year: later changes never alter it
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.xlsx")
     try:
-        book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
-                                              "strings_to_numbers": False})
-        with reg.indexed():  # thousands of plans, each looked up per year
-            _write(book, reg, year, issued or _last_submission(reg, year), frozenset(returned))
-        book.close()
-        os.replace(tmp, path)
+        with replacing(path) as tmp:
+            book = new_workbook(tmp, f"{fy_short(year)} {_title(reg)}", FIXED_TIME,
+                                company=reg.meta.get("city", ""),
+                                author=reg.meta.get("coordinating_department", ""), comments="plan-xl report")
+            with reg.indexed():  # thousands of plans, each looked up per year
+                _write(book, reg, year, issued or _last_submission(reg, year), frozenset(returned))
+            book.close()
     except PermissionError as e:
         raise PlanXlError(f"{path} に書き込めません。Excel などで開いている場合は閉じてから、もう一度"
                           f"実行してください。") from e
     except OSError as e:
         raise PlanXlError(f"報告書 {path} を保存できませんでした: {e}") from e
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
+
+
+def _title(reg: Register) -> str:
+    return f"{reg.meta.get('plan_title', '')} 進捗状況報告書".strip()
 
 
 def _last_submission(reg: Register, year: int) -> dt.date | None:
@@ -208,11 +203,7 @@ def _last_submission(reg: Register, year: int) -> dt.date | None:
 
 def _write(book: Workbook, reg: Register, year: int, issued: dt.date | None,
            returned: frozenset[str] = frozenset()) -> None:
-    title = f"{reg.meta.get('plan_title', '')} 進捗状況報告書".strip()
-    book.set_properties({"title": f"{fy_short(year)} {title}", "created": FIXED_TIME,
-                         "company": reg.meta.get("city", ""),
-                         "author": reg.meta.get("coordinating_department", ""),
-                         "comments": "plan-xl report"})
+    title = _title(reg)
     fmt = _Formats(book)
     rows = summary_rows(reg, year, returned)
     ev = evaluate(reg, year)
@@ -264,14 +255,8 @@ def _sheet(book: Workbook, name: str, widths: list[float], repeat: tuple[int, in
     ws = book.add_worksheet(name)
     for c, w in enumerate(widths):
         ws.set_column(c, c, w)
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
-    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
-    ws.set_footer("&C&P / &N ページ")
+    print_a4(ws, repeat, numbered=True)
     ws.hide_gridlines(2)
-    if repeat:
-        ws.repeat_rows(*repeat)
     return ws
 
 
@@ -574,8 +559,6 @@ CHANGES = "計画の変更"
 def _changes(book, fmt, reg: Register) -> None:
     """計画の変更: the recorded changes (変更履歴) in force by the report year, newest year
     first, so each year's 計画の見直し can be read with what was decided."""
-    from ..register.history import describe_change_row
-
     headers = [("適用年度", 8), ("シート", 8), ("対象", 12), ("項目", 12), ("変更前", 30), ("変更後", 30),
                ("理由", 30), ("記録", 18)]
     widths = [w for _, w in headers]

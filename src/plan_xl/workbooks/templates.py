@@ -12,14 +12,15 @@ import datetime as dt
 import hashlib
 import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from ..errors import UsageError
 from ..fiscal import fy_label, fy_short
+from ..progress import Progress
 from ..register.evaluate import (
     reason_formula,
     reason_hint,
@@ -27,7 +28,9 @@ from ..register.evaluate import (
     self_rating_choices,
     target_for,
 )
+from ..register.history import as_of
 from ..register.model import NOTHING_TO_ADD, FieldKey, Indicator, Lookup, Register, format_number
+from ..workspace import template_filename
 from .identity import ID_SHEET, CellPrint, FieldSpec, Identity, digest, to_rows
 from .layout import (
     FONT,
@@ -40,6 +43,7 @@ from .layout import (
     sheet_name,
     text_height,
 )
+from .xlsx import new_workbook, print_a4
 
 REFERENCE_LABEL = "参考送付"
 
@@ -98,12 +102,8 @@ def _build_template(reg: Register, department: str, opts: TemplateOptions, key: 
     issued = issued_at.isoformat()
     ident = Identity(template_id(department, opts.year, reg.revision, issued), department,
                      opts.year, reg.revision, issued)
-    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
-                                           "strings_to_numbers": False,
-                                           "in_memory": True})  # small files: no temporary file per sheet
-    book.set_properties({"title": f"{fy_short(opts.year)} 進捗状況調査票（{department}）",
-                         "author": reg.meta.get("coordinating_department", ""),
-                         "created": issued_at})
+    book = new_workbook(path, f"{fy_short(opts.year)} 進捗状況調査票（{department}）", issued_at,
+                        author=reg.meta.get("coordinating_department", ""))
     styles = Styles(book)
     alert = book.add_format({"bg_color": REASON_MISSING_FILL})
     plans = reg.plans_of(department)
@@ -256,9 +256,7 @@ def _guide(book, ws, reg: Register, ident: Identity, opts: TemplateOptions, plan
     ws.set_column(1, 1, 30)
     ws.set_column(2, 2, 90)
     ws.hide_gridlines(2)
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
+    print_a4(ws)
     own = [f for f in fields if f.editable]
     if not own:  # 参考送付: nothing to fill, and it must say so rather than ask for a return
         lines = _reference_lines(title, head, text, department, coordinator, opts.year)
@@ -370,8 +368,6 @@ def _changes_this_year(ws, r: int, reg: Register, year: int, plans, head, text) 
 
 def already_issued(reg: Register, year: int, out_dir: Path, departments: list[str] | None = None) -> list[Path]:
     """The templates of `year` that `generate_templates` would write over."""
-    from ..workspace import template_filename
-
     if year not in reg.period:
         return []
     paths = [out_dir / template_filename(year, d) for d in departments_to_issue(reg, departments)]
@@ -379,13 +375,12 @@ def already_issued(reg: Register, year: int, out_dir: Path, departments: list[st
 
 
 def generate_templates(reg: Register, opts: TemplateOptions, key: bytes, out_dir: Path,
-                       departments: list[str] | None = None, progress=None,
+                       departments: list[str] | None = None, progress: Progress | None = None,
                        reissue: bool = True) -> list[Path]:
-    """Write one template per department into `out_dir`; returns the paths in register order.
-    With `reissue=False`, templates already issued for the year are not written over."""
-    from ..register.history import as_of
-    from ..workspace import template_filename
-
+    """Write one template per department into `out_dir`; returns the paths in register order
+    (`progress` is told each one as it is written). With `reissue=False`, templates already
+    issued for the year are not written over."""
+    progress = progress or Progress()
     if opts.year not in reg.period:
         raise UsageError(f"{opts.year}年度は計画期間（{reg.period[0]}〜{reg.period[-1]}年度）の外です。"
                          + ("新しい計画期間は plan-xl plan new-period で始めます。" if opts.year > reg.period[-1] else ""))
@@ -402,8 +397,7 @@ def generate_templates(reg: Register, opts: TemplateOptions, key: bytes, out_dir
         if len(jobs) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
             for department, path in jobs:
                 build_template(reg, department, opts, key, path)
-                if progress:
-                    progress(path)
+                progress.update(1, path)
             return [path for _, path in jobs]
     return _build_in_workers(reg, opts, key, jobs, progress)
 
@@ -412,18 +406,16 @@ PARALLEL_FROM = 8  # below this many templates, starting worker processes costs 
 _JOB: tuple | None = None  # a worker's register, options and key, sent once per worker
 
 
-def _build_in_workers(reg: Register, opts: TemplateOptions, key: bytes, jobs: list, progress) -> list[Path]:
+def _build_in_workers(reg: Register, opts: TemplateOptions, key: bytes, jobs: list,
+                      progress: Progress) -> list[Path]:
     """One template per job on every core (spawn-safe: everything sent pickles), reported in
     register order as they finish."""
-    from concurrent.futures import ProcessPoolExecutor
-
     method = os.environ.get("PLAN_XL_START_METHOD") or None  # as collect: spawn is what Windows does
     mp = multiprocessing.get_context(method) if method else None
     with ProcessPoolExecutor(min(os.cpu_count() or 2, 8, len(jobs)), mp_context=mp,
                              initializer=_worker_init, initargs=(reg, opts, key)) as pool:
         for path in pool.map(_worker_build, jobs, chunksize=max(1, len(jobs) // 32)):
-            if progress:
-                progress(path)
+            progress.update(1, path)
     return [path for _, path in jobs]
 
 

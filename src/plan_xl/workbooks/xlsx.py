@@ -1,0 +1,58 @@
+"""What every workbook plan-xl writes shares: the one way to start an xlsxwriter workbook, the
+A4 page setup of every printed sheet, column letters and Excel's limit on a cell's text.
+
+Every writer (register, templates, report, status workbook, open data) starts its workbook with
+`new_workbook`, so text from a department or a register cell is always written as text: it never
+becomes a formula, a link or a number (tests/test_house.py checks that no module bypasses it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import BinaryIO
+
+import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
+
+EXCEL_MAX_TEXT = 32_767  # characters in one cell (Excel's specification)
+# The document time of outputs that must be byte-for-byte the same on every run.
+FIXED_TIME = dt.datetime(2022, 4, 1, 0, 0, 0)
+# Untrusted strings stay strings: "=1+1" is not a formula, "http://x" not a link, "0012" not 12.
+SAFE_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+A4 = 9  # xlsxwriter's paper index
+
+
+def new_workbook(target: Path | BinaryIO, title: str, created: dt.datetime = FIXED_TIME,
+                 **properties: str) -> xlsxwriter.Workbook:
+    """An xlsxwriter workbook that writes text as text. Built in memory: no temporary file per
+    sheet (the outputs are a few MB at most). The document time is `created`, never the clock's,
+    unless a caller passes it: the same input gives the same file."""
+    book = xlsxwriter.Workbook(str(target) if isinstance(target, Path) else target,
+                               {**SAFE_OPTIONS, "in_memory": True})
+    book.set_properties({"title": title, "created": created, **properties})
+    return book
+
+
+def print_a4(ws: Worksheet, repeat_rows: tuple[int, int] | None = None, numbered: bool = False) -> None:
+    """A4 landscape, one page wide and as many pages long as it takes; `repeat_rows` printed on
+    every page; `numbered`: the plan sheets' margins and 「n / N ページ」 footer."""
+    ws.set_landscape()
+    ws.set_paper(A4)
+    ws.fit_to_pages(1, 0)
+    if numbered:
+        ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+        ws.set_footer("&C&P / &N ページ")
+    if repeat_rows:
+        ws.repeat_rows(*repeat_rows)
+
+
+def column_letter(index: int) -> str:
+    """The letters of a zero-based column index: 0 → A, 27 → AB."""
+    return xl_col_to_name(index)
+
+
+def cell_address(row: int, col: int) -> str:
+    """The A1 address of a zero-based row and column, as a clerk finds it in Excel."""
+    return f"{column_letter(col)}{row + 1}"
