@@ -12,7 +12,7 @@ from email.message import EmailMessage
 import pytest
 from click.testing import CliRunner
 from support.msgfile import Forwarded, outlook_msg
-from support.returned import YEAR, copy_workspace, fill, identity, issue, typical_values
+from support.returned import YEAR, fill, identity, typical_values
 from support.zipbuild import parts_of, zip_archive, zip_of
 
 from plan_xl.cli import main
@@ -22,16 +22,6 @@ from plan_xl.collect.read import LIMITS
 DX = "DX戦略課"
 SENT = dt.datetime(2024, 5, 20, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
 NAME = f"{YEAR}年度_進捗状況調査票_{DX}.xlsx"
-
-
-@pytest.fixture(scope="session")
-def issued(tmp_path_factory):
-    return issue(tmp_path_factory.mktemp("arrivals") / "作業フォルダ")
-
-
-@pytest.fixture
-def ws(issued, tmp_path):
-    return copy_workspace(issued, tmp_path / "作業フォルダ")
 
 
 def filled(ws, department: str = DX) -> bytes:

@@ -8,11 +8,9 @@ from conftest import needs_libreoffice, soffice
 from support.returned import (
     YEAR,
     cell_of,
-    copy_workspace,
     editable,
     fill,
     identity,
-    issue,
     typical_values,
     via_libreoffice,
 )
@@ -22,16 +20,6 @@ from plan_xl.findings import ERROR, WARNING
 from plan_xl.register.model import FieldKey
 
 DX = "DX戦略課"
-
-
-@pytest.fixture(scope="session")
-def issued(tmp_path_factory):
-    return issue(tmp_path_factory.mktemp("numbers") / "作業フォルダ")
-
-
-@pytest.fixture
-def ws(issued, tmp_path):
-    return copy_workspace(issued, tmp_path / "作業フォルダ")
 
 
 def field_with_unit(ws, percent: bool):
