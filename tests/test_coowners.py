@@ -19,6 +19,7 @@ from support.returned import (
     via_libreoffice,
 )
 
+from plan_xl import messages as M
 from plan_xl.cli import main
 from plan_xl.collect import collect, department_status
 from plan_xl.mail import load_settings, prepare_letters
@@ -33,7 +34,7 @@ from plan_xl.register.model import (
 from plan_xl.register.store import load_register, save_register
 from plan_xl.workbooks.identity import load_or_create_key
 from plan_xl.workbooks.importer import import_report
-from plan_xl.workbooks.layout import sheet_name
+from plan_xl.workbooks.layout import INPUT_FILL_NAME, sheet_name
 from plan_xl.workbooks.report import build_report, describe
 from plan_xl.workbooks.templates import TemplateOptions, build_template
 
@@ -191,7 +192,8 @@ def test_a_contribution_in_another_departments_box_is_refused_naming_both(ws):
         r = only(result.results, department)
         assert r.verdict == "差戻し"
         [f] = [f for f in r.findings if f.severity == "誤り"]
-        assert f"{other}が記入する欄です（{department}の記入欄ではありません）" in f.message
+        assert f.code == "V008" and f.message == M.V008(owner=other, department=department,
+                                                        input_fill_name=INPUT_FILL_NAME)
     assert ws.load().contributions == []
 
 
@@ -199,11 +201,11 @@ def test_a_blank_part_must_say_nothing_to_add(ws):
     drop(ws, "男女.xlsx", returned(ws, DANJO, **{f"part_results|{PART}": "", f"part_revision|{PART}": ""}))
     [r] = collect(ws).results
     assert r.verdict == "差戻し"
-    assert any(f"「{NOTHING_TO_ADD}」を選んでください" in f.message for f in r.findings)
+    assert any(f.code == "V012" for f in r.findings)
     drop(ws, "男女2.xlsx", returned(ws, DANJO, **{f"part_none|{PART}": NOTHING_TO_ADD}), minutes=5)
     r = next(r for r in collect(ws).results if r.item.name == "男女2.xlsx")
     assert r.verdict == "差戻し"  # text and 「特になし」 at once: which one is meant?
-    assert any("どちらかにしてください" in f.message for f in r.findings)
+    assert any(f.code == "V011" for f in r.findings)
 
 
 def test_an_old_template_cannot_overwrite_a_co_owners_accepted_figure(ws, tmp_path):
@@ -222,7 +224,7 @@ def test_an_old_template_cannot_overwrite_a_co_owners_accepted_figure(ws, tmp_pa
     result = collect(ws)
     assert all(r.ok for r in result.results)
     assert ws.load().actual_for("1-1-3.2", YEAR).value == 31.5
-    assert any(f"{DANJO}から受理済み" in f.message for f in only(result.results, LEAD).findings)
+    assert any(f.code == "C018" and DANJO in f.message for f in only(result.results, LEAD).findings)
 
 
 # --- 参考送付 ---------------------------------------------------------------------------------------
@@ -282,9 +284,9 @@ def test_check_names_a_department_without_fields_or_reference(register):
 
     register.assignments = [a for a in register.assignments if a.department != SUIDO]
     register.assignments.append(Assignment("1-1-3", "人事課", ASSIGN_PART, 0))
-    messages = [f"{f.severity} {f.message}" for f in check_register(register)]
-    assert any(m.startswith("注意") and SUIDO in m and "参考送付" in m for m in messages)
-    assert any(m.startswith("誤り") and "人事課" in m and "所管課に含まれていません" in m for m in messages)
+    found = [(f.code, f.sheet, f.message) for f in check_register(register)]
+    assert ("R058", "記入課", M.R058(department=SUIDO)) in found  # a named department with nothing to fill
+    assert ("R064", "記入課", M.R064(department="人事課")) in found  # a 記入課 that is not the plan's
 
 
 def test_a_progress_row_can_be_assigned_to_another_department(workspace):
@@ -307,6 +309,6 @@ def test_a_progress_row_can_be_assigned_to_another_department(workspace):
 
     reg.assignments.append(Assignment("1-3-2", "政策統計課", ASSIGN_PART, 0))
     reg.assignments.append(Assignment("1-3-2", "DX戦略課", ASSIGN_PROGRESS, 0))
-    messages = [f.message for f in check_register(reg) if f.severity == "誤り"]
-    assert any("主管課です" in m for m in messages)
-    assert any("同じ欄に記入課が複数あります" in m for m in messages)
+    codes = [f.code for f in check_register(reg) if f.severity == "誤り"]
+    assert "R067" in codes  # a 関係課記入欄 for the department that owns the progress
+    assert "R055" in codes  # two departments for one field

@@ -17,6 +17,7 @@ from click.exceptions import NoArgsIsHelpError
 
 from . import __version__
 from . import mail as mailer
+from . import messages as M
 from .collect import Opener, State, department_states, department_status
 from .collect import collect as run_collect
 from .collect.gather import gather
@@ -90,18 +91,17 @@ def handle_errors(func):
         except PlanXlError as e:
             if ctx.debug:
                 traceback.print_exc()
-            click.echo(f"エラー: {e}", err=True)
+            click.echo(M.U029(message=e), err=True)
             sys.exit(e.exit_code)
         except BrokenPipeError:  # output piped into `head` or similar
             sys.exit(0)
         except KeyboardInterrupt:
-            click.echo("中断しました。", err=True)
+            click.echo(M.U030(), err=True)
             sys.exit(130)
         except Exception as e:  # noqa: BLE001 - the last line of defence for a clerk
             if ctx.debug:
                 raise
-            click.echo(f"エラー: 予期しない問題が発生しました（{type(e).__name__}: {e}）。"
-                       f"--debug を付けて実行すると詳細が表示されます。", err=True)
+            click.echo(M.U031(error_type=type(e).__name__, error=e), err=True)
             sys.exit(1)
 
     return wrapper
@@ -168,10 +168,10 @@ class _Group(_Command, click.Group):
             click.echo(usage_message(e), err=True)
             sys.exit(2)
         except click.Abort:
-            click.echo("中断しました。", err=True)
+            click.echo(M.U030(), err=True)
             sys.exit(1)
         except click.ClickException as e:  # e.g. a file option that cannot be opened
-            click.echo(f"エラー: {_translate(e.format_message())}", err=True)
+            click.echo(M.U029(message=_translate(e.format_message())), err=True)
             sys.exit(e.exit_code)
         sys.exit(code if isinstance(code, int) else 0)
 
@@ -238,7 +238,7 @@ class DateType(click.ParamType):
         try:
             return parse_date(value)
         except ValueError as e:
-            self.fail(f"{e}。2024-06-10、2024/6/10、令和6年6月10日 のように指定してください", param, ctx)
+            self.fail(M.U032(reason=e), param, ctx)
 
 
 DATE = DateType()
@@ -303,11 +303,9 @@ def templates(ctx: Context, year, out_dir, departments, due, password, reissue) 
         year = reg.first_open_year()
         issued = ctx.workspace.templates_dir(year)
         if year not in reg.period:
-            raise UsageError(f"計画期間（{reg.period[0]}〜{reg.period[-1]}年度）のすべての年度に進捗があります。"
-                             f"次の期間は plan-xl plan new-period で始めてください（作り直すときは --year を指定）。")
+            raise UsageError(M.U001(first=reg.period[0], last=reg.period[-1]))
         if any(issued.glob("*.xlsx")):
-            raise UsageError(f"{year}年度（進捗が未登録の最初の年度）の調査票は作成済みです: {issued}。"
-                             f"作り直すときは --year {year} --reissue を指定してください。")
+            raise UsageError(M.U002(year=year, issued=issued))
         ctx.say(f"{year}年度の調査票を作成します（進捗が未登録の最初の年度）。")
     out_dir = out_dir or ctx.workspace.templates_dir(year)
     issued = already_issued(reg, year, out_dir, list(departments) or None)
@@ -397,7 +395,7 @@ def status(ctx: Context, year) -> None:
     reg = ctx.workspace.load()
     year = year or ctx.workspace.cycle_year(reg)
     if year not in reg.period:
-        raise UsageError(f"{year}年度は計画期間（{reg.period[0]}～{reg.period[-1]}年度）の外です。")
+        raise UsageError(M.W005(year=year, first=reg.period[0], last=reg.period[-1]))
     rows = department_status(ctx.workspace, reg, year)
     if not any(s.issued or s.returned for s in rows):
         click.echo(f"{year}年度の調査票はまだ作成されていません（作成: plan-xl templates --year {year} "
@@ -710,8 +708,7 @@ def import_(ctx: Context, report_file: Path, out: Path | None) -> None:
     """
     target = out or ctx.workspace.register_path
     if out is None and target.exists():
-        raise UsageError(f"台帳 {target} が既にあります。上書きしないよう、--out で別のファイルを"
-                         f"指定してください。")
+        raise UsageError(M.U003(target=target))
     reg = import_report(report_file)
     backup = save_register(reg, target, ctx.workspace.backups)
     n_actions = sum(len(s.actions) for p in reg.plans for s in p.sections)
@@ -724,23 +721,23 @@ def import_(ctx: Context, report_file: Path, out: Path | None) -> None:
 
 
 # click's own English messages, as Japanese (click 8.1-8.x wording; unknown ones are not shown)
-_CLICK_MESSAGES = [
-    (r"No such command '(.+)'\.", "コマンド {0} はありません。"),
-    (r"No such option: (\S+?)(?: Did you mean (.+)\?)?", "オプション {0} はありません。"),
-    (r"Option '(.+)' requires an argument\.", "オプション {0} の後に値を指定してください（例: --year 2023）。"),
-    (r"Option '(.+)' does not take a value\.", "オプション {0} には値を付けません。"),
-    (r"Got unexpected extra arguments? \((.+)\)", "余分な指定 {0} があります。"),
-    (r"Missing command\.", "コマンドを指定してください。"),
-    (r"Missing (?:argument|option|parameter) '?(.+?)'?\.", "{0} を指定してください。"),
-    (r"'(.*)' is not a valid integer(?: range)?\.", "「{0}」は整数ではありません。"),
-    (r"'(.*)' is not a valid float(?: range)?\.", "「{0}」は数値ではありません。"),
-    (r"'(.*)' is not one of (.+)\.", "「{0}」は指定できません（指定できるもの: {1}）。"),
-    (r"'(.*)' is not (?:a valid )?(?:one of|any of) .*", "「{0}」は指定できません。"),
-    (r"(?:File|Directory|Path) '(.+)' does not exist\.", "{0} がありません。"),
-    (r"(?:File|Path) '(.+)' is a directory\.", "{0} はフォルダです。ファイルを指定してください。"),
-    (r"(?:Directory|Path) '(.+)' is a file\.", "{0} はファイルです。フォルダを指定してください。"),
-    (r"(?:File|Directory|Path) '(.+)' is not (?:readable|writable)\.", "{0} を開けません（権限がありません）。"),
-    (r"Could not open file '?(.+?)'?: (.+)", "ファイル {0} を開けません。"),
+_CLICK_MESSAGES = [  # click's English message (its parts named as the catalogue text's) -> our text
+    (r"No such command '(?P<name>.+)'\.", M.U007),
+    (r"No such option: (?P<name>\S+?)(?: Did you mean (.+)\?)?", M.U008),
+    (r"Option '(?P<name>.+)' requires an argument\.", M.U009),
+    (r"Option '(?P<name>.+)' does not take a value\.", M.U010),
+    (r"Got unexpected extra arguments? \((?P<extra>.+)\)", M.U011),
+    (r"Missing command\.", M.U012),
+    (r"Missing (?:argument|option|parameter) '?(?P<name>.+?)'?\.", M.U013),
+    (r"'(?P<value>.*)' is not a valid integer(?: range)?\.", M.U014),
+    (r"'(?P<value>.*)' is not a valid float(?: range)?\.", M.U015),
+    (r"'(?P<value>.*)' is not one of (?P<choices>.+)\.", M.U016),
+    (r"'(?P<value>.*)' is not (?:a valid )?(?:one of|any of) .*", M.U017),
+    (r"(?:File|Directory|Path) '(?P<path>.+)' does not exist\.", M.U018),
+    (r"(?:File|Path) '(?P<path>.+)' is a directory\.", M.U019),
+    (r"(?:Directory|Path) '(?P<path>.+)' is a file\.", M.U020),
+    (r"(?:File|Directory|Path) '(?P<path>.+)' is not (?:readable|writable)\.", M.U021),
+    (r"Could not open file '?(?P<path>.+?)'?: (.+)", M.U022),
 ]
 
 
@@ -750,8 +747,8 @@ def _translate(message: str) -> str:
     message = message.strip()
     for pattern, text in _CLICK_MESSAGES:  # file names may be Japanese inside English
         if m := re.fullmatch(pattern, message, re.DOTALL):
-            return text.format(*(g or "" for g in m.groups()))
-    return "指定が正しくありません。" if re.search(r"[A-Za-z]{3,} [a-z]{2,}", message) else message
+            return text(**{k: v or "" for k, v in m.groupdict().items()})
+    return M.U023() if re.search(r"[A-Za-z]{3,} [a-z]{2,}", message) else message
 
 
 @main.group("plan")
@@ -777,7 +774,7 @@ def _fiscal_year_or_date(ctx, param, value: str) -> int:
         try:
             return parse_fy(value)
         except ValueError:
-            raise click.BadParameter(f"年度（例: 2024）か日付（例: 2024-04-01）を指定してください: {value}") from None
+            raise click.BadParameter(M.U004(value=value)) from None
     return day.year if day.month >= 4 else day.year - 1
 
 
@@ -963,21 +960,21 @@ def plan_history(ctx: Context, year) -> None:
 def usage_message(e: click.UsageError) -> str:
     """click's usage errors (English) as one Japanese line with what to do."""
     if isinstance(e, click.NoSuchOption):
-        maybe = f"（もしかして {'、'.join(e.possibilities)}）" if e.possibilities else ""
-        text = f"オプション {e.option_name} はありません{maybe}。"
+        maybe = M.U025(names="、".join(e.possibilities)) if e.possibilities else ""
+        text = M.U024(name=e.option_name, maybe=maybe)
     elif isinstance(e, click.MissingParameter) and e.param is not None:
         hint = e.param.get_error_hint(e.ctx) if e.ctx else e.param.name
-        text = f"{hint} を指定してください。"
+        text = M.U013(name=hint)
     elif isinstance(e, click.BadParameter) and e.param is not None:
         hint = e.param.get_error_hint(e.ctx) if e.ctx else e.param.name
-        text = f"{hint} の指定が正しくありません（{_translate(e.message).rstrip('。')}）。"
+        text = M.U026(name=hint, reason=_translate(e.message).rstrip("。"))
     else:
         text = _translate(e.message)
         if isinstance(e, click.UsageError) and e.message.startswith("No such command") and e.ctx:
             names = "、".join(e.ctx.command.list_commands(e.ctx)) if isinstance(e.ctx.command, click.Group) else ""
-            text += f"使えるコマンド: {names}。" if names else ""
+            text += M.U027(names=names) if names else ""
     command = e.ctx.command_path if e.ctx else "plan-xl"
-    return f"エラー: {text} {command} --help で使い方を確認できます。"
+    return M.U028(message=text, command=command)
 
 
 def run() -> None:

@@ -14,6 +14,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
+from . import messages as M
 from .collect import State, collect, department_states
 from .collect.read import open_workbook
 from .errors import UsageError
@@ -148,7 +149,7 @@ def as_email(data: bytes, filename: str, department: str, sender: str, to: str, 
 def run_demo(root: Path, say: Callable[[str], None]) -> dict[str, Path]:
     """The whole FY2023 cycle in a fresh working folder; returns the main outputs."""
     if root.exists() and any(root.iterdir()):
-        raise UsageError(f"{root} は空ではありません。新しいフォルダを指定してください。")
+        raise UsageError(M.U006(root=root))
     ws = Workspace(root)
     say(f"1/7 作業フォルダを作成: {root}")
     init_workspace(root)

@@ -1,10 +1,19 @@
 """The one exception root of plan-xl; the CLI turns it into a message and an exit code."""
 
+from .messages import Text
+
 
 class PlanXlError(Exception):
-    """A problem the user can act on. The message is Japanese and says what to do."""
+    """A problem the user can act on. The message, from the catalogue (plan_xl.messages), is
+    Japanese and says what to do; `code` is its catalogue code."""
 
     exit_code = 1
+
+    def __init__(self, message: Text):
+        if not isinstance(message, Text):
+            raise TypeError(f"a PlanXlError's message comes from plan_xl.messages, not {message!r}")
+        super().__init__(message)
+        self.code = message.code
 
 
 class UsageError(PlanXlError, ValueError):

@@ -21,6 +21,7 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import messages as M
 from .atomic import write_bytes
 from .errors import PlanXlError
 from .register.frames import CODE, SCHEMA, TEXT, frames, load_pandas, typed
@@ -51,11 +52,10 @@ def local_government_code(settings: Path) -> str:
     try:
         table = tomllib.loads(settings.read_text(encoding="utf-8")).get("open_data", {})
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise PlanXlError(f"{settings} を読めません: {e}") from e
+        raise PlanXlError(M.W018(settings=settings, error=e)) from e
     code = str(table.get("local_government_code", "")).strip()
     if code and not valid_code(code):
-        raise PlanXlError(f"{settings} の [open_data] local_government_code「{code}」は全国地方公共団体コード"
-                          "（検査数字を含む6桁、例: 郡山市 072036）ではありません。")
+        raise PlanXlError(M.W019(settings=settings, code=code))
     return code
 
 
@@ -78,8 +78,7 @@ def _replace(path: Path, data: bytes) -> Path:
     try:
         write_bytes(path, data)
     except PermissionError as e:
-        raise PlanXlError(f"{path} に書き込めません。Excel などで開いている場合は閉じてから、もう一度"
-                          "実行してください。") from e
+        raise PlanXlError(M.W006(path=path)) from e
     return path
 
 

@@ -12,6 +12,8 @@ import datetime as dt
 import re
 import unicodedata
 
+from . import messages as M
+
 REIWA_OFFSET = 2018
 # (name, first fiscal year, Latin initial)
 ERAS: list[tuple[str, int, str]] = [("明治", 1868, "M"), ("大正", 1912, "T"), ("昭和", 1926, "S"),
@@ -23,7 +25,7 @@ def add_era(name: str, first_year: int, initial: str = "") -> None:
     if any(e[0] == name for e in ERAS):
         return
     if first_year <= ERAS[-1][1]:
-        raise ValueError(f"元号「{name}」の開始年度 {first_year} が{ERAS[-1][0]}より前です")
+        raise ValueError(M.Y001(name=name, first_year=first_year, last_era=ERAS[-1][0]))
     ERAS.append((name, first_year, initial))
 
 
@@ -32,7 +34,7 @@ def era_of(year: int) -> tuple[str, int]:
     for name, first, _ in reversed(ERAS):
         if year >= first:
             return name, year - first + 1
-    raise ValueError(f"{year}年度は和暦で表せません")
+    raise ValueError(M.Y002(year=year))
 
 
 def era_label(year: int) -> str:
@@ -45,22 +47,22 @@ def from_era(name: str, n: int) -> int:
     for era, first, initial in ERAS:
         if name in (era, initial) or name.upper() == initial:
             if n < 1:
-                raise ValueError(f"{era}{n}年度はありません")
+                raise ValueError(M.Y003(era=era, row=n))
             return first + n - 1
-    raise ValueError(f"元号「{name}」は不明です")
+    raise ValueError(M.Y004(name=name))
 
 
 def to_reiwa(year: int) -> int:
     """2023 -> 5."""
     if year <= REIWA_OFFSET:
-        raise ValueError(f"{year}年度は令和ではありません")
+        raise ValueError(M.Y005(year=year))
     return year - REIWA_OFFSET
 
 
 def from_reiwa(reiwa: int) -> int:
     """5 -> 2023."""
     if reiwa < 1:
-        raise ValueError(f"令和{reiwa}年度はありません")
+        raise ValueError(M.Y006(reiwa=reiwa))
     return reiwa + REIWA_OFFSET
 
 
@@ -98,7 +100,7 @@ def parse_fy(text: str | int) -> int:
             return from_era(m.group(1), 1 if m.group(2) == "元" else int(m.group(2)))
         except ValueError:
             pass
-    raise ValueError(f"年度として読めません: {text!r}")
+    raise ValueError(M.Y007(text=text))
 
 
 def plan_period(start: int = 2022, end: int = 2025) -> range:
@@ -115,12 +117,12 @@ def parse_date(text: str) -> dt.date:
     s = unicodedata.normalize("NFKC", str(text)).replace(" ", "").strip()
     m = _DATE.match(s)
     if not m:
-        raise ValueError(f"日付として読めません: {text}")
+        raise ValueError(M.Y008(text=text))
     year = int(m.group(3)) if m.group(3) else from_reiwa(1 if m.group(2) == "元" else int(m.group(2)))
     try:
         return dt.date(year, int(m.group(4)), int(m.group(5)))
     except ValueError as e:
-        raise ValueError(f"{text} という日付はありません") from e
+        raise ValueError(M.Y009(text=text)) from e
 
 
 def collection_window(year: int) -> tuple[dt.date, dt.date]:

@@ -14,6 +14,7 @@ import socket
 import time
 from pathlib import Path
 
+from . import messages as M
 from .errors import RegisterBusyError
 
 # A lock file still empty this long after it was created belongs to a run killed right after
@@ -106,21 +107,19 @@ class RegisterLock:
                 if self.is_stale():
                     owner = self._owner()
                     if self._clear_stale():
-                        self.notice(f"前回の実行（{owner.get('started', '?')} 開始、プロセス {owner.get('pid', '?')}）が"
-                                    "途中で終了した際のロックが残っていたため解除しました。")
+                        self.notice(M.S026(started=owner.get("started", "?"), pid=owner.get("pid", "?")))
                     continue
                 if not self.path.exists():  # released between our attempt and our look
                     continue
                 owner = self._owner()
                 raise RegisterBusyError(
-                    f"ほかの取りまとめ処理が実行中です（{owner.get('host', '?')} で {owner.get('started', '?')} 開始、"
-                    f"プロセス {owner.get('pid', '?')}）。終わってからもう一度実行してください。"
-                    f"実行中でないことが確かな場合は、ロックファイル {self.path} を削除してください。") from None
+                    M.S024(host=owner.get("host", "?"), started=owner.get("started", "?"),
+                           pid=owner.get("pid", "?"), path=self.path)) from None
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 json.dump({"host": socket.gethostname(), "pid": os.getpid(),
                            "started": dt.datetime.now().isoformat(timespec="seconds")}, f)
             return
-        raise RegisterBusyError(f"ロックファイル {self.path} を作成できません。")
+        raise RegisterBusyError(M.S025(path=self.path))
 
     def release(self) -> None:
         self.path.unlink(missing_ok=True)

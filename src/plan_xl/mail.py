@@ -44,6 +44,7 @@ from email.policy import compat32
 from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 
+from . import messages as M
 from .collect.ledger import department_states
 from .collect.verdict import State
 from .errors import MailError, UsageError
@@ -144,12 +145,11 @@ def load_settings(ws: Workspace, reg: Register, encoding: str | None = None) -> 
         try:
             table = tomllib.loads(ws.settings_path.read_text(encoding="utf-8")).get("smtp", {})
         except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as e:
-            raise MailError(f"設定ファイル {ws.settings_path} を読めません（{e}）。") from e
+            raise MailError(M.M001(settings_path=ws.settings_path, error=e)) from e
     unknown = set(table) - set(SmtpSettings.__dataclass_fields__)
     if unknown:
-        raise MailError(f"設定ファイル {ws.settings_path} の [smtp] に不明な項目があります: "
-                        f"{', '.join(sorted(unknown))}（パスワードは設定ファイルに書かず、"
-                        f"環境変数 {PASSWORD_ENV} に設定してください）。")
+        raise MailError(M.M002(settings_path=ws.settings_path, unknown=", ".join(sorted(unknown)),
+                               password_env=PASSWORD_ENV))
     coordinator = reg.meta.get("coordinating_department", "")
     try:
         own_address = reg.department(coordinator).email
@@ -157,11 +157,11 @@ def load_settings(ws: Workspace, reg: Register, encoding: str | None = None) -> 
         own_address = ""
     security = str(table.get("security", "starttls")).lower()
     if security not in SECURITIES:
-        raise MailError(f"設定ファイルの security は starttls、ssl、none のいずれかにしてください（{security}）。")
+        raise MailError(M.M003(security=security))
     try:
         port = int(table.get("port", SECURITIES[security]))
     except (TypeError, ValueError) as e:
-        raise MailError(f"設定ファイルの port は数字で書いてください（{table.get('port')}）。") from e
+        raise MailError(M.M004(port=table.get("port"))) from e
     settings = SmtpSettings(
         host=str(table.get("host", "")),
         port=port,
@@ -172,10 +172,9 @@ def load_settings(ws: Workspace, reg: Register, encoding: str | None = None) -> 
         encoding=str(encoding or table.get("encoding", "utf-8")).lower(),
     )
     if settings.encoding not in ENCODINGS:
-        raise UsageError(f"文字コードは utf-8 か iso-2022-jp を指定してください（{settings.encoding}）。")
+        raise UsageError(M.M005(encoding=settings.encoding))
     if not settings.sender:
-        raise MailError(f"差出人のメールアドレスがありません。{ws.settings_path} の [smtp] に sender を"
-                        f"書くか、台帳の「所管課」シートに{coordinator}のメールアドレスを登録してください。")
+        raise MailError(M.M006(settings_path=ws.settings_path, coordinator=coordinator))
     return settings
 
 
@@ -203,16 +202,15 @@ def render(text: str, values: dict[str, str], source: str) -> tuple[str, str]:
     first, _, body = text.lstrip("\ufeff").partition("\n")
     m = re.match(r"^件名[:：]\s*(.*)$", first.strip())
     if not m:
-        raise MailError(f"メール文面 {source} の1行目は「件名: …」にしてください。")
+        raise MailError(M.M007(source=source))
     try:
         subject = _Text(m.group(1)).substitute(values)
         body = _Text(body.lstrip("\r\n")).substitute(values)
     except KeyError as e:
-        raise MailError(f"メール文面 {source} の差し込み項目 ${{{e.args[0]}}} は使えません。"
-                        f"使える項目: {', '.join('${' + k + '}' for k in values)}") from e
+        raise MailError(M.M008(source=source, name=e.args[0],
+                               usable=", ".join("${" + k + "}" for k in values))) from e
     except ValueError as e:
-        raise MailError(f"メール文面 {source} の「$」の使い方に誤りがあります。差し込み項目は ${{department}} "
-                        f"のように書き、「$」そのものは「$$」と書いてください。") from e
+        raise MailError(M.M009(source=source)) from e
     return subject.strip(), body.rstrip() + "\n"
 
 
@@ -244,7 +242,7 @@ def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings
                     report_file: Path | None = None) -> Batch:
     """Every message of one kind for one fiscal year, with the files each department gets."""
     if kind not in KINDS:
-        raise UsageError(f"メールの種類は {', '.join(KINDS)} のいずれかです（{kind}）。")
+        raise UsageError(M.M010(kinds=", ".join(KINDS), kind=kind))
     texts = {kind: _mail_text(ws, kind)}
     batch = Batch(kind, year, [], [])
     if kind == "report":
@@ -261,8 +259,7 @@ def prepare_letters(ws: Workspace, reg: Register, kind: str, year: int, settings
         letter = Letter(kind, year, key, to_list, cc_list, subject, body, path,
                         hashlib.sha256(path.read_bytes()).hexdigest() if path else "")
         if bad := _unencodable(letter, settings):
-            batch.problems.append(f"{key}: 文字「{bad}」は ISO-2022-JP で表せないため、このメールは作りませんでした"
-                                  f"（文面を直すか、--encoding utf-8 を指定してください）。")
+            batch.problems.append(M.M022(key=key, char=bad))
             continue
         batch.letters.append(letter)
     return batch
@@ -291,11 +288,10 @@ def _report_targets(ws: Workspace, year: int, to: list[str] | None, report_file:
     """The report to each address given with --to."""
     recipients = [a for item in (to or []) for a in addresses(item)]
     if not recipients:
-        raise UsageError("取りまとめ結果の送り先を --to で指定してください（例: --to a@city.example.jp,b@city.example.jp）。")
+        raise UsageError(M.M011())
     path = report_file or ws.report_path(year)
     if not path.is_file():
-        batch.problems.append(f"添付する取りまとめ結果のファイルがありません: {path}。"
-                              f"メールは作りませんでした。")
+        batch.problems.append(M.M016(path=path))
         return []
     return [(a, [a], [], path, [path.name]) for a in recipients]
 
@@ -317,8 +313,7 @@ def _department_names(ws: Workspace, reg: Register, kind: str, year: int, batch:
     names = [d for d, s in states.items() if s in (State.MISSING, State.RETURNED)]
     texts.update({d: _mail_text(ws, RETURNED_TEXT) for d in names if states[d] == State.RETURNED})
     if not_issued := [d for d, s in states.items() if s == State.NOT_ISSUED]:
-        batch.problems.append(f"調査票をまだ発行していない課には督促のメールを作りませんでした"
-                              f"（{len(not_issued)} 課: {'、'.join(not_issued)}）。")
+        batch.problems.append(M.M017(count=len(not_issued), departments="、".join(not_issued)))
     return names
 
 
@@ -327,15 +322,14 @@ def _correction_names(ws: Workspace, reg: Register, year: int, states: dict, bat
     named in the problems."""
     with_copy = [d.name for d in reg.departments if ws.correction_path(year, d.name).is_file()]
     names = [d for d in with_copy if states.get(d) == State.RETURNED]
-    batch.problems += [f"{d}: 修正依頼のファイルがありますが、状況が「{states.get(d)}」のため送りません"
-                       f"（{ws.correction_path(year, d)}）。" for d in with_copy if d not in names]
+    batch.problems += [M.M018(department=d, state=states.get(d), path=ws.correction_path(year, d))
+                       for d in with_copy if d not in names]
     known = {ws.correction_path(year, n) for n in with_copy}
     folder = ws.corrections_dir(year)
     strays = sorted(p for p in folder.glob("*.xlsx") if p not in known and not p.name.startswith("~$")) \
         if folder.is_dir() else []
     for p in strays:
-        batch.problems.append(f"どの所管課あての修正依頼か分からないため送りません: {p}"
-                              f"（ファイル名は {ws.correction_path(year, '所管課名').name} の形にしてください）。")
+        batch.problems.append(M.M019(path=p, pattern=ws.correction_path(year, "所管課名").name))
     return names
 
 
@@ -346,15 +340,13 @@ def _department_targets(ws: Workspace, reg: Register, kind: str, year: int, name
     for name in names:
         dept = reg.department(name)
         if not addresses(dept.email):
-            batch.problems.append(f"{name}: 台帳の「所管課」シートにメールアドレスがないため、"
-                                  f"この課へのメールは作りませんでした。")
+            batch.problems.append(M.M020(department=name))
             continue
         attach = {"templates": ws.template_path, "corrections": ws.correction_path}.get(kind)
         path = attach(year, name) if attach else None  # reminders attach nothing
         if path is not None and not path.is_file():
-            hint = "（調査票は plan-xl templates で作成できます）" if kind == "templates" else ""
-            batch.problems.append(f"{name}: 添付するファイルがありません: {path}。"
-                                  f"この課へのメールは作りませんでした{hint}。")
+            hint = M.M023() if kind == "templates" else ""
+            batch.problems.append(M.M021(department=name, path=path, hint=hint))
             continue
         returned_copy = ws.correction_path(year, name)
         mention = [path.name if path else (returned_copy.name if name in texts and returned_copy.exists()
@@ -473,10 +465,10 @@ def connect(settings: SmtpSettings, password: str | None) -> smtplib.SMTP:
     """An open, logged-in SMTP connection, or MailError saying what to fix."""
     where = f"{settings.host}:{settings.port}"
     if not settings.host:
-        raise MailError("送信に使う SMTP サーバーが設定されていません。plan-xl.toml の [smtp] に host を書いてください。")
+        raise MailError(M.M012())
     if settings.user and not password:
-        raise MailError(f"SMTP のパスワードがありません。環境変数 {PASSWORD_ENV} に設定してください"
-                        f"（keyring を入れている場合は、サービス名 {KEYRING_SERVICE}、ユーザー名 {settings.user} で登録できます）。")
+        raise MailError(M.M013(password_env=PASSWORD_ENV, keyring_service=KEYRING_SERVICE,
+                               user=settings.user))
     context = ssl.create_default_context()
     try:
         if settings.security == "ssl":
@@ -488,17 +480,16 @@ def connect(settings: SmtpSettings, password: str | None) -> smtplib.SMTP:
         if settings.user:
             smtp.login(settings.user, password or "")
     except smtplib.SMTPAuthenticationError as e:
-        raise MailError(f"SMTP サーバー {where} にログインできません。ユーザー名とパスワードを確認してください（{_reason(e)}）。") from e
+        raise MailError(M.M014(where=where, error=_reason(e))) from e
     except (smtplib.SMTPException, OSError) as e:
-        raise MailError(f"SMTP サーバー {where} に接続できません（{_reason(e)}）。"
-                        f"plan-xl.toml の host、port、security を確認してください。") from e
+        raise MailError(M.M015(where=where, error=_reason(e))) from e
     return smtp
 
 
 def _reason(e: Exception) -> str:
     if isinstance(e, smtplib.SMTPRecipientsRefused):
-        return "宛先を受け付けませんでした: " + ", ".join(
-            f"{a}（{code} {msg.decode(errors='replace')}）" for a, (code, msg) in e.recipients.items())
+        return M.M024(refused=", ".join(f"{a}（{code} {msg.decode(errors='replace')}）"
+                                        for a, (code, msg) in e.recipients.items()))
     if isinstance(e, smtplib.SMTPResponseException):
         return f"{e.smtp_code} {e.smtp_error.decode(errors='replace') if isinstance(e.smtp_error, bytes) else e.smtp_error}"
     return f"{type(e).__name__}: {e}" if not str(e) else str(e)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from . import messages as M
 from .errors import UsageError
 from .register.model import Register
 from .register.source import load_source
@@ -131,8 +132,7 @@ class Workspace:
         """Refuse to work anywhere else: a command run in the wrong folder must not quietly
         make a register or a signing key there."""
         if not self.exists():
-            raise UsageError("ここは plan-xl の作業フォルダではありません。plan-xl init で作成するか --dir で"
-                             f"指定してください。（フォルダ: {self.root}）")
+            raise UsageError(M.U005(root=self.root))
 
     def create(self) -> bool:
         """Make this a working folder: the register from the shipped FY2022 source (only `init`

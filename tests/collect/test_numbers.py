@@ -15,9 +15,10 @@ from support.returned import (
     via_libreoffice,
 )
 
+from plan_xl import messages as M
 from plan_xl.collect import Verdict, collect
-from plan_xl.findings import ERROR, WARNING
-from plan_xl.register.model import FieldKey
+from plan_xl.findings import WARNING
+from plan_xl.register.model import FieldKey, format_number
 
 DX = "DX戦略課"
 
@@ -77,7 +78,7 @@ def test_percent_typed_as_text(ws, text):
     assert r.verdict == Verdict.ACCEPTED and actual(ws, spec) == 16.5
     notes = [f for f in r.findings if f.cell == spec.cell]
     assert len(notes) == 1 and notes[0].severity == WARNING and not notes[0].needs_action
-    assert "対応は不要です" in notes[0].message
+    assert notes[0].code == "V018"  # read as a number, nothing to do
 
 
 def test_a_value_at_one_hundredth_asks_to_confirm(ws):
@@ -85,7 +86,9 @@ def test_a_value_at_one_hundredth_asks_to_confirm(ws):
     r = judged(ws, returned(ws, spec, 0.165))  # typed without the % format: a 1/100 slip?
     notes = [f for f in r.findings if f.cell == spec.cell]
     assert len(notes) == 1 and notes[0].severity == WARNING and notes[0].needs_action
-    assert "16.5 と入力してください" in notes[0].message and "前年度の実績値（15.9%）" in notes[0].message
+    ind = ws.load().indicator(spec.field.target)
+    assert notes[0].message == M.V021(name=ind.name, value="0.165", unit="%", label="前年度の実績値", reference="15.9",
+                                      hint=M.V029(percent="16.5"))
 
 
 def test_a_value_far_from_the_baseline_asks_to_confirm(ws):
@@ -97,27 +100,34 @@ def test_a_value_far_from_the_baseline_asks_to_confirm(ws):
     r = judged(ws, returned(ws, spec, baseline * 10))
     notes = [f for f in r.findings if f.cell == spec.cell]
     assert r.verdict == Verdict.ACCEPTED
-    assert len(notes) == 1 and "現況値" in notes[0].message and notes[0].action == "確認してください"
+    ind = reg.indicator(spec.field.target)
+    assert len(notes) == 1 and notes[0].action == "確認してください"
+    assert notes[0].message == M.V021(name=ind.name, value=format_number(baseline * 10), unit=ind.unit, label="現況値",
+                                      reference=format_number(baseline), hint="")
 
 
 def test_percent_format_on_a_count_is_an_error(ws):
     spec = field_with_unit(ws, percent=False)
     r = judged(ws, returned(ws, spec, 0.5, "0%"))
     assert r.verdict == Verdict.REJECTED
-    assert any(f.severity == ERROR and f.cell == spec.cell and "「%」付き" in f.message for f in r.findings)
+    assert any(f.code == "V017" and f.cell == spec.cell for f in r.findings)  # typed with % on a count
 
 
 def test_a_rule_added_to_validation_reports_like_the_built_in_ones(ws, monkeypatch):
     from plan_xl.collect import validate as validation
+    from plan_xl.messages import Message
+
+    ask = Message(WARNING, "{target} の変動要因を確認してください。", code="X001")  # the rule's own message
 
     def every_actual_needs_a_reason(book, reg, v, find):
         for key, value in v.numbers.items():
             if value is not None:
-                find(WARNING, f"{key.target} の変動要因を確認してください。", needs_action=True)
+                find(WARNING, ask(target=key.target), needs_action=True)
 
     monkeypatch.setattr(validation, "RULES", [every_actual_needs_a_reason])
     monkeypatch.setenv("PLAN_XL_PARALLEL_FROM", "1000")  # judged here, where the patch is
     spec = field_with_unit(ws, percent=True)
     r = judged(ws, returned(ws, spec, 16.5))
     assert r.verdict == Verdict.ACCEPTED
-    assert any(f.message == f"{spec.field.target} の変動要因を確認してください。" for f in r.findings)
+    assert any(f.code == "X001" and f.message == f"{spec.field.target} の変動要因を確認してください。"
+               for f in r.findings)

@@ -7,6 +7,7 @@ from email.message import EmailMessage
 
 from support.returned import ISSUED, YEAR, fill, identity, issue, typical_values
 
+from plan_xl import messages as M
 from plan_xl.collect import Verdict, collect
 from plan_xl.findings import WARNING
 from plan_xl.workbooks.identity import ID_SHEET, load_key
@@ -39,8 +40,8 @@ def test_another_departments_template_returned_is_a_notice(ws):
 
     assert r.verdict == Verdict.ACCEPTED and r.department == "健康長寿課"
     said = notes(r)
-    assert any("中央公民館（chuo-kominkan@city.example.jp）から送られています" in m for m in said)
-    assert any("ファイル名" in m and "中央公民館を示していますが、健康長寿課の調査票です" in m for m in said)
+    assert M.C025(by_address="中央公民館", sender="chuo-kominkan@city.example.jp", department="健康長寿課") in said
+    assert M.C026(name=f"{YEAR}年度_進捗状況調査票_中央公民館.xlsx", named="中央公民館", department="健康長寿課") in said
 
 
 def test_the_own_name_and_address_say_nothing(ws):
@@ -64,7 +65,7 @@ def test_a_return_of_another_year_is_a_notice(ws, tmp_path):
     (r,) = collect(ws).results
 
     assert r.year == YEAR + 1
-    assert any(f"{YEAR + 1}年度のものです。取りまとめ中の{YEAR}年度ではありません" in m for m in notes(r))
+    assert M.C027(year=YEAR + 1, collecting=YEAR) in notes(r)
 
 
 def forge(department: str):
@@ -84,8 +85,8 @@ def test_a_forged_identity_is_named_and_goes_back_to_the_real_sender(ws):
     (r,) = result.results
     assert r.verdict == Verdict.REJECTED and r.department == "市民税課"
     message = r.findings[0].message
-    assert "市民課の識別情報が付いていますが、市民税課から送られたファイルです" in message
-    assert "識別情報が書き換えられています" in message
+    assert message.code == "C021"
+    assert message == M.C021(who=M.C022(department="市民課", actual="市民税課"), why=M.C023(issued_to="市民税課"))
     assert result.corrections == [ws.correction_path(YEAR, "市民税課")]
 
 
@@ -96,8 +97,7 @@ def test_a_template_of_another_working_folder_says_so(ws, tmp_path):
     (r,) = collect(ws).results
 
     assert r.verdict == Verdict.REJECTED
-    assert "別の作業フォルダ" in r.findings[0].message and "この作業フォルダで発行した調査票ではありません" \
-        in r.findings[0].message
+    assert r.findings[0].message == M.C021(who="", why=M.C024())  # not issued by this working folder
 
 
 def test_a_file_the_coordinating_section_passes_on_says_nothing(ws):

@@ -84,9 +84,9 @@ def test_a_template_issued_before_a_change_gets_a_verdict_that_says_so(tmp_path)
     results = {r.department: r for r in collect(ws).results}
     shimin, jinji = results["市民課"], results["人事課"]
     assert shimin.verdict == "受理"
-    assert any(f.severity == "注意" and "1-3-5.2" in f.message for f in shimin.findings)
+    assert any(f.code == "H017" and "1-3-5.2" in f.message for f in shimin.findings)  # names the change
     assert jinji.verdict == "差戻し"
-    assert any(f.severity == "誤り" and "会計年度任用職員数" in f.message for f in jinji.findings)
+    assert any(f.code == "H016" and "会計年度任用職員数" in f.message for f in jinji.findings)  # the new field
 
 
 def test_fiscal_labels_for_every_era():

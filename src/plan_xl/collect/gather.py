@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 
+from .. import messages as M
 from ..errors import UsageError
 from .read import LIMITS, RATIO_MIN_BYTES
 from .verdict import Verdict
@@ -84,20 +85,19 @@ def gather(paths: list[Path], opener: Opener | None = None) -> tuple[list[Receiv
     files: list[Path] = []
     for p in paths:
         if not p.exists():
-            raise UsageError(f"{p} が見つかりません。")
+            raise UsageError(M.C011(path=p))
         files += sorted(x for x in p.rglob("*") if x.is_file()) if p.is_dir() else [p]
     for f in files:
         if f.name.startswith("~$"):
-            out.skipped.append((f, "Excel の一時ファイル（~$）のため読み飛ばしました"))
+            out.skipped.append((f, M.C028()))
         elif f.name.startswith(".") or _hidden(f):
-            out.skipped.append((f, "隠しファイルのため読み飛ばしました"))
+            out.skipped.append((f, M.C029()))
         elif f.suffix.lower() in CONTAINERS:
             mtime = dt.datetime.fromtimestamp(f.stat().st_mtime).isoformat(timespec="seconds")
             top = Received(f.name, None, f, mtime)
             found = _expand(top, opener, 0)
             if not found:
-                out.skipped.append((f, "空の zip ファイルのため読み飛ばしました" if f.suffix.lower() == ".zip"
-                                    else "添付ファイルのないメールのため読み飛ばしました"))
+                out.skipped.append((f, M.C030() if f.suffix.lower() == ".zip" else M.C031()))
             out.items += found
         else:
             mtime = dt.datetime.fromtimestamp(f.stat().st_mtime).isoformat(timespec="seconds")
@@ -117,24 +117,24 @@ def _expand(item: Received, opener: Opener, depth: int) -> list[Received]:
         return [item]
     if depth >= MAX_DEPTH:
         return [_failed(item, Verdict.ARCHIVE_TOO_DEEP,
-                        f"メールや zip の入れ子が深すぎます（{MAX_DEPTH} 段まで）。調査票を直接添付して送ってください。")]
+                        M.C012(max_depth=MAX_DEPTH))]
     try:
         data = item.data
     except OSError as e:
-        return [_failed(item, Verdict.UNREADABLE, f"ファイルを開けません（{e.strerror or e}）。")]
+        return [_failed(item, Verdict.UNREADABLE, M.C001(reason=e.strerror or e))]
     item.digest(data)  # a container that cannot be opened is recorded by its hash
     if suffix == ".eml":
         try:
             msg = email.message_from_bytes(data, policy=email.policy.default)
         except Exception as e:  # noqa: BLE001 - a damaged mail must not stop the batch
-            return [_failed(item, Verdict.BROKEN, f"メールとして読めません（{type(e).__name__}）。")]
+            return [_failed(item, Verdict.BROKEN, M.C013(error_type=type(e).__name__))]
         return _from_mail(item, msg, opener, depth)
     if suffix == ".msg":
         return _from_outlook(item, data, opener, depth)
     return _from_zip(item, data, opener, depth)
 
 
-def _failed(item: Received, verdict: Verdict, message: str) -> Received:
+def _failed(item: Received, verdict: Verdict, message: M.Text) -> Received:
     item.problem = (verdict, message)
     return item
 
@@ -196,8 +196,7 @@ def _from_outlook(item: Received, data: bytes, opener: Opener, depth: int) -> li
             if msg.sent_date else item.received
         return _outlook_attachments(item, storage, sender, received, opener, depth)
     except Exception as e:  # noqa: BLE001 - any reader failure is a verdict, not a crash
-        return [_failed(item, Verdict.BROKEN, f"Outlook のメール（.msg）として読めません（{type(e).__name__}）。"
-                                              "調査票を直接メールに添付して送ってください。")]
+        return [_failed(item, Verdict.BROKEN, M.C014(error_type=type(e).__name__))]
 
 
 EMBEDDED_MESSAGE = "__substg1.0_3701000D"  # [MS-OXMSG] 2.2.2.1: an attached mail, as a storage
@@ -221,7 +220,7 @@ def _outlook_attachments(item: Received, storage, sender: str, received: str, op
             subject = props.str_prop_value(0x0037) or "転送メール"
             carrier = _inner(item, f"{subject}.msg", b"", received, inner_sender)
             out += _outlook_attachments(carrier, embedded, inner_sender, received, opener, depth + 1) \
-                if depth + 1 < MAX_DEPTH else [_failed(carrier, Verdict.ARCHIVE_TOO_DEEP, "メールの入れ子が深すぎます。")]
+                if depth + 1 < MAX_DEPTH else [_failed(carrier, Verdict.ARCHIVE_TOO_DEEP, M.C015())]
             continue
         name = attachment.file_name or "添付ファイル"
         out += _expand(_inner(item, name, attachment.file_bytes or b"", received, sender), opener, depth + 1)
@@ -236,7 +235,7 @@ def _from_zip(item: Received, data: bytes, opener: Opener, depth: int) -> list[R
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = [i for i in zf.infolist() if not i.is_dir()]
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        return [_failed(item, Verdict.BROKEN, "zip ファイルが壊れています。圧縮し直して送ってください。")]
+        return [_failed(item, Verdict.BROKEN, M.C016())]
     if problem := _zip_limits(infos, len(data)):
         return [_failed(item, Verdict.BAD_ZIP, problem)]
     password = _password(item, zf, infos, opener)
@@ -251,29 +250,28 @@ def _from_zip(item: Received, data: bytes, opener: Opener, depth: int) -> list[R
             content = zf.read(info, pwd=password)
         except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError, ValueError):
             out.append(_failed(_inner(item, name, b""), Verdict.BROKEN,
-                               "zip ファイル内のこのファイルを取り出せません（壊れているか、対応していない暗号化です）。"
-                               "調査票を直接メールに添付して送ってください。"))
+                               M.C017()))
             continue
         out += _expand(_inner(item, name, content), opener, depth + 1)
     return out
 
 
-def _zip_limits(infos: list[zipfile.ZipInfo], size: int) -> str:
+def _zip_limits(infos: list[zipfile.ZipInfo], size: int) -> M.Text | None:
     """The workbook pre-scan's limits, applied to an archive (a clerk-readable reason, or "")."""
     if size > LIMITS["file_bytes"][0]:
-        return f"zip ファイルが大きすぎます（上限 {LIMITS['file_bytes'][0] // 1024 // 1024}MB）。"
+        return M.C032(limit_mb=LIMITS["file_bytes"][0] // 1024 // 1024)
     if len(infos) > LIMITS["zip_entries"][0]:
-        return f"zip ファイル内のファイルが多すぎます（{len(infos):,} 個、上限 {LIMITS['zip_entries'][0]:,} 個）。"
+        return M.C033(count=len(infos), limit=LIMITS["zip_entries"][0])
     names = [i.filename for i in infos]
     if len(set(names)) != len(names):
-        return "zip ファイル内に同じ名前のファイルが重複しています。受け付けられません。"
+        return M.C034()
     if sum(i.file_size for i in infos) > LIMITS["uncompressed_bytes"][0]:
-        return "zip ファイルを展開すると大きすぎます。受け付けられません。"
+        return M.C035()
     for i in infos:
         if i.file_size > LIMITS["file_bytes"][0] or (
                 i.file_size > RATIO_MIN_BYTES and i.file_size > LIMITS["ratio"][0] * max(i.compress_size, 1)):
-            return "zip ファイル内に、展開すると異常に大きくなるファイルがあります（不正なファイルの疑い）。"
-    return ""
+            return M.C036()
+    return None
 
 
 def _zip_name(info: zipfile.ZipInfo) -> str:
@@ -296,8 +294,7 @@ def _password(item: Received, zf: zipfile.ZipFile, infos, opener: Opener):
     if not encrypted:
         return None
     if any(i.compress_type == 99 for i in encrypted):  # WinZip AES, which zipfile cannot read
-        return (Verdict.PASSWORD, "AES で暗号化された zip ファイルは開けません。パスワードを付けずに、"
-                                  "調査票を直接メールに添付して送ってください。")
+        return (Verdict.PASSWORD, M.C037())
     candidates = [p.encode("utf-8") for p in opener.passwords] + [p.encode("cp932", "replace")
                                                                   for p in opener.passwords]
     asked = opener.ask(item.label) if opener.ask else None
@@ -311,7 +308,5 @@ def _password(item: Received, zf: zipfile.ZipFile, infos, opener: Opener):
         except (RuntimeError, zipfile.BadZipFile):  # a wrong password ends in a bad CRC or header
             continue
     if candidates:
-        return (Verdict.PASSWORD, "パスワード付き zip ファイルを、指定されたパスワードで開けません。"
-                                  "パスワードを確かめて plan-xl collect --zip-password で指定してください。")
-    return (Verdict.PASSWORD, "パスワード付き zip ファイルです。別途届いたパスワードを "
-                              "plan-xl collect --zip-password で指定して、もう一度実行してください。")
+        return (Verdict.PASSWORD, M.C038())
+    return (Verdict.PASSWORD, M.C039())

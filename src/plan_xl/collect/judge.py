@@ -17,6 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import messages as M
 from ..atomic import write_bytes
 from ..findings import ERROR, WARNING, Finding
 from ..progress import Progress
@@ -113,47 +114,44 @@ def judge(item: Received, ctx: Judge) -> FileResult:
     try:
         data = item.data
     except OSError as e:
-        return FileResult(item, Verdict.UNREADABLE, f"ファイルを開けません（{e.strerror or e}）。")
+        return FileResult(item, Verdict.UNREADABLE, M.C001(reason=e.strerror or e))
     item.digest(data)
     if s := ctx.lookup.submissions.get(item.sha256):
-        return FileResult(item, Verdict.ALREADY, "同じファイルを受理済みです（台帳は変更しません）",
+        return FileResult(item, Verdict.ALREADY, M.C002(),
                           s.department, s.year, s.template_id)
     if not item.name.lower().endswith(WORKBOOK_SUFFIXES):
         ext = Path(item.name).suffix or "（拡張子なし）"
-        return FileResult(item, Verdict.WRONG_TYPE, f"{ext} ファイルは受け付けていません。"
-                                                   "送付した調査票（.xlsx）に記入して送ってください。",
+        return FileResult(item, Verdict.WRONG_TYPE, M.C003(ext=ext),
                           _actual_sender(item, ctx))
     try:
         book = open_workbook(data)
     except BadFile as e:
         return FileResult(item, e.verdict, e.message, _actual_sender(item, ctx))
     except Exception as e:  # noqa: BLE001 - any reader failure is a verdict, not a crash
-        return FileResult(item, Verdict.BROKEN, f"ファイルを読み取れません（{type(e).__name__}）。",
+        return FileResult(item, Verdict.BROKEN, M.C004(error_type=type(e).__name__),
                           _actual_sender(item, ctx))
     if book.identity is None:
-        return FileResult(item, Verdict.NOT_TEMPLATE, "plan-xl が作成した調査票ではありません（識別情報がありません）。"
-                                                      "送付した調査票に記入して送ってください。",
+        return FileResult(item, Verdict.NOT_TEMPLATE, M.C005(),
                           _actual_sender(item, ctx))
     ident = book.identity
     try:
         v = validate(book, ctx.reg, ctx.key, item.label, ctx.lookup)
     except (KeyError, ValueError, IndexError) as e:
-        return FileResult(item, Verdict.NOT_TEMPLATE, f"調査票の識別情報が壊れています（{type(e).__name__}）。",
+        return FileResult(item, Verdict.NOT_TEMPLATE, M.C006(error_type=type(e).__name__),
                           _actual_sender(item, ctx) or ident.department, ident.year, ident.template_id)
     department = ident.department if v.signed else _unsigned(v, item, ident, ctx)
     if v.signed:
         v.findings += _surprises(item, ident, ctx)
     if book.scan.macros:
-        v.findings.append(Finding(WARNING, "マクロ付きのブックです。マクロは実行も保存もせず、値だけを読み取りました"
-                                           "（対応は不要です）。", file=item.label, needs_action=False))
+        v.findings.append(Finding(WARNING, M.C007(), file=item.label, needs_action=False))
     # what was issued (every field and cell fingerprint) is checked: keep only the identity's
     # header, so thousands of results stay small in memory and between processes
     v.identity = dataclasses.replace(ident, fields=[], prints=[])
     n_err = sum(f.severity == ERROR for f in v.findings)
     if v.accepted:
-        return FileResult(item, Verdict.ACCEPTED, "受け付けました", department, ident.year,
+        return FileResult(item, Verdict.ACCEPTED, M.C008(), department, ident.year,
                           ident.template_id, v.findings, v)
-    return FileResult(item, Verdict.REJECTED, f"誤りが {n_err} 件あるため差し戻します", department,
+    return FileResult(item, Verdict.REJECTED, M.C009(count=n_err), department,
                       ident.year, ident.template_id, v.findings, v)
 
 
@@ -216,13 +214,11 @@ def _unsigned(v: Validation, item: Received, ident: Identity, ctx: Judge) -> str
     actual = _actual_sender(item, ctx)
     issued_to, signature = ctx.issued.get(ident.template_id, ("", ""))
     if signature and signature == ident.signature:  # our signature, over content changed since
-        why = f"識別情報が書き換えられています（{issued_to}あてに発行した調査票の識別情報と一致しません）。"
+        why = M.C023(issued_to=issued_to)
     else:
-        why = ("この作業フォルダで発行した調査票ではありません。別の作業フォルダ（別の台帳）で作成された"
-               "調査票か、識別情報を書き換えた調査票の可能性があります。")
-    who = (f"{ident.department}の識別情報が付いていますが、{actual}から送られたファイルです。"
-           if actual and actual != ident.department else "")
-    v.findings[0] = dataclasses.replace(v.findings[0], message=f"{who}{why}送付した調査票をそのまま使って記入してください。")
+        why = M.C024()
+    who = M.C022(department=ident.department, actual=actual) if actual and actual != ident.department else ""
+    v.findings[0] = dataclasses.replace(v.findings[0], message=M.C021(who=who, why=why))
     return actual
 
 
@@ -231,16 +227,12 @@ def _surprises(item: Received, ident: Identity, ctx: Judge) -> list[Finding]:
     out = []
     by_address = ctx.sender_department(item.sender)
     if by_address and by_address != ident.department:
-        out.append(f"このファイルは{by_address}（{item.sender}）から送られていますが、{ident.department}の"
-                   f"調査票です。{ident.department}分として扱いました。{by_address}が代わりに記入したのでなければ、"
-                   "正しい調査票で送り直してください。")
+        out.append(M.C025(by_address=by_address, sender=item.sender, department=ident.department))
     named = ctx.named_departments(item.name)
     if named and ident.department not in named:
-        out.append(f"ファイル名「{item.name}」は{'、'.join(sorted(named))}を示していますが、{ident.department}の"
-                   f"調査票です。{ident.department}分として扱いました。別の課の調査票を使っていないか確認してください。")
+        out.append(M.C026(name=item.name, named="、".join(sorted(named)), department=ident.department))
     if ident.year != ctx.year:
-        out.append(f"この調査票は{ident.year}年度のものです。取りまとめ中の{ctx.year}年度ではありません。"
-                   f"{ident.year}年度分として扱いました。{ctx.year}年度の調査票で提出するものでないか確認してください。")
+        out.append(M.C027(year=ident.year, collecting=ctx.year))
     return [Finding(WARNING, text, file=item.label) for text in out]
 
 
@@ -295,5 +287,4 @@ def _judge_isolated(item: Received, ctx: Judge, mp=None) -> FileResult:
         with ProcessPoolExecutor(1, mp_context=mp, initializer=_worker_init, initargs=(ctx,)) as pool:
             return pool.submit(_worker_judge, item).result()
     except BrokenProcessPool:
-        return FileResult(item, Verdict.BROKEN, "ファイルの読み取り中に読み込み処理が異常終了しました。"
-                                                "Excel で開けることを確かめて、保存し直してから送ってください。")
+        return FileResult(item, Verdict.BROKEN, M.C010())

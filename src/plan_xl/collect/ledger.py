@@ -34,11 +34,11 @@ def record(ws: Workspace, results: list[FileResult], now: dt.datetime) -> None:
                 "time": now.isoformat(timespec="seconds"), "received": r.item.received,
                 "file": r.item.label, "sha256": r.item.sha256, "department": r.department,
                 "year": r.year, "template_id": r.template_id, "verdict": str(r.verdict),
-                "message": r.message, "errors": r.errors, "warnings": r.warnings,
+                "message": r.message, "code": getattr(r.message, "code", ""), "errors": r.errors, "warnings": r.warnings,
                 "archived": r.archived, "container": r.item.source.name if r.item.chain else "",
                 "container_archived": r.container_archived,
                 "sender": r.item.sender,
-                "findings": [{"severity": f.severity, "sheet": f.sheet, "cell": f.cell,
+                "findings": [{"severity": f.severity, "code": f.code, "sheet": f.sheet, "cell": f.cell,
                               "message": f.message, "action": f.action} for f in r.findings]},
                 ensure_ascii=False) + "\n")
 

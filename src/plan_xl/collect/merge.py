@@ -6,6 +6,7 @@ submissions table. The register is only changed here, and only saved by the run 
 
 from __future__ import annotations
 
+from .. import messages as M
 from ..findings import WARNING, Finding
 from ..register.evaluate import merge_evaluation_fields
 from ..register.model import (
@@ -40,7 +41,7 @@ def merge(reg: Register, accepted: list[FileResult]) -> bool:
         if newer:  # an older file arriving late is kept on record but does not overwrite
             sub.superseded_by = newer[0].sha256
             reg.submissions.append(sub)
-            r.verdict, r.message = Verdict.SUPERSEDED, "受理済みのより新しいファイルがあるため、記録のみ残しました"
+            r.verdict, r.message = Verdict.SUPERSEDED, M.C040()
             changed = True
             continue
         for s in earlier:
@@ -90,8 +91,8 @@ def _owned_by_other(source: Provenance, prov: Provenance, kept: list[Finding], w
     if not source.department or source.department == prov.department:
         return False
     if not any(f.message.startswith(what) for f in kept):
-        kept.append(Finding(WARNING, f"{what}は{source.department}から受理済みのため、{prov.department}の"
-                                     "記入では変更しませんでした（記入課は台帳の「記入課」シートのとおり）。",
+        kept.append(Finding(WARNING, M.C018(what=what, department=source.department,
+                                            department2=prov.department),
                             file=prov.file))
     return True
 

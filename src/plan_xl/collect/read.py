@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from defusedxml import ElementTree as SafeET
 from python_calamine import CalamineWorkbook
 
+from .. import messages as M
 from ..workbooks.identity import ID_SHEET, PROPERTY_PREFIX, Identity, from_rows
 from ..workbooks.xlsx import EXCEL_MAX_TEXT
 from .verdict import Verdict
@@ -50,7 +51,7 @@ PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 class BadFile(Exception):
     """A file that cannot be accepted as a workbook at all, with its verdict."""
 
-    def __init__(self, verdict: Verdict, message: str):
+    def __init__(self, verdict: Verdict, message: M.Text):
         super().__init__(message)
         self.verdict = verdict
         self.message = message
@@ -80,18 +81,15 @@ def sniff(data: bytes) -> str | None:
     """A BadFile verdict for bytes that are not an xlsx zip at all, else None."""
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         if "EncryptionInfo".encode("utf-16-le") in data[:1_000_000] or b"E\x00n\x00c\x00r\x00y\x00p\x00t" in data:
-            raise BadFile(Verdict.PASSWORD, "ファイルにパスワードが設定されているため開けません。"
-                                          "パスワードを解除して保存し直してから送ってください。")
-        raise BadFile(Verdict.LEGACY_XLS, "Excel 97-2003 形式（.xls）のファイルです。送付した調査票（.xlsx）に"
-                                      "記入して、Excel ブック（.xlsx）形式で保存してください。")
+            raise BadFile(Verdict.PASSWORD, M.F001())
+        raise BadFile(Verdict.LEGACY_XLS, M.F002())
     if not data.startswith(b"PK"):
         if not data:
-            raise BadFile(Verdict.EMPTY, "ファイルが空です（0 バイト）。保存し直して送ってください。")
+            raise BadFile(Verdict.EMPTY, M.F003())
         head = data[:2048].lower()
         if b"<html" in head or b"<?xml" in head:
-            raise BadFile(Verdict.NOT_XLSX, "Excel ブックではなく XML/HTML のファイルです。調査票（.xlsx）を送ってください。")
-        raise BadFile(Verdict.NOT_XLSX, "Excel ブック（.xlsx）ではありません（CSV やテキストなどの可能性）。"
-                                      "送付した調査票に記入して送ってください。")
+            raise BadFile(Verdict.NOT_XLSX, M.F004())
+        raise BadFile(Verdict.NOT_XLSX, M.F005())
     return None
 
 
@@ -99,54 +97,46 @@ def prescan(data: bytes) -> Scan:
     """Check the zip container against the limits and read the workbook's structure.
     Raises BadFile with a clerk-readable verdict."""
     if len(data) > LIMITS["file_bytes"][0]:
-        raise BadFile(Verdict.TOO_BIG, f"ファイルが大きすぎます（{len(data) / 1024 / 1024:.1f}MB、上限 "
-                                   f"{LIMITS['file_bytes'][0] // 1024 // 1024}MB）。画像などを貼り付けていないか確かめ、"
-                                   "送付した調査票に記入して送ってください。")
+        raise BadFile(Verdict.TOO_BIG, M.F006(size_mb=len(data) / 1024 / 1024,
+                                              limit_mb=LIMITS["file_bytes"][0] // 1024 // 1024))
     sniff(data)
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise BadFile(Verdict.BROKEN, "ファイルが壊れているか、途中までしか保存されていません。"
-                                       "Excel で開けることを確かめて、保存し直してから送ってください。") from None
+        raise BadFile(Verdict.BROKEN, M.F007()) from None
     if len(infos) > LIMITS["zip_entries"][0]:
-        raise BadFile(Verdict.BAD_ZIP, f"ファイル内の部品が多すぎます（{len(infos):,} 個、上限 {LIMITS['zip_entries'][0]:,} 個）。"
-                                   "調査票ではない可能性があります。送付した調査票に記入して送ってください。")
+        raise BadFile(Verdict.BAD_ZIP, M.F008(count=len(infos), limit=LIMITS["zip_entries"][0]))
     names = [i.filename for i in infos]
     if len(set(names)) != len(names):
-        raise BadFile(Verdict.BAD_ZIP, "ファイル内に同じ名前の部品が重複しています。改ざんの疑いがあるため受け付けられません。")
+        raise BadFile(Verdict.BAD_ZIP, M.F009())
     total = 0
     for i in infos:
         total += i.file_size
         if i.file_size > RATIO_MIN_BYTES and i.file_size > LIMITS["ratio"][0] * max(i.compress_size, 1):
-            raise BadFile(Verdict.BAD_ZIP, f"ファイル内に、展開すると元の {LIMITS['ratio'][0]} 倍を超えて大きくなる部品が"
-                                       "あります（不正なファイルの疑い）。受け付けられません。"
-                                       "送付した調査票に記入して、Excel で保存し直してください。")
+            raise BadFile(Verdict.BAD_ZIP, M.F010(ratio=LIMITS["ratio"][0]))
     if total > LIMITS["uncompressed_bytes"][0]:
-        raise BadFile(Verdict.TOO_BIG, f"ファイルを展開すると大きすぎます（{total / 1024 / 1024:,.0f}MB、上限 "
-                                   f"{LIMITS['uncompressed_bytes'][0] // 1024 // 1024}MB）。受け付けられません。"
-                                   "送付した調査票に記入して、Excel で保存し直してください。")
+        raise BadFile(Verdict.TOO_BIG, M.F011(size_mb=total / 1024 / 1024,
+                                              limit_mb=LIMITS["uncompressed_bytes"][0] // 1024 // 1024))
     if "mimetype" in names and b"opendocument" in _read(zf, "mimetype"):
-        raise BadFile(Verdict.ODS, "OpenDocument（.ods）形式のファイルです。LibreOffice では「Excel 2007-365 (.xlsx)」"
-                                 "形式で保存してください。")
+        raise BadFile(Verdict.ODS, M.F012())
     if "xl/workbook.xml" not in names or "[Content_Types].xml" not in names:
-        raise BadFile(Verdict.NOT_XLSX, "Excel ブックの構成になっていません（Word などのファイルの可能性）。")
+        raise BadFile(Verdict.NOT_XLSX, M.F013())
     parts = {i.filename: _read(zf, i.filename) for i in infos if i.filename.endswith((".xml", ".rels"))}
     for xml in parts.values():  # every XML part inflated once, for this check and what follows
         if _DOCTYPE.search(xml):
-            raise BadFile(Verdict.BAD_XML, "ファイル内に許可されない XML 定義（DOCTYPE/ENTITY）があります。受け付けられません。")
+            raise BadFile(Verdict.BAD_XML, M.F014())
     scan = Scan()
     # A macro-enabled book is read as values only; no macro is ever run or kept (judge says so).
     scan.macros = "xl/vbaProject.bin" in names or b"macroEnabled" in _read(zf, "[Content_Types].xml")
     workbook_xml = parts.get("xl/workbook.xml") or _read(zf, "xl/workbook.xml")
     if STRICT_NS.encode() in workbook_xml:
-        raise BadFile(Verdict.STRICT, "「Strict Open XML」形式で保存されています。"
-                                    "「Excel ブック（.xlsx）」形式で保存し直してください。")
+        raise BadFile(Verdict.STRICT, M.F015())
     try:
         wb_root = SafeET.fromstring(workbook_xml)
         rels_root = SafeET.fromstring(parts.get("xl/_rels/workbook.xml.rels", b""))
     except Exception:  # defusedxml raises several types for hostile or broken XML
-        raise BadFile(Verdict.BROKEN, "ブックの構成部品が壊れています。保存し直してから送ってください。") from None
+        raise BadFile(Verdict.BROKEN, M.F016()) from None
     targets = {r.get("Id"): r.get("Target", "") for r in rels_root.iter(f"{{{PKG_REL_NS}}}Relationship")}
     for sh in wb_root.iter(f"{{{MAIN_NS}}}sheet"):
         target = targets.get(sh.get(f"{{{REL_NS}}}id"), "")
@@ -160,7 +150,7 @@ def prescan(data: bytes) -> Scan:
     percent_styles = _percent_styles(parts["xl/styles.xml"]) if "xl/styles.xml" in parts else set()
     for name, part in scan.sheets.items():
         if part not in names:
-            raise BadFile(Verdict.BROKEN, f"シート「{name}」の部品がありません。保存し直してから送ってください。")
+            raise BadFile(Verdict.BROKEN, M.F017(name=name))
         xml = parts[part] if part in parts else _read(zf, part)
         _check_dimensions(xml, name)
         # most returned sheets have no formula at all; a data validation's <formula1> is none
@@ -228,7 +218,7 @@ def _read(zf: zipfile.ZipFile, name: str) -> bytes:
         return b""
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
         # CRC errors (a lying header), truncated data, unknown compression
-        raise BadFile(Verdict.BROKEN, "ファイルの一部が壊れています。保存し直してから送ってください。") from None
+        raise BadFile(Verdict.BROKEN, M.F018()) from None
 
 
 # Every <row>, <c> and <dimension> tag, with any namespace prefix, as a reader sees it. The cell
@@ -252,13 +242,11 @@ def _check_dimensions(xml: bytes, sheet: str) -> None:
     max_rows, max_cols = LIMITS["rows"][0], LIMITS["columns"][0]
 
     def too_big(where: str) -> BadFile:
-        return BadFile(Verdict.TOO_BIG, f"シート「{sheet}」の範囲が大きすぎます（{where[:30]} まで。上限は "
-                                    f"{max_rows:,} 行・{max_cols} 列）。調査票の範囲外のセルに入力や書式がないか確かめ、"
-                                    "不要な行・列を削除して保存し直してください。")
+        return BadFile(Verdict.TOO_BIG, M.F019(sheet=sheet, where=where[:30], max_rows=max_rows,
+                                               max_cols=max_cols))
 
     def unreadable(what: str, text: str) -> BadFile:
-        return BadFile(Verdict.BROKEN, f"シート「{sheet}」の{what}「{text[:30]}」が読めません。"
-                                       "保存し直してから送ってください。")
+        return BadFile(Verdict.BROKEN, M.F020(sheet=sheet, what=what, text=text[:30]))
 
     def ref(value: bytes) -> tuple[int, int]:
         text = html.unescape(value.decode("utf-8", "replace")).strip()
@@ -321,8 +309,7 @@ def _check_shared_strings(xml: bytes) -> None:
     reserve memory for it up front (and abort): each string takes at least 9 bytes (<si></si>)."""
     for m in _SST_COUNT.finditer(xml[:4096]):
         if int(m.group(1)) > len(xml) // 9 + 1:
-            raise BadFile(Verdict.BROKEN, "ファイル内の文字列の一覧が壊れています（件数が実際と合いません）。"
-                                           "保存し直してから送ってください。")
+            raise BadFile(Verdict.BROKEN, M.F021())
 
 
 _REF = re.compile(r"^=?'?((?:[^']|'')+?)'?!\$?([A-Z]{1,3})\$?([0-9]{1,7})$")
@@ -368,8 +355,7 @@ def open_workbook(data: bytes) -> Workbook:
     except BadFile:
         raise
     except Exception:  # calamine's own error types for damaged content
-        raise BadFile(Verdict.BROKEN, "ファイルの内容を読み取れません。Excel で開けることを確かめて、"
-                                       "保存し直してから送ってください。") from None
+        raise BadFile(Verdict.BROKEN, M.F022()) from None
     identity = None
     if ID_SHEET in values:
         try:

@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import messages as M
 from ..errors import PlanXlError, RegisterBusyError
 from ..lock import RegisterLock
 from ..progress import Progress
@@ -53,13 +54,11 @@ def collect(ws: Workspace, paths: list[Path] | None = None, progress: Progress |
     progress = progress or Progress()
     ws.require()
     if not ws.key_path.exists():
-        raise PlanXlError(f"署名の鍵 {ws.key_path} がありません。調査票を作成した作業フォルダで実行してください"
-                          "（--dir で指定できます）。")
+        raise PlanXlError(M.C019(key_path=ws.key_path))
     key = load_key(ws.key_path)
     excel_lock = ws.register_path.with_name("~$" + ws.register_path.name)
     if excel_lock.exists():
-        raise RegisterBusyError(f"台帳 {ws.register_path} が Excel で開かれています。閉じてからもう一度実行してください"
-                                f"（Excel を閉じても続く場合は {excel_lock.name} を削除してください）。")
+        raise RegisterBusyError(M.C020(register_path=ws.register_path, name=excel_lock.name))
     if not paths:
         ws.inbox.mkdir(parents=True, exist_ok=True)
     items, skipped = gathered or gather(paths or [ws.inbox], opener)
@@ -97,7 +96,7 @@ def _unresolved(reg: Register, rejected: list[FileResult]) -> list[FileResult]:
         later = [s for s in index.by_department_year.get((r.department, r.year), [])
                  if s.received >= r.item.received]
         if later:
-            r.verdict, r.message = Verdict.RESOLVED, f"{later[-1].file} を受理済みのため、修正は不要です"
+            r.verdict, r.message = Verdict.RESOLVED, M.C041(file=later[-1].file)
         else:
             out.append(r)
     return out

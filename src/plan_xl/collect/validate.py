@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .. import messages as M
 from ..findings import ERROR, WARNING, Finding
 from ..register.evaluate import EVALUATION_FIELDS, read_evaluation
 from ..register.history import stale_findings
@@ -89,23 +90,20 @@ def validate(book: Workbook, reg: Register, key: bytes, file: str, lookup: Looku
 
     if not ident.verify(key):
         v.signed = False
-        find(ERROR, "調査票の識別情報（署名）が、この作業フォルダで発行したものと一致しません。"
-                    "別の作業フォルダで作成された調査票か、識別情報が書き換えられた可能性があります。"
-                    "送付した調査票をそのまま使って記入してください。")
+        find(ERROR, M.V001())
         return v
     props = book.scan.properties
     if props and props.get("template_id") != ident.template_id:
-        find(ERROR, "文書プロパティの識別情報が調査票の内容と一致しません。送付した調査票をそのまま使ってください。")
+        find(ERROR, M.V002())
     if ident.year not in reg.all_years:
-        find(ERROR, f"{ident.year}年度は計画期間の外です。")
+        find(ERROR, M.V003(year=ident.year))
 
     for severity, message in stale_findings(reg, ident):  # a template older than a register change
         find(severity, message)
     if ident.revision > reg.revision:
-        find(ERROR, f"この調査票は現在の台帳（版 {reg.revision}）より新しい版 {ident.revision} から作られています。"
-                    "別の台帳から発行された可能性があります。")
+        find(ERROR, M.V004(current=reg.revision, revision=ident.revision))
     if lookup.department_name(ident.department) is None:
-        find(ERROR, f"所管課「{ident.department}」が台帳にありません。")
+        find(ERROR, M.V005(department=ident.department))
 
     inputs = _locate_fields(book, ident)
     _check_prefilled(book, ident, inputs, v, find)
@@ -124,14 +122,14 @@ def _check_fields(book: Workbook, ident: Identity, inputs: dict, lookup: Lookup,
         formula = cell in book.scan.formulas.get(sheet, set())
         if formula:
             if raw in ("", None):
-                find(ERROR, "入力欄に数式があり、計算結果が保存されていません。値を直接入力してください。", sheet, cell)
+                find(ERROR, M.V006(), sheet, cell)
                 continue
-            find(WARNING, f"入力欄に数式があります。計算結果「{format_number(raw) if isinstance(raw, float) else raw}」"
-                          f"を値として受け付けました{NO_ACTION}。", sheet, cell, needs_action=False)
+            find(WARNING, M.V007(value=format_number(raw) if isinstance(raw, float) else raw), sheet, cell,
+                 needs_action=False)
         if not spec.editable:
             if _as_text(raw) != spec.issued_value:
-                find(ERROR, f"{spec.owner}が記入する欄です（{ident.department}の記入欄ではありません）。"
-                            f"元に戻して、{ident.department}の分は{INPUT_FILL_NAME}の欄に記入してください。",
+                find(ERROR, M.V008(owner=spec.owner, department=ident.department,
+                                   input_fill_name=INPUT_FILL_NAME),
                      sheet, cell)
             continue
         key = spec.field
@@ -146,7 +144,7 @@ def _check_fields(book: Workbook, ident: Identity, inputs: dict, lookup: Lookup,
             text = _check_text(raw, key.kind, find, sheet, cell)
             v.texts[key] = text
             if key.kind == "results" and not text.strip():
-                find(ERROR, "「実績」が未記入です。その年度の取組の実績を記入してください。", sheet, cell)
+                find(ERROR, M.V009(), sheet, cell)
 
 
 def _check_parts(v: Validation, ident: Identity, inputs: dict, find: Find) -> None:
@@ -161,14 +159,12 @@ def _check_parts(v: Validation, ident: Identity, inputs: dict, find: Find) -> No
         if NOTHING_TO_ADD in (results, revision) and {results, revision} <= {NOTHING_TO_ADD, ""}:
             v.parts.update({results_key: "", revision_key: "", key: NOTHING_TO_ADD})
         elif choice and choice != NOTHING_TO_ADD:
-            find(ERROR, f"この欄は「{NOTHING_TO_ADD}」を選ぶか、空欄にしてください（「{_short(choice)}」）。",
+            find(ERROR, M.V010(nothing_to_add=NOTHING_TO_ADD, choice=_short(choice)),
                  *cell[key])
         elif choice and (results or revision):
-            find(ERROR, f"「{NOTHING_TO_ADD}」が選ばれていますが、実績・計画の見直しにも記入があります。"
-                        "どちらかにしてください。", *cell[key])
+            find(ERROR, M.V011(nothing_to_add=NOTHING_TO_ADD), *cell[key])
         elif not choice and not results:
-            find(ERROR, f"関係課の記入欄の「実績」が未記入です。追加して記入することがない場合は「{NOTHING_TO_ADD}」"
-                        "を選んでください。", *cell[results_key])
+            find(ERROR, M.V012(nothing_to_add=NOTHING_TO_ADD), *cell[results_key])
 
 
 def _locate_fields(book: Workbook, ident: Identity) -> dict[str, tuple[str, str]]:
@@ -190,11 +186,10 @@ def _check_text(raw, kind: str, find, sheet: str, cell: str) -> str:
     label = "計画の見直し" if kind.endswith("revision") else "実績" if kind.endswith("results") else "特になし"
     if _CONTROL.search(text):
         text = _CONTROL.sub("", text)
-        find(WARNING, f"「{label}」に表示されない制御文字が含まれていたため取り除きました。内容を確認してください。",
+        find(WARNING, M.V013(label=label),
              sheet, cell)
     if len(text) > LIMITS["text_chars"][0]:
-        find(ERROR, f"「{label}」が長すぎます（{len(text):,}字、Excel の上限 {LIMITS['text_chars'][0]:,}字）。"
-                    "要点をまとめてください。", sheet, cell)
+        find(ERROR, M.V014(label=label, count=len(text), limit=LIMITS["text_chars"][0]), sheet, cell)
     return text.strip("\n")
 
 
@@ -205,29 +200,27 @@ def _check_number(v: Validation, key: FieldKey, raw, percent: bool, lookup: Look
     ind: Indicator = lookup.indicators[key.target]
     if raw in ("", None):
         v.numbers[key] = None
-        find(WARNING, f"「{ind.name}」の実績値が未記入です。分かる場合は記入してください。", sheet, cell)
+        find(WARNING, M.V015(name=ind.name), sheet, cell)
         return
     value, normalised = parse_number(raw, ind.unit)
     if value is None:
-        find(ERROR, f"「{ind.name}」の実績値「{raw}」を数値として読めません。数値だけを入力してください"
-                    f"（単位: {ind.unit or 'なし'}）。", sheet, cell)
+        find(ERROR, M.V016(name=ind.name, raw=raw, unit=ind.unit or "なし"), sheet, cell)
         return
     if percent and isinstance(raw, (int, float)):
         if not ind.percent:
-            find(ERROR, f"「{ind.name}」の実績値が「%」付き（{format_number(value * 100)}%）で入力されていますが、"
-                        f"この指標の単位は{ind.unit or 'なし'}です。単位に合わせて数値だけを入力してください。",
+            find(ERROR, M.V017(name=ind.name, percent=format_number(value * 100), unit=ind.unit or "なし"),
                  sheet, cell)
             return
         value = round(value * 100, 10)  # typed as 62.5% and stored as 0.625: the unit is already %
     elif normalised:
-        find(WARNING, f"「{ind.name}」の実績値「{raw}」を数値 {format_number(value)} として読み取りました"
-                      f"{NO_ACTION}。", sheet, cell, needs_action=False)
+        find(WARNING, M.V018(name=ind.name, raw=raw, value=format_number(value)), sheet, cell,
+             needs_action=False)
     low, high = ind.bounds
     if value < low:
-        find(ERROR, f"「{ind.name}」の実績値 {format_number(value)} は負の値です。正しい値を入力してください。", sheet, cell)
+        find(ERROR, M.V019(name=ind.name, value=format_number(value)), sheet, cell)
     elif high is not None and value > high:
-        find(ERROR, f"「{ind.name}」の実績値 {format_number(value)}{ind.unit} は {format_number(high)}{ind.unit} を"
-                    "超えています。割合は 0〜100 で入力してください。", sheet, cell)
+        find(ERROR, M.V020(name=ind.name, value=format_number(value), unit=ind.unit, high=format_number(high)),
+             sheet, cell)
     else:
         _check_plausible(ind, key, value, lookup, find, sheet, cell)
     v.numbers[key] = value
@@ -246,10 +239,9 @@ def _check_plausible(ind: Indicator, key: FieldKey, value: float, lookup: Lookup
         return
     hint = ""
     if ind.percent and value <= 1 < reference:
-        hint = f"「{format_number(value * 100)}%」のつもりであれば {format_number(value * 100)} と入力してください。"
-    find(WARNING, f"「{ind.name}」の実績値 {format_number(value)}{ind.unit} は{label}"
-                  f"（{format_number(reference)}{ind.unit}）から大きく変わっています。{hint}"
-                  "正しい値であればそのままで構いません。誤りであれば直してください。", sheet, cell)
+        hint = M.V029(percent=format_number(value * 100))
+    find(WARNING, M.V021(name=ind.name, value=format_number(value), unit=ind.unit, label=label,
+                         reference=format_number(reference), hint=hint), sheet, cell)
 
 
 def _check_prefilled(book: Workbook, ident: Identity, inputs: dict, v: Validation, find) -> None:
@@ -265,7 +257,7 @@ def _check_prefilled(book: Workbook, ident: Identity, inputs: dict, v: Validatio
     input_cells = {(s, c) for (s, c) in inputs.values()}
     for sheet, prints in by_sheet.items():
         if sheet not in book.values:
-            find(ERROR, f"シート「{sheet}」がありません。シートを削除・改名しないでください。", sheet)
+            find(ERROR, M.V022(sheet=sheet), sheet)
             continue
         current = []
         for r, row in enumerate(book.values[sheet]):
@@ -284,12 +276,12 @@ def _check_prefilled(book: Workbook, ident: Identity, inputs: dict, v: Validatio
                 for k, (addr, _, text) in enumerate(current[j1:j2]):
                     if op == "replace" and i1 + k < i2:
                         v.changed[(sheet, addr)] = prints[i1 + k].cell
-                    find(ERROR, f"記入欄以外のセルが変更されています（「{_short(text)}」）。元に戻してください。",
+                    find(ERROR, M.V023(text=_short(text)),
                          sheet, addr)
             if op == "delete" or (op == "replace" and i2 - i1 > j2 - j1):
                 for p in prints[i1 + (j2 - j1 if op == "replace" else 0):i2]:
                     v.changed[(sheet, p.cell)] = p.cell
-                    find(ERROR, "記入欄以外のセルの内容が消されています。元に戻してください。", sheet, p.cell)
+                    find(ERROR, M.V024(), sheet, p.cell)
 
 
 def _short(text: str, n: int = 20) -> str:

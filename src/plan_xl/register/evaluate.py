@@ -26,6 +26,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from .. import messages as M
 from ..errors import RegisterError
 from ..findings import ERROR, WARNING, Finding
 from .model import FieldKey, Indicator, Plan, Rating, Register, format_number
@@ -338,31 +339,31 @@ def check_evaluation_settings(reg: Register) -> list[Finding]:
     """評価基準 and reason_threshold_percent as a clerk may have edited them in Excel."""
     out: list[Finding] = []
 
-    def error(where: str, message: str, sheet: str = "評価基準") -> None:
+    def error(where: str, message: M.Text, sheet: str = "評価基準") -> None:
         out.append(Finding(ERROR, message, sheet, where))
 
     scale = reg.rating_scale
     labels = [s.label for s in scale]
     for n, step in enumerate(scale, 2):
         if not step.label.strip():
-            error(f"{n}行目", "評価（A列）が空欄です。")
+            error(f"{n}行目", M.R071())
         elif labels.count(step.label) > 1:
-            error(f"{n}行目", f"評価「{step.label}」が複数あります。")
+            error(f"{n}行目", M.R072(label=step.label))
         if step.minimum is not None and not 0 <= step.minimum <= 10:
-            error(f"{n}行目", f"達成率の下限 {step.minimum:.0%} は 0〜1000（%）の範囲にしてください。")
+            error(f"{n}行目", M.R073(minimum=step.minimum))
     if sum(s.no_data for s in scale) != 1:
-        error("B列", "達成率の下限が「実績なし」の行（実績がないときの評価）を1行だけにしてください。")
+        error("B列", M.R074())
     if sum(s.minimum is None and not s.no_data for s in scale) != 1:
-        error("B列", "達成率の下限が空欄の行（いちばん低い評価）を1行だけにしてください。")
+        error("B列", M.R075())
     try:
         if reg.reason_threshold <= 0:
-            error("reason_threshold_percent", "変動要因を求める増減の割合は正の数にしてください（例: 30）。", "情報")
-    except RegisterError as e:
-        error("reason_threshold_percent", str(e), "情報")
+            error("reason_threshold_percent", M.R076(), "情報")
+    except RegisterError:
+        error("reason_threshold_percent", M.R077(text=reg.meta.get("reason_threshold_percent")), "情報")
     rated = {s.label for s in scale if not s.no_data}
     for pr in reg.progress:
         if pr.self_rating and pr.self_rating not in rated:
-            out.append(Finding(WARNING, f"自己評価「{pr.self_rating}」が評価基準にありません。", "進捗",
+            out.append(Finding(WARNING, M.R060(self_rating=pr.self_rating), "進捗",
                                f"{pr.plan_id} 節{pr.section} {pr.year}年度"))
     return out
 
@@ -379,16 +380,15 @@ def read_evaluation_field(kind: str, raw, reg: Register, find, sheet: str, cell:
     text = _CONTROL.sub("", text.replace("\r\n", "\n")).strip()
     if kind == "reason":
         if len(text) > REASON_MAX_CHARS:
-            find(ERROR, f"「変動要因」が長すぎます（{len(text):,}字）。{REASON_MAX_CHARS:,}字以内で要点を"
-                        "記入してください。", sheet, cell)
+            find(ERROR, M.V025(count=len(text), reason_max_chars=REASON_MAX_CHARS), sheet, cell)
         return text
     label = parse_self_rating(reg.rating_scale, text)
     if label is None:
         choices = "、".join(self_rating_choices(reg.rating_scale))
-        find(ERROR, f"「自己評価」の「{text}」は一覧にありません。{choices} から選んでください。", sheet, cell)
+        find(ERROR, M.V026(text=text, choices=choices), sheet, cell)
         return ""
     if not label:
-        find(WARNING, "「自己評価」が未選択です。その年度の進捗を一覧から選んでください。", sheet, cell)
+        find(WARNING, M.V027(), sheet, cell)
     return label
 
 
@@ -420,8 +420,8 @@ def ask_reasons(v, reg: Register, located: dict, find) -> None:
         why = reason_needed(ind, previous, value, reg.reason_threshold)
         if why:
             label = "現況値" if key.year == reg.period[0] else "前年度"
-            find(WARNING, f"「{ind.name}」の実績値 {format_number(value)} は{label}（{format_number(previous)}）"
-                          f"から{why}しています。「変動要因」にその理由を記入してください。", *located[reason_key])
+            find(WARNING, M.V028(name=ind.name, value=format_number(value), label=label,
+                                 previous=format_number(previous), why=why), *located[reason_key])
 
 
 def merge_evaluation_fields(extras: dict[FieldKey, str], progress: dict, actuals: dict) -> None:

@@ -22,6 +22,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from .. import messages as M
 from ..errors import RegisterError, UsageError
 from ..findings import ERROR, WARNING
 from ..fiscal import fy_short
@@ -126,8 +127,7 @@ def record_edits(reg: Register, year: int, reason: str, now: dt.datetime | None 
     diffs = table_diff(reg)
     removed = [d for d in diffs if d.after == "" and d.column == "行"]
     if removed:
-        raise RegisterError("行が削除されています（" + "、".join(f"「{d.sheet}」{d.key}" for d in removed)
-                            + "）。元に戻し、終わるものは「適用終了」「終了区分」を記入してください。")
+        raise RegisterError(M.H001(rows="、".join(f"「{d.sheet}」{d.key}" for d in removed)))
     when = _when(now)
     changes = [Change(d.sheet, d.key, d.column, d.before, d.after, year, reason, when, EXCEL_EDIT) for d in diffs]
     for d in diffs:
@@ -256,7 +256,7 @@ class Recorder:
     def __init__(self, reg: Register, year: int, reason: str, by: str, now: dt.datetime | None = None):
         self.reg, self.year, self.reason, self.by, self.when = reg, year, reason, by, _when(now)
         if not reason.strip():
-            raise UsageError("変更の理由を --reason で指定してください（変更履歴に残ります）。")
+            raise UsageError(M.H002())
 
     def __call__(self, sheet: str, key: str, column: str, before, after) -> None:
         before, after = _norm(before), _norm(after)
@@ -271,14 +271,14 @@ def _indicator(reg: Register, indicator_id: str):
             for i in s.indicators:
                 if i.id == indicator_id:
                     return p, s, i
-    raise UsageError(f"指標「{indicator_id}」は台帳にありません（「指標」シートの指標ID、例: 1-3-5.1）。")
+    raise UsageError(M.H003(indicator_id=indicator_id))
 
 
 def _plan(reg: Register, plan_id: str) -> Plan:
     try:
         return reg.plan(plan_id)
     except KeyError:
-        raise UsageError(f"実施計画「{plan_id}」は台帳にありません（「計画」シートの計画ID、例: 1-3-2）。") from None
+        raise UsageError(M.H004(plan_id=plan_id)) from None
 
 
 def set_target(reg: Register, indicator_id: str, value: float, year: int, note: str, rec: Recorder) -> None:
@@ -322,9 +322,9 @@ def retire(reg: Register, item_id: str, last_year: int, how: str, successor: str
     item = next((i for p in reg.plans for i in p.indicators if i.id == item_id), None) or _plan(reg, item_id)
     sheet = "計画" if isinstance(item, Plan) else "指標"
     if how == "統合" and not successor:
-        raise UsageError("統合のときは統合先を --into で指定してください（例: --into 1-3-1）。")
+        raise UsageError(M.H005())
     if successor and successor not in {p.id for p in reg.plans} | {i.id for p in reg.plans for i in p.indicators}:
-        raise UsageError(f"統合先「{successor}」は台帳にありません。")
+        raise UsageError(M.H006(successor=successor))
     _end(item.validity, sheet, item_id, last_year, how, successor, rec)
 
 
@@ -338,9 +338,9 @@ def _end(v: Validity, sheet: str, key: str, last_year: int, how: str, successor:
 def add_plan(reg: Register, plan_id: str, name: str, departments: list[str], year: int, rec: Recorder) -> Plan:
     """A new plan item in force from `year`, with one section (fill its texts in register.xlsx)."""
     if any(p.id == plan_id for p in reg.plans):
-        raise UsageError(f"計画ID「{plan_id}」は既にあります。")
+        raise UsageError(M.H007(plan_id=plan_id))
     if not re.fullmatch(r"\d+-\d+-\d+", plan_id):
-        raise UsageError(f"計画ID「{plan_id}」は「1-3-9」の形にしてください。")
+        raise UsageError(M.H008(plan_id=plan_id))
     names = [_department(reg, d) for d in departments]
     plan = Plan(plan_id, name, names, sections=[Section(plan_id, 1)], validity=Validity(start=year, how="新規"))
     reg.plans.append(plan)
@@ -353,13 +353,13 @@ def add_plan(reg: Register, plan_id: str, name: str, departments: list[str], yea
 def _department(reg: Register, name: str) -> str:
     canonical = reg.department_name(name)
     if canonical is None:
-        raise UsageError(f"所管課「{name}」は台帳にありません。先に plan-xl plan add-department で登録してください。")
+        raise UsageError(M.H009(name=name))
     return canonical
 
 
 def add_department(reg: Register, name: str, email: str, year: int, rec: Recorder) -> Department:
     if reg.department_name(name):
-        raise UsageError(f"所管課「{name}」は既にあります（別名を含む）。")
+        raise UsageError(M.H010(name=name))
     d = Department(name, email=email, validity=Validity(start=year, how="新規"))
     reg.departments.append(d)
     rec("所管課", name, "行", "", ADDED)
@@ -371,7 +371,7 @@ def rename_department(reg: Register, old: str, new: str, rec: Recorder) -> None:
     becomes an alias (returns accepted under it stay valid), and every plan follows."""
     dept = reg.department(_department(reg, old))
     if reg.department_name(new) not in (None, dept.name):
-        raise UsageError(f"「{new}」は既に別の所管課の名称か別名です。")
+        raise UsageError(M.H011(new=new))
     old_name = dept.name
     aliases = [a for a in dept.aliases if a != new] + [old_name]
     rec("所管課", new, "所管課", old_name, new)
@@ -388,7 +388,7 @@ def merge_department(reg: Register, old: str, into: str, rec: Recorder) -> None:
     dept = reg.department(_department(reg, old))
     target = _department(reg, into)
     if target == dept.name:
-        raise UsageError("統合先が同じ所管課です。")
+        raise UsageError(M.H012())
     _end(dept.validity, "所管課", dept.name, rec.year - 1, "統合", target, rec)
     _reassign(reg, dept.name, target, rec)
 
@@ -418,10 +418,9 @@ def new_period(reg: Register, start: int, end: int, rec: Recorder) -> list[str]:
     set_target). Returns the carried-over plan ids."""
     old = reg.period
     if start != old[-1] + 1 or end < start:
-        raise UsageError(f"新しい計画期間は {old[-1] + 1}年度から始めてください（現在の期間は"
-                         f"{old[0]}〜{old[-1]}年度）。")
+        raise UsageError(M.H013(next_year=old[-1] + 1, first=old[0], last=old[-1]))
     if end - start + 1 > 4:
-        raise UsageError("計画期間は4年度までにしてください（報告書の行動計画欄が4年度分です）。")
+        raise UsageError(M.H014())
     previous = [x for x in reg.meta.get("previous_periods", "").split(",") if x]
     rec("情報", "previous_periods", "値", ",".join(previous), ",".join([*previous, f"{old[0]}-{old[-1]}"]))
     reg.meta["previous_periods"] = ",".join([*previous, f"{old[0]}-{old[-1]}"])
@@ -473,7 +472,7 @@ def expected_fields(reg: Register, department: str, year: int) -> dict[str, str]
     return out
 
 
-def stale_findings(reg: Register, ident) -> list[tuple[str, str]]:
+def stale_findings(reg: Register, ident) -> list[tuple[str, M.Text]]:
     """(severity, message) for a return whose template predates register changes: 差戻し
     (誤り) when fields it should now have are missing, else a 注意 naming the changes."""
     changes = changes_since(reg, ident.issued, ident.department, ident.year)
@@ -484,10 +483,8 @@ def stale_findings(reg: Register, ident) -> list[tuple[str, str]]:
     what = "、".join(dict.fromkeys(f"{c.key} の{c.column}（{c.reason}）" if c.reason else f"{c.key} の{c.column}"
                                    for c in changes))
     if missing:
-        return [(ERROR, f"この調査票の発行後に台帳が変わり（{what}）、記入欄が増えました: {'、'.join(missing)}。"
-                        "新しい調査票を送りますので、そちらに記入してください。")]
-    return [(WARNING, f"この調査票の発行後に台帳が変わりました（{what}）。記入が必要な欄に不足はないため"
-                      "受け付けました。")]
+        return [(ERROR, M.H016(what=what, missing="、".join(missing)))]
+    return [(WARNING, M.H017(what=what))]
 
 
 # --- one change, start to end ---------------------------------------------------------------
@@ -498,8 +495,7 @@ def change_register(ws, year: int, reason: str, by: str, op, now: dt.datetime | 
     with RegisterLock(ws.workbooks / ".register.lock"):
         reg = ws.load()
         if by != RECORD and table_diff(reg):
-            raise RegisterError("台帳に Excel での変更があり、まだ変更履歴に記録されていません。先に "
-                                "plan-xl plan record --from 年度 --reason 理由 で記録してください。")
+            raise RegisterError(M.H015())
         before = len(reg.changes)
         rec = Recorder(reg, year, reason, by, now)
         op(reg, rec)

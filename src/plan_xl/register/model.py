@@ -12,6 +12,7 @@ import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from .. import messages as M
 from ..errors import RegisterError
 
 FIVE_LESS = ("カウンター", "キャッシュ", "ペーパー", "ファイル", "ムーブ")
@@ -469,8 +470,7 @@ class Register:
             return float(text) / 100
         except ValueError:
 
-            raise RegisterError(f"台帳の「情報」シートの reason_threshold_percent「{text}」が数値ではありません"
-                                "（変動要因を求める増減の割合、例: 30）。") from None
+            raise RegisterError(M.S023(text=text)) from None
 
     @property
     def revision(self) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from python_calamine import CalamineWorkbook
 
+from .. import messages as M
 from ..atomic import replacing, stale_temps
 from ..errors import RegisterBusyError, RegisterError
 from ..findings import ERROR, Finding
@@ -285,8 +286,7 @@ def _write_value(ws, r: int, c: int, value, sheet: str, header: str) -> None:
         return
     text = str(value)
     if len(text) > EXCEL_MAX_TEXT:
-        raise RegisterError(f"台帳の「{sheet}」シート {header} 列の文字数が Excel の上限"
-                            f"（{EXCEL_MAX_TEXT:,}字）を超えるため保存できません。")
+        raise RegisterError(M.S001(sheet=sheet, header=header, excel_max_text=EXCEL_MAX_TEXT))
     ws.write_string(r, c, text)
 
 
@@ -305,10 +305,9 @@ def save_register(reg: Register, path: Path, backup_dir: Path | None = None) -> 
             return _backup(path, backup_dir)
     except PermissionError as e:
         raise RegisterBusyError(
-            f"台帳 {path} に書き込めません。Excel などで開いている場合は閉じてから、もう一度"
-            f"実行してください（台帳は変更していません）。") from e
+            M.S002(path=path)) from e
     except OSError as e:
-        raise RegisterError(f"台帳 {path} を保存できませんでした: {e}（台帳は変更していません）") from e
+        raise RegisterError(M.S003(path=path, error=e)) from e
 
 
 def _backup(path: Path, backup_dir: Path) -> Path | None:
@@ -350,9 +349,9 @@ def _prune_backups(backup_dir: Path, stem: str) -> None:
 class CellError(ValueError):
     """A cell that cannot be read as what its column holds; becomes a finding, never a crash."""
 
-    def __init__(self, header: str, message: str):
+    def __init__(self, header: str, message: M.Text):
         super().__init__(message)
-        self.header = header
+        self.header, self.message = header, message
 
 
 def where(sheet: str, row: int, header: str | None = None, headers: list[str] | None = None) -> str:
@@ -378,8 +377,7 @@ class _Row:
         if isinstance(v, float) and v.is_integer():
             v = int(v)
         if isinstance(v, (dt.date, dt.datetime, dt.time, dt.timedelta)):
-            raise CellError(header, f"「{header}」が日付・時刻になっています（{v}）。Excel が入力を日付と"
-                                    "解釈しました。セルの表示形式を「文字列」にして入力し直してください。")
+            raise CellError(header, M.S004(header=header, value=v))
         return "" if v is None else str(v)
 
     def number(self, header: str, required: bool = True) -> float | None:
@@ -387,19 +385,19 @@ class _Row:
         if v in ("", None) and not required:
             return None
         if isinstance(v, bool) or isinstance(v, (dt.date, dt.datetime, dt.time, dt.timedelta)):
-            raise CellError(header, f"「{header}」が数値ではありません: {v}")
+            raise CellError(header, M.S005(header=header, value=v))
         try:
             return float(v)
         except (TypeError, ValueError):
             shown = "空欄" if v in ("", None) else f"「{v}」"
-            raise CellError(header, f"「{header}」が数値ではありません: {shown}") from None
+            raise CellError(header, M.S006(header=header, shown=shown)) from None
 
     def integer(self, header: str, required: bool = True) -> int | None:
         v = self.number(header, required)
         if v is None:
             return None
         if not v.is_integer():
-            raise CellError(header, f"「{header}」は整数で入力してください: {v:g}")
+            raise CellError(header, M.S007(header=header, value=v))
         return int(v)
 
     def validity(self) -> Validity:
@@ -414,13 +412,13 @@ def read_tables(path: Path) -> tuple[dict, dict, dict, list[Finding]]:
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except FileNotFoundError:
-        raise RegisterError(f"台帳 {path} が見つかりません。") from None
+        raise RegisterError(M.S008(path=path)) from None
     except Exception as e:  # calamine raises its own error types for damaged files
-        raise RegisterError(f"台帳 {path} を読めません（壊れているか xlsx ではありません）: {e}") from e
+        raise RegisterError(M.S009(path=path, error=e)) from e
     names = set(wb.sheet_names)
     missing = [s for s in SHEETS if s not in names and s not in OPTIONAL_SHEETS]
     if missing:
-        raise RegisterError(f"台帳 {path.name} にシート「{'」「'.join(missing)}」がありません。")
+        raise RegisterError(M.S010(name=path.name, missing="」「".join(missing)))
     tables, extras, problems = {"_headers": {}}, {}, []
     for sheet in SHEETS:
         rows = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False) if sheet in names else []
@@ -439,12 +437,11 @@ def _sheet_rows(path: Path, sheet: str, rows: list[list], problems: list[Finding
     missing = [h for h, _ in SHEETS[sheet] if h not in headers and h not in OPTIONAL_HEADERS
                and (sheet, h) not in OPTIONAL_COLUMNS]
     if missing and rows:
-        raise RegisterError(f"{path.name}「{sheet}」シートに列「{'」「'.join(missing)}」が"
-                            f"ありません。見出し行（1行目）を確認してください。")
+        raise RegisterError(M.S011(name=path.name, sheet=sheet, missing="」「".join(missing)))
     known = {h for h, _ in SHEETS[sheet]}
     for h, n in Counter(h for h in headers if h in known).items():
         if n > 1:
-            problems.append(Finding(ERROR, f"列「{h}」が2つあります。どちらか一方にしてください。", sheet,
+            problems.append(Finding(ERROR, M.S012(header=h), sheet,
                                     f"1行目 {column_letter(len(headers) - 1 - headers[::-1].index(h))}列"))
     extra = [(c, h) for c, h in enumerate(headers) if h and h not in known and not h.startswith("_")]
     out, added = [], {h: {} for _, h in extra}
@@ -488,7 +485,7 @@ def register_from_tables(tables: dict, problems: list[Finding] | None = None) ->
                 build(reg, row, state)
             except (CellError, _Dangling) as e:
                 headers = tables.get("_headers", {}).get(sheet)
-                problems.append(Finding(ERROR, f"{e}（この行は読み飛ばしました）", sheet,
+                problems.append(Finding(ERROR, e.message.followed_by(M.S013()), sheet,
                                         where(sheet, n, e.header, headers)))
     reg.plans = list(state["plans"].values())
     reg.ratings = state.get("ratings") or list(DEFAULT_RATINGS)
@@ -505,14 +502,14 @@ def apply_next_era(meta: dict, problems: list[Finding]) -> None:
     try:
         add_era(name.strip(), int(year))
     except ValueError as e:
-        problems.append(Finding(ERROR, f"next_era は「元号:開始年度」（例: 新元号:2041）にしてください: {e}",
+        problems.append(Finding(ERROR, M.S014(error=e),
                                 "情報", "next_era"))
 
 
 class _Dangling(LookupError):
-    def __init__(self, header: str, message: str):
+    def __init__(self, header: str, message: M.Text):
         super().__init__(message)
-        self.header = header
+        self.header, self.message = header, message
 
 
 def _meta(reg, row, state):
@@ -540,7 +537,7 @@ def _plan(reg, row, state):
                 disclosure_website=bool(row.text("市ウェブサイト")), disclosure_other=row.text("その他"),
                 disclosure_pages=_split(row.text("市ウェブページ"), "\n"), validity=row.validity())
     if pid in state["plans"]:
-        raise _Dangling("計画ID", f"計画IDが重複しています（「{pid}」{state['plans'][pid].name}）")
+        raise _Dangling("計画ID", M.S015(plan_id=pid, name=state["plans"][pid].name))
     state["plans"][pid] = plan
 
 
@@ -550,9 +547,9 @@ def _section(reg, row, state):
                 departments=_split(row.text("所管課")), overview=row.text("事業概要"),
                 vision=row.text("目指す姿"), targets_text=row.text("目標値（表記）"), validity=row.validity())
     if pid not in state["plans"]:
-        raise _Dangling("計画ID", f"計画ID「{pid}」が「計画」シートにありません")
+        raise _Dangling("計画ID", M.S016(plan_id=pid))
     if (pid, s.number) in state["sections"]:
-        raise _Dangling("節", f"{pid} の節{s.number}が重複しています")
+        raise _Dangling("節", M.S017(plan_id=pid, number=s.number))
     state["sections"][(pid, s.number)] = s
     state["plans"][pid].sections.append(s)
 
@@ -564,12 +561,12 @@ def _action(reg, row, state):
     if row.text("開始年度"):
         half = {v: k for k, v in HALF_LABELS.items()}.get(row.text("半期"))
         if half is None:
-            raise CellError("半期", f"半期は「前」「後」または空欄にしてください: {row.text('半期')}")
+            raise CellError("半期", M.S018(half=row.text("半期")))
         span = Span(row.integer("開始年度"), row.integer("終了年度"), row.text("行動計画"), half)
     if key[:2] not in state["sections"]:
-        raise _Dangling("節", f"{key[0]} の節{key[1]}が「節」シートにありません")
+        raise _Dangling("節", M.S019(plan_id=key[0], section=key[1]))
     if not 1 <= r_no <= 50:
-        raise CellError("行", f"「行」は1以上の番号にしてください: {r_no}")
+        raise CellError("行", M.S020(r_no=r_no))
     if key not in state["actions"]:
         state["actions"][key] = Action(row.text("取組内容"), validity=row.validity())
         state["sections"][key[:2]].actions.append(state["actions"][key])
@@ -589,9 +586,9 @@ def _indicator(reg, row, state):
                     direction=directions.get(row.text("方向"), row.text("方向") or "up"),
                     validity=row.validity())
     if (ind.plan_id, ind.section) not in state["sections"]:
-        raise _Dangling("節", f"{ind.plan_id} の節{ind.section}が「節」シートにありません")
+        raise _Dangling("節", M.S019(plan_id=ind.plan_id, section=ind.section))
     if ind.id in state["indicators"]:
-        raise _Dangling("指標ID", f"指標IDが重複しています（「{ind.id}」）")
+        raise _Dangling("指標ID", M.S021(id=ind.id))
     state["indicators"][ind.id] = ind
     state["sections"][(ind.plan_id, ind.section)].indicators.append(ind)
 
@@ -600,7 +597,7 @@ def _target(reg, row, state):
     iid = row.text("指標ID")
     target = Target(row.number("目標値"), row.integer("適用開始"), row.text("備考"))
     if iid not in state["indicators"]:
-        raise _Dangling("指標ID", f"指標ID「{iid}」が「指標」シートにありません")
+        raise _Dangling("指標ID", M.S022(indicator_id=iid))
     state["indicators"][iid].targets.append(target)
 
 

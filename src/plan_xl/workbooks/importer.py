@@ -31,6 +31,7 @@ import re
 import zipfile
 from pathlib import Path
 
+from .. import messages as M
 from ..collect.verdict import State
 from ..errors import PlanXlError
 from ..fiscal import parse_fy
@@ -71,9 +72,9 @@ def import_report(path: Path) -> Register:
     try:
         wb = openpyxl.load_workbook(path, data_only=False)  # merged cells: not read-only mode
     except FileNotFoundError:
-        raise PlanXlError(f"{path} が見つかりません。") from None
+        raise PlanXlError(M.W008(path=path)) from None
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
-        raise PlanXlError(f"{path} を読めません（壊れているか xlsx ではありません）: {e}") from e
+        raise PlanXlError(M.W009(path=path, error=e)) from e
     goals: dict[int, Goal] = {}
     initiatives: dict[tuple[int, int], Initiative] = {}
     plans: list[Plan] = []
@@ -86,7 +87,7 @@ def import_report(path: Path) -> Register:
             progress.extend(x for x in plan_progress if isinstance(x, Progress))
             contributions.extend(x for x in plan_progress if isinstance(x, Contribution))
     if not plans:
-        raise PlanXlError(f"{path.name} に実施計画のシート（B3 が「実施計画名」）がありません。")
+        raise PlanXlError(M.W010(name=path.name))
     assignments: list[Assignment] = []
     actuals = _read_summary(wb[SUMMARY], plans, assignments) if SUMMARY in wb.sheetnames else []
     parts = dict.fromkeys((c.plan_id, c.section, c.department) for c in contributions)
@@ -133,7 +134,7 @@ def _read_plan(ws, goals, initiatives) -> tuple[Plan, list[Progress]]:
     g = _GOAL.match(_text(ws, 0, 0))
     i = _INITIATIVE.match(_text(ws, 1, 0))
     if not (g and i):
-        raise PlanXlError(f"「{ws.title}」シートの1～2行目に重点推進目標・取組事項の見出しがありません。")
+        raise PlanXlError(M.W011(title=ws.title))
     goal, initiative = int(g[1]), int(i[1])
     goals.setdefault(goal, Goal(goal, g[2]))
     initiatives.setdefault((goal, initiative), Initiative(goal, initiative, i[2]))
@@ -257,7 +258,7 @@ def _read_summary(ws, plans: list[Plan], assignments: list[Assignment]) -> list[
     rows = list(ws.iter_rows(values_only=True))
     top = next((n for n, row in enumerate(rows) if row and row[0] == "計画ID"), None)
     if top is None:
-        raise PlanXlError(f"「{ws.title}」シートに見出し行（A列が「計画ID」の行）がありません。")
+        raise PlanXlError(M.W012(title=ws.title))
     col = {str(h): n for n, h in enumerate(rows[top]) if h}
     year_cols = {parse_fy(h.removesuffix("実績")): n for h, n in col.items() if h.endswith("年度実績")}
     directions = {v: k for k, v in DIRECTION_TEXT.items()}
@@ -280,7 +281,7 @@ def _read_summary(ws, plans: list[Plan], assignments: list[Assignment]) -> list[
                             baseline_label=str(get("現況値の時点")),
                             direction=directions.get(get("望ましい方向"), "up"))
         except (AttributeError, IndexError, TypeError, ValueError) as e:
-            raise PlanXlError(f"「{ws.title}」シート {n}行目の指標を読めません: {e}") from e
+            raise PlanXlError(M.W013(title=ws.title, row=n, error=e)) from e
         section.indicators.append(ind)
         if (owner := str(get("所管課"))) and owner != plan.owner(section.number):
             assignments.append(Assignment(plan.id, owner, ASSIGN_ACTUAL, indicator_id=ind.id))
@@ -294,7 +295,7 @@ def _schedule_start(ws) -> int:
     for r in range(3, ws.max_row):
         if _text(ws, r, 0) == "取組内容":
             return parse_fy(_text(ws, r + 1, SCHEDULE_COL))
-    raise PlanXlError(f"「{ws.title}」シートに行動計画の見出し（年度）がありません。")
+    raise PlanXlError(M.W014(title=ws.title))
 
 
 def _read_cover(ws) -> dict[str, str]:

@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from .. import messages as M
 from ..atomic import replacing
 from ..errors import PlanXlError
 
@@ -28,10 +29,6 @@ FILTER = "pdf:calc_pdf_Export:" + json.dumps({
 }, separators=(",", ":"))
 WINDOWS_PLACES = [r"C:\Program Files\LibreOffice\program\soffice.exe",
                   r"C:\Program Files (x86)\LibreOffice\program\soffice.exe"]
-MISSING = ("PDF を作るには LibreOffice が必要ですが、見つかりません。Windows では LibreOffice"
-           "（https://ja.libreoffice.org/）を、Debian・Ubuntu では `sudo apt install libreoffice-calc"
-           " fonts-ipafont-gothic` でパッケージ libreoffice-calc をインストールしてから、もう一度実行して"
-           "ください（Excel の報告書は作成済みです）。")
 FONT_ALIAS = """<?xml version="1.0"?>
 <!DOCTYPE fontconfig SYSTEM "fonts.dtd">
 <fontconfig>
@@ -55,7 +52,7 @@ def to_pdf(workbook: Path, pdf: Path | None = None, timeout: float = 900) -> Pat
     pdf = Path(pdf) if pdf else workbook.with_suffix(".pdf")
     soffice = find_soffice()
     if soffice is None:
-        raise PlanXlError(MISSING)
+        raise PlanXlError(M.W021())
     with tempfile.TemporaryDirectory(prefix="plan-xl-pdf-") as tmp:
         tmp = Path(tmp)
         env = dict(os.environ)
@@ -67,15 +64,14 @@ def to_pdf(workbook: Path, pdf: Path | None = None, timeout: float = 900) -> Pat
         try:
             done = subprocess.run(command, capture_output=True, timeout=timeout, env=env)
         except subprocess.TimeoutExpired as e:
-            raise PlanXlError(f"LibreOffice による PDF の作成が {timeout:.0f} 秒で終わりませんでした。") from e
+            raise PlanXlError(M.W015(timeout=timeout)) from e
         made = tmp / "out" / f"{workbook.stem}.pdf"
         if not made.exists():
             detail = (done.stderr or done.stdout).decode(errors="replace").strip().splitlines()
-            raise PlanXlError(f"LibreOffice で PDF を作成できませんでした（{detail[-1] if detail else done.returncode}）。")
+            raise PlanXlError(M.W016(detail=detail[-1] if detail else done.returncode))
         try:
             with replacing(pdf) as partial:
                 shutil.copyfile(made, partial)
         except PermissionError as e:
-            raise PlanXlError(f"{pdf} に書き込めません。PDF を開いている場合は閉じてから、もう一度実行して"
-                              "ください。") from e
+            raise PlanXlError(M.W017(pdf=pdf)) from e
     return pdf

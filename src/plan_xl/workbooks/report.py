@@ -36,6 +36,7 @@ from pathlib import Path
 
 from xlsxwriter.workbook import Workbook
 
+from .. import messages as M
 from ..atomic import replacing
 from ..errors import PlanXlError, UsageError
 from ..fiscal import fy_label, fy_short
@@ -170,7 +171,7 @@ def build_report(reg: Register, year: int, path: Path, issued: dt.date | None = 
     return for `year` awaits correction; their missing rows say 「（修正待ち）」. Written to a temporary file first,
     so a report open in Excel is never left half-written."""
     if year not in reg.all_years:
-        raise UsageError(f"{year}年度は計画期間（{reg.period[0]}～{reg.period[-1]}年度）の外です。")
+        raise UsageError(M.W005(year=year, first=reg.period[0], last=reg.period[-1]))
     reg = as_of(reg, year)  # the plan as in force that year: later changes never alter it
     path = Path(path)
     try:
@@ -182,10 +183,9 @@ def build_report(reg: Register, year: int, path: Path, issued: dt.date | None = 
                 _write(book, reg, year, issued or _last_submission(reg, year), frozenset(returned))
             book.close()
     except PermissionError as e:
-        raise PlanXlError(f"{path} に書き込めません。Excel などで開いている場合は閉じてから、もう一度"
-                          f"実行してください。") from e
+        raise PlanXlError(M.W006(path=path)) from e
     except OSError as e:
-        raise PlanXlError(f"報告書 {path} を保存できませんでした: {e}") from e
+        raise PlanXlError(M.W007(path=path, error=e)) from e
     return path
 
 

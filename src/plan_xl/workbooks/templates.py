@@ -18,6 +18,7 @@ from pathlib import Path
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from .. import messages as M
 from ..errors import UsageError
 from ..fiscal import fy_label, fy_short
 from ..progress import Progress
@@ -82,9 +83,9 @@ def departments_to_issue(reg: Register, only: list[str] | None = None) -> list[s
     for name in only:
         canonical = reg.department_name(name)
         if canonical is None:
-            raise UsageError(f"所管課「{name}」は台帳にありません。台帳の「所管課」シートの名称で指定してください。")
+            raise UsageError(M.W001(name=name))
         if canonical not in with_plans:
-            raise UsageError(f"所管課「{canonical}」が担当する実施計画はありません。")
+            raise UsageError(M.W002(canonical=canonical))
         chosen.append(canonical)
     return [d for d in with_plans if d in chosen]
 
@@ -382,14 +383,12 @@ def generate_templates(reg: Register, opts: TemplateOptions, key: bytes, out_dir
     issued for the year are not written over."""
     progress = progress or Progress()
     if opts.year not in reg.period:
-        raise UsageError(f"{opts.year}年度は計画期間（{reg.period[0]}〜{reg.period[-1]}年度）の外です。"
-                         + ("新しい計画期間は plan-xl plan new-period で始めます。" if opts.year > reg.period[-1] else ""))
+        raise UsageError(M.W003(year=opts.year, first=reg.period[0], last=reg.period[-1],
+                                hint=M.W020() if opts.year > reg.period[-1] else ""))
     if not reissue and (issued := already_issued(reg, opts.year, out_dir, departments)):
         # earlier copies stay valid: collect accepts any signed template of a register revision
         # not newer than its own
-        raise UsageError(f"{opts.year}年度の調査票は既に発行済みです（{len(issued)} 件: {out_dir}）。上書きしない"
-                         f"よう中止しました。作り直すときは --reissue を付けてください（既に配布した調査票も、"
-                         f"そのまま返送を受け付けます）。")
+        raise UsageError(M.W004(year=opts.year, count=len(issued), out_dir=out_dir))
     reg = as_of(reg, opts.year)  # only what is in force that year
     out_dir.mkdir(parents=True, exist_ok=True)
     with reg.indexed():
