@@ -1,7 +1,7 @@
 """Crash safety of the register (issue 8): `plan-xl collect` killed at random moments of a merge
-leaves a register that opens and equals the state before or after; backups follow the rule in
-register._prune_backups. The experiment is support/crash.py;
-its long run (50+ kills) is benchmarks/crash_merge.py."""
+leaves a register that opens and equals the state before or after; backups follow the rule of
+store.save_register (BACKUPS_KEPT). The experiment is support/crash.py; its long run (50+ kills)
+is benchmarks/crash_merge.py."""
 
 from __future__ import annotations
 
