@@ -1,6 +1,6 @@
 import pytest
 
-from plan_xl.fiscal import from_reiwa, fy_label, fy_short, parse_fy, plan_period, reiwa_label, to_reiwa
+from plan_xl.fiscal import from_reiwa, fy_label, fy_short, parse_fy, reiwa_label, to_reiwa
 
 
 def test_reiwa_conversion_both_ways():
@@ -28,7 +28,3 @@ def test_parse_reiwa_gannen_and_rejects_nonsense():
     assert parse_fy("令和元年度") == 2019
     with pytest.raises(ValueError):
         parse_fy("来年度")
-
-
-def test_plan_period_is_inclusive():
-    assert list(plan_period()) == [2022, 2023, 2024, 2025]

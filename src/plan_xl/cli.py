@@ -244,15 +244,14 @@ class DateType(click.ParamType):
 DATE = DateType()
 
 
-def due_notice(due: dt.date | None, year: int) -> str | None:
+def due_notice(due: dt.date | None, year: int) -> M.Text | None:
     """A 注意 when the due date is not in the time the year's results can be collected."""
     if due is None:
         return None
     first, last = collection_window(year)
     if first <= due <= last:
         return None
-    return (f"注意: 提出期限 {japanese_date(due)} は、{year}年度の実績を取りまとめる期間（{japanese_date(first)}"
-            f"～{japanese_date(last)}）の外です。年度と期限が正しいか確認してください。")
+    return M.U033(due=japanese_date(due), year=year, first=japanese_date(first), last=japanese_date(last))
 
 
 def japanese_date(d: dt.date) -> str:
@@ -369,8 +368,7 @@ def _print_collect(ctx: Context, result, paths) -> None:
             for f in r.findings:
                 click.echo(f"    {f}")
     if not result.results:
-        ctx.say(f"取り込むファイルがありません（{', '.join(str(p) for p in paths)}）。"
-                "返送されたファイルや保存したメールを置いてから実行してください。")
+        ctx.say(M.U034(paths=", ".join(str(p) for p in paths)))
     n_ok = sum(r.ok for r in result.results)
     ctx.say(f"ファイル {len(result.results)} 件: 受理 {n_ok} 件、差戻しなど {len(result.results) - n_ok} 件。"
             f"台帳は{'更新しました' if result.register_changed else '変更していません'}。")
@@ -527,7 +525,7 @@ def _run_mail(ctx: Context, kind: str, year: int | None, send: bool, yes: bool, 
     settings = mailer.load_settings(ws, reg, encoding)
     batch = mailer.prepare_letters(ws, reg, kind, year, settings, **options)
     for problem in batch.problems:
-        click.echo(f"注意: {problem}", err=True)
+        click.echo(M.U037(problem=problem), err=True)
     label = f"{year}年度 {mailer.KINDS[kind]}"
     if batch.coverage():
         ctx.say(f"{label}: {batch.coverage()}")
@@ -550,12 +548,12 @@ def _run_mail(ctx: Context, kind: str, year: int | None, send: bool, yes: bool, 
     for letter in letters:
         show(f"  {letter.describe()}")
     if not yes and not click.confirm("送信してよろしいですか？", default=False):
-        click.echo("送信を取りやめました。")
+        click.echo(M.U035())
         return
     outcomes = mailer.send_letters(letters, ws, settings, mailer.smtp_password(settings))
     failed = [o for o in outcomes if not o.sent]
     for o in failed:
-        click.echo(f"送信できませんでした: {o.letter.key}: {o.error}", err=True)
+        click.echo(M.U036(key=o.letter.key, error=o.error), err=True)
     ctx.say(f"{label}: {len(outcomes) - len(failed)} 通を送信しました"
             + (f"、{len(failed)} 通は送信できませんでした。" if failed else "。"))
     if failed or batch.problems:
@@ -681,8 +679,7 @@ def export_(ctx: Context, year: int | None, out_dir: Path | None) -> None:
     year = year or max(reg.reported_years(), default=reg.first_open_year())
     code = local_government_code(ctx.workspace.settings_path)
     if not code:
-        click.echo("注意: plan-xl.toml の [open_data] local_government_code（全国地方公共団体コード）が"
-                   "未設定のため、その列は空欄です。", err=True)
+        click.echo(M.U038(), err=True)
     paths = export(reg, year, out_dir or ctx.workspace.workbooks / "opendata" / str(year), code)
     for path in paths:
         ctx.say(f"作成: {path}")
@@ -793,7 +790,7 @@ def _change(ctx: Context, year: int, reason: str, by: str, op) -> None:
     for f in problems:
         click.echo(describe_finding(f))
     if problems:
-        click.echo(f"台帳に誤りが {len(problems)} 件あります。直してから調査票・報告書を作成してください。")
+        click.echo(M.U039(count=len(problems)))
         sys.exit(1)
 
 

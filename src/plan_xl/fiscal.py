@@ -103,11 +103,6 @@ def parse_fy(text: str | int) -> int:
     raise ValueError(M.Y007(text=text))
 
 
-def plan_period(start: int = 2022, end: int = 2025) -> range:
-    """The fiscal years of the plan, inclusive of both ends."""
-    return range(start, end + 1)
-
-
 _DATE = re.compile(r"^(?:(令和|R)(元|\d{1,2})|(\d{4}))[-/.年](\d{1,2})[-/.月](\d{1,2})日?$", re.IGNORECASE)
 
 

@@ -225,7 +225,7 @@ V001 = Message(ERROR, "調査票の識別情報（署名）が、この作業フ
                       "識別情報が書き換えられた可能性があります。送付した調査票をそのまま使って記入してください。")
 V002 = Message(ERROR, "文書プロパティの識別情報が調査票の内容と一致しません。送付した調査票をそのまま使ってください。")
 V003 = Message(ERROR, "{year}年度は計画期間の外です。")
-V004 = Message(ERROR, "この調査票は現在の台帳（版 {current}）より新しい版 {revision} から作られています。"
+V004 = Message(ERROR, "この調査票は現在の台帳（版 {current}）より新しい版 {template_version} から作られています。"
                       "別の台帳から発行された可能性があります。")
 V005 = Message(ERROR, "所管課「{department}」が台帳にありません。")
 V006 = Message(ERROR, "入力欄に数式があり、計算結果が保存されていません。値を直接入力してください。")
@@ -263,6 +263,8 @@ V027 = Message(WARNING, "「自己評価」が未選択です。その年度の�
 V028 = Message(WARNING, "「{name}」の実績値 {value} は{label}（{previous}）から{why}しています。"
                         "「変動要因」にその理由を記入してください。")
 V029 = Message(PART, "「{percent}%」のつもりであれば {percent} と入力してください。")  # hint, in V021
+V030 = Message(ERROR, "この調査票は新しい版の plan-xl で作成されています（識別情報の形式 {version}、この plan-xl が読めるのは"
+                      " {readable} まで）。plan-xl を新しくしてから取り込んでください。")
 
 # --- F: collect, file reading: a file that cannot be accepted as a workbook (collect/read.py)
 F001 = Message(VERDICT, "ファイルにパスワードが設定されているため開けません。パスワードを解除して保存し直してから送ってください。")
@@ -455,6 +457,15 @@ U029 = Message(PART, "エラー: {message}")  # every PlanXlError, as shown
 U030 = Message(STOP, "中断しました。")
 U031 = Message(STOP, "エラー: 予期しない問題が発生しました（{error_type}: {error}）。--debug を付けて実行すると詳細が表示されます。")
 U032 = Message(USAGE, "{reason}。2024-06-10、2024/6/10、令和6年6月10日 のように指定してください")
+U033 = Message(NOTICE, "注意: 提出期限 {due} は、{year}年度の実績を取りまとめる期間（{first}～{last}）の外です。"
+                       "年度と期限が正しいか確認してください。")
+U034 = Message(NOTICE, "取り込むファイルがありません（{paths}）。返送されたファイルや保存したメールを置いてから実行してください。")
+U035 = Message(NOTICE, "送信を取りやめました。")
+U036 = Message(NOTICE, "送信できませんでした: {key}: {error}")
+U037 = Message(PART, "注意: {problem}")  # a mail not made (M016-M022), as shown
+U038 = Message(NOTICE, "注意: plan-xl.toml の [open_data] local_government_code（全国地方公共団体コード）が"
+                       "未設定のため、その列は空欄です。")
+U039 = Message(NOTICE, "台帳に誤りが {count} 件あります。直してから調査票・報告書を作成してください。")
 
 # --- Y: fiscal years and dates, Japanese eras (fiscal.py)
 Y001 = Message(VALUE, "元号「{name}」の開始年度 {first_year} が{last_era}より前です")

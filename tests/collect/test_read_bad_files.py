@@ -184,7 +184,7 @@ def corpus(ws) -> dict[str, tuple[bytes, str]]:
 
     def built(year: int = YEAR, revision_bump: int = 0) -> bytes:
         r = ws.load()
-        r.meta["revision"] = str(r.revision + revision_bump)
+        r.meta["revision"] = str(r.register_version + revision_bump)
         path = ws.root.parent / f"built-{year}-{revision_bump}.xlsx"
         from plan_xl.workbooks.identity import load_or_create_key
 
@@ -248,6 +248,8 @@ def corpus(ws) -> dict[str, tuple[bytes, str]]:
         "other_working_folder.xlsx": (wrong_key, REJECTED),
         "wrong_year.xlsx": (built(2019), REJECTED),
         "newer_register_revision.xlsx": (built(YEAR, 5), REJECTED),
+        "later_identity_format.xlsx": (edit_template(template, lambda wb: set_identity(wb, "plan-xl identification", "2")),
+                                       REJECTED),
         "進捗.csv": ("所管課,実績\r\n".encode("cp932"), "対象外の形式"),
         "macro_named.xlsm": (unsigned, REJECTED),
     }
@@ -276,6 +278,14 @@ def batch(tmp_path_factory):
                           capture_output=True, text=True, timeout=120)
     log = [json.loads(line) for line in (ws.state / "verdicts.jsonl").read_text(encoding="utf-8").splitlines()]
     return ws, files, before, proc, {e["file"]: e for e in log}
+
+
+def test_a_template_of_a_later_plan_xl_says_so(batch):
+    entry = batch[4]["later_identity_format.xlsx"]
+    assert entry["verdict"] == REJECTED
+    codes = [f["code"] for f in entry["findings"]]
+    assert "V030" in codes
+    assert not {"V001", "C021"} & set(codes)  # not mistaken for a forgery
 
 
 def test_corpus_is_big_enough(batch):
@@ -313,7 +323,8 @@ CASES = [
     "cell_single_quoted.xlsx", "cell_prefixed_ns.xlsx", "billion_laughs.xlsx", "external_entity.xlsx",
     "doctype_in_sheet.xlsx", "not_a_template.xlsx", "fake_identification.xlsx", "openpyxl_blank.xlsx",
     "tampered_signature.xlsx", "tampered_hidden_sheet.xlsx", "tampered_property.xlsx",
-    "other_working_folder.xlsx", "wrong_year.xlsx", "newer_register_revision.xlsx", "進捗.csv", "macro_named.xlsm",
+    "other_working_folder.xlsx", "wrong_year.xlsx", "newer_register_revision.xlsx", "later_identity_format.xlsx",
+    "進捗.csv", "macro_named.xlsm",
 ]
 
 

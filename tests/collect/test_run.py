@@ -95,7 +95,7 @@ def test_typed_values_reach_the_register_with_provenance(ws):
     rows = CalamineWorkbook.from_path(str(ws.register_path)).get_sheet_by_name("提出").to_python()
     assert sorted((r[1], r[3], r[4], r[7]) for r in rows[1:]) == sorted(
         (d, f"{d}_返送.xlsx", sha, "") for d, (_, _, sha) in sent.items())
-    assert int(after.meta["revision"]) == reg.revision + 1
+    assert int(after.meta["revision"]) == reg.register_version + 1
     assert len(list(ws.archive.iterdir())) == 2
 
 

@@ -1,7 +1,7 @@
 from click.testing import CliRunner
 
 from plan_xl.cli import main
-from plan_xl.register.checks import check_register
+from plan_xl.register.checks import RULES, Context, check_register
 from plan_xl.register.model import Progress, Span
 
 
@@ -22,6 +22,16 @@ def test_each_broken_rule_is_reported_in_japanese(register):
     found = {(f.code, f.sheet) for f in errors(register)}
     # duplicate 計画ID, unknown 所管課, schedule outside the period, no 単位, progress of no plan
     assert {("R018", "計画"), ("R062", "計画"), ("R028", "取組"), ("R033", "指標"), ("R042", "進捗")} <= found
+
+
+def test_a_rule_runs_alone_and_reports_only_its_codes(register):
+    """Each rule is testable alone (as frictionless' checks are): here the 進捗/指標実績 rule."""
+    register.progress.append(register.progress[0])  # the same plan, section and year twice
+    register.actuals.append(register.actuals[0])
+    rule = next(r for r in RULES if r.name == "yearly_rows")
+    found = list(rule.check(Context(register)))
+    assert sorted((f.code, f.sheet) for f in found) == [("R041", "進捗"), ("R047", "指標実績")]
+    assert {f.code for f in found} <= set(rule.codes)
 
 
 def test_cli_check_exit_codes(tmp_path):

@@ -56,7 +56,7 @@ def crash_loop(root: Path, kills: int, seed: int, log=print) -> dict:
         raise SystemExit(f"the reference run failed ({proc.returncode}): {err.decode()}")
     after = normalised(scratch / "workbooks" / "register.xlsx")
     assert after != before, "the reference run did not change the register"
-    log(f"reference run: {duration:.2f} s, revision {before.revision} → {after.revision}")
+    log(f"reference run: {duration:.2f} s, register version {before.register_version} → {after.register_version}")
 
     rng = random.Random(seed)
     states: collections.Counter = collections.Counter()

@@ -207,7 +207,7 @@ def _outlook_attachments(item: Received, storage, sender: str, received: str, op
                          depth: int) -> list[Received]:
     """The files attached to a .msg mail (or to a mail attached to it: Outlook's 「添付ファイルとして
     転送」 keeps the forwarded mail as an embedded storage, not as a file)."""
-    from oxmsg.attachment import Attachment
+    from oxmsg.attachment import Attachment  # imported here, as in _from_outlook: only .msg files need them
     from oxmsg.properties import Properties
 
     out: list[Received] = []

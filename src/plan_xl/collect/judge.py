@@ -22,7 +22,7 @@ from ..atomic import write_bytes
 from ..findings import ERROR, WARNING, Finding
 from ..progress import Progress
 from ..register.model import Lookup, Register, name_key
-from ..workbooks.identity import Identity
+from ..workbooks.identity import FORMAT_VERSION, Identity
 from .gather import Received
 from .read import BadFile, open_workbook
 from .validate import Validation, validate
@@ -210,8 +210,11 @@ def _actual_sender(item: Received, ctx: Judge) -> str:
 
 
 def _unsigned(v: Validation, item: Received, ident: Identity, ctx: Judge) -> str:
-    """Name a forged or foreign identity as such; the file belongs to whoever really sent it."""
+    """Name a forged or foreign identity as such; the file belongs to whoever really sent it.
+    A later plan-xl's identity keeps validate's own finding: it is neither."""
     actual = _actual_sender(item, ctx)
+    if ident.version > FORMAT_VERSION:
+        return actual
     issued_to, signature = ctx.issued.get(ident.template_id, ("", ""))
     if signature and signature == ident.signature:  # our signature, over content changed since
         why = M.C023(issued_to=issued_to)

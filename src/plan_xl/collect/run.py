@@ -32,7 +32,6 @@ class CollectResult:
     results: list[FileResult]
     skipped: list[tuple[Path, str]]
     register_changed: bool
-    backup: Path | None = None
     status_paths: list[Path] = field(default_factory=list)
     corrections: list[Path] = field(default_factory=list)
     log_path: Path | None = None
@@ -72,12 +71,11 @@ def collect(ws: Workspace, paths: list[Path] | None = None, progress: Progress |
                 result.archived, result.container_archived = _archive(ws, result.item)
         accepted = [r for r in results if r.verdict == Verdict.ACCEPTED]
         changed = merge(reg, accepted) if accepted else False
-        backup = None
         if changed:
-            reg.meta["revision"] = str(reg.revision + 1)
+            reg.meta["revision"] = str(reg.register_version + 1)
             reg.meta["updated"] = now.isoformat(timespec="seconds")
-            backup = save_register(reg, ws.register_path, ws.backups)
-        out = CollectResult(results, skipped, changed, backup)
+            save_register(reg, ws.register_path, ws.backups)
+        out = CollectResult(results, skipped, changed)
         rejected = _unresolved(reg, [r for r in results if r.verdict == Verdict.REJECTED])
         ledger.record(ws, results, now)
         _retire_corrections(ws, accepted, {(r.year, r.department) for r in rejected})

@@ -21,7 +21,7 @@ from ..findings import ERROR, WARNING, Finding
 from ..register.evaluate import EVALUATION_FIELDS, read_evaluation
 from ..register.history import stale_findings
 from ..register.model import NOTHING_TO_ADD, FieldKey, Indicator, Lookup, Register, format_number
-from ..workbooks.identity import Identity, digest
+from ..workbooks.identity import FORMAT_VERSION, Identity, digest
 from ..workbooks.layout import INPUT_FILL_NAME
 from ..workbooks.xlsx import cell_address
 from .read import LIMITS, Workbook
@@ -73,9 +73,10 @@ def parse_number(raw, unit: str = "") -> tuple[float | None, bool]:
     return float(m.group(1) + m.group(2)), True
 
 
-Find = Callable[..., None]  # find(severity, message, sheet="", cell="", needs_action=True)
+Find = Callable[..., None]  # find(severity, M.X(...), sheet="", cell="", needs_action=True)
 # Further rules, run after the built-in ones on a signed workbook: rule(book, reg, v, find).
-# Add one with `RULES.append(my_rule)` in the module that owns the rule.
+# Add one with `RULES.append(my_rule)` in the module that owns the rule; its messages are catalogue
+# entries (plan_xl.messages), or a Message of its own with a code of its own.
 RULES: list[Callable[[Workbook, Register, Validation, Find], None]] = [read_evaluation]
 
 
@@ -88,6 +89,10 @@ def validate(book: Workbook, reg: Register, key: bytes, file: str, lookup: Looku
     def find(severity, message, sheet="", cell="", needs_action=True):
         v.findings.append(Finding(severity, message, sheet, cell, file, needs_action))
 
+    if ident.version > FORMAT_VERSION:  # a later plan-xl's identity: its signature is not ours to read
+        v.signed = False
+        find(ERROR, M.V030(version=ident.version, readable=FORMAT_VERSION))
+        return v
     if not ident.verify(key):
         v.signed = False
         find(ERROR, M.V001())
@@ -100,8 +105,8 @@ def validate(book: Workbook, reg: Register, key: bytes, file: str, lookup: Looku
 
     for severity, message in stale_findings(reg, ident):  # a template older than a register change
         find(severity, message)
-    if ident.revision > reg.revision:
-        find(ERROR, M.V004(current=reg.revision, revision=ident.revision))
+    if ident.register_version > reg.register_version:
+        find(ERROR, M.V004(current=reg.register_version, template_version=ident.register_version))
     if lookup.department_name(ident.department) is None:
         find(ERROR, M.V005(department=ident.department))
 

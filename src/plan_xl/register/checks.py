@@ -1,9 +1,10 @@
 """`plan-xl check`: integrity checks of the master register, the safety net under every edit.
 
 One small rule per function (in the manner of frictionless checks): each takes a `Context`
-(the register, its sheet rows and a locator) and yields findings. Every finding names the sheet,
-the row and the column the clerk must look at (「指標」 12行目 C列（目標値）). `check_register`
-never raises: a rule that fails unexpectedly is itself reported as a finding.
+(the register, its sheet rows and a locator), yields findings, and is registered with `@rule`
+and the catalogue codes it can report (plan_xl.messages; docs/messages.md). Every finding names
+the sheet, the row and the column the clerk must look at (「指標」 12行目 C列（目標値）).
+`check_register` never raises: a rule that fails unexpectedly is itself reported as a finding.
 """
 
 from __future__ import annotations

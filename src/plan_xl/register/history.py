@@ -501,7 +501,7 @@ def change_register(ws, year: int, reason: str, by: str, op, now: dt.datetime | 
         op(reg, rec)
         made = reg.changes[before:]
         if made:
-            reg.meta["revision"] = str(reg.revision + 1)
+            reg.meta["revision"] = str(reg.register_version + 1)
             save_register(reg, ws.register_path, ws.backups)
     return made
 

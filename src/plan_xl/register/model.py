@@ -473,7 +473,8 @@ class Register:
             raise RegisterError(M.S023(text=text)) from None
 
     @property
-    def revision(self) -> int:
+    def register_version(self) -> int:
+        """台帳の版: one more on every save that changes the register (情報 sheet, 項目 revision)."""
         return int(self.meta.get("revision", "1"))
 
     def plan(self, plan_id: str) -> Plan:

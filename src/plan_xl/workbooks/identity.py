@@ -55,7 +55,7 @@ class Identity:
     template_id: str
     department: str
     year: int
-    revision: int
+    register_version: int  # the register's version (台帳の版) the template was made from
     issued: str  # ISO 8601
     fields: list[FieldSpec] = field(default_factory=list)
     prints: list[CellPrint] = field(default_factory=list)
@@ -65,6 +65,7 @@ class Identity:
     def payload(self) -> bytes:
         """Canonical bytes that the signature covers (everything but the signature)."""
         data = {k: v for k, v in vars(self).items() if k not in ("signature", "fields", "prints")}
+        data["revision"] = data.pop("register_version")  # its name when the first templates were signed
         data["fields"] = [list(vars(f).values()) for f in self.fields]
         data["prints"] = [list(vars(p).values()) for p in self.prints]
         return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
@@ -80,7 +81,7 @@ class Identity:
         """Custom document properties (short identity; the full one is in the hidden sheet)."""
         return {f"{PROPERTY_PREFIX}{k}": str(v) for k, v in (
             ("template_id", self.template_id), ("department", self.department), ("year", self.year),
-            ("revision", self.revision), ("issued", self.issued), ("signature", self.signature))}
+            ("revision", self.register_version), ("issued", self.issued), ("signature", self.signature))}
 
 
 def digest(text: str) -> str:
@@ -109,7 +110,7 @@ def to_rows(ident: Identity) -> list[list[str]]:
     """The identity as rows for the hidden sheet (text only, so any reader gets it back)."""
     rows = [["plan-xl identification", str(ident.version)],
             ["template_id", ident.template_id], ["department", ident.department],
-            ["year", str(ident.year)], ["revision", str(ident.revision)], ["issued", ident.issued],
+            ["year", str(ident.year)], ["revision", str(ident.register_version)], ["issued", ident.issued],
             ["signature", ident.signature], ["fields", str(len(ident.fields))]]
     rows += [["field", f.key, f.sheet, f.cell, f.name, f.owner, "1" if f.editable else "0",
               f.issued_value] for f in ident.fields]
@@ -129,7 +130,7 @@ def from_rows(rows: list[list]) -> Identity:
         raise ValueError("not a plan-xl identification sheet")
     head = {r[0]: r[1] if len(r) > 1 else "" for r in rows[1:8]}
     ident = Identity(template_id=head["template_id"], department=head["department"],
-                     year=int(head["year"]), revision=int(head["revision"]), issued=head["issued"],
+                     year=int(head["year"]), register_version=int(head["revision"]), issued=head["issued"],
                      signature=head["signature"], version=int(rows[0][1]))
     for r in rows[8:]:
         r = r + [""] * (8 - len(r))

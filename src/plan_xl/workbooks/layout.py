@@ -182,7 +182,6 @@ class PlanSheet:
 
     def __init__(self, ws: Worksheet, styles: Styles):
         self.ws, self.styles = ws, styles
-        self.row = 0
         self.heights: dict[int, float] = {}
         self.spans: list[tuple[int, int, float]] = []  # multi-row merges: first, last, height
         self.cells: list[tuple[int, int, str]] = []  # pre-filled (row, col, text) in write order
@@ -287,7 +286,6 @@ def draw_plan(book: Workbook, styles: Styles, reg: Register, plan: Plan, years: 
                                    missing))
     if 0 in reporting:
         r = block(r, _progress(sheet, r, reg, plan, 0, years, input_year, department, fields, missing))
-    sheet.row = r
     sheet.finish(repeated_rows=3)
     ws.print_area(0, 0, max(r - 1, 0), LAST_COL)
     return ws, sheet, fields

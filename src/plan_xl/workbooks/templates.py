@@ -68,8 +68,8 @@ def indicator_bounds(ind: Indicator) -> tuple[float, float | None]:
     return ind.bounds
 
 
-def template_id(department: str, year: int, revision: int, issued: str) -> str:
-    h = hashlib.sha256(f"{department}|{year}|{revision}|{issued}".encode()).hexdigest()[:12]
+def template_id(department: str, year: int, register_version: int, issued: str) -> str:
+    h = hashlib.sha256(f"{department}|{year}|{register_version}|{issued}".encode()).hexdigest()[:12]
     return f"T{year}-{h}"
 
 
@@ -101,8 +101,8 @@ def _build_template(reg: Register, department: str, opts: TemplateOptions, key: 
                     path: Path) -> Identity:
     issued_at = (opts.issued or dt.datetime.now()).replace(microsecond=0)
     issued = issued_at.isoformat()
-    ident = Identity(template_id(department, opts.year, reg.revision, issued), department,
-                     opts.year, reg.revision, issued)
+    ident = Identity(template_id(department, opts.year, reg.register_version, issued), department,
+                     opts.year, reg.register_version, issued)
     book = new_workbook(path, f"{fy_short(opts.year)} 進捗状況調査票（{department}）", issued_at,
                         author=reg.meta.get("coordinating_department", ""))
     styles = Styles(book)
@@ -284,7 +284,7 @@ def _guide(book, ws, reg: Register, ident: Identity, opts: TemplateOptions, plan
         r += 1
     r = _changes_this_year(ws, r, reg, opts.year, plans, head, text)
     ws.merge_range(r + 1, 1, r + 1, 2, "", text)  # one line across both columns
-    ws.write_string(r + 1, 1, f"調査票ID {ident.template_id}（台帳の版 {ident.revision}、発行 {ident.issued}）", text)
+    ws.write_string(r + 1, 1, f"調査票ID {ident.template_id}（台帳の版 {ident.register_version}、発行 {ident.issued}）", text)
 
 
 def _return_lines(title, head, text, fill, department, coordinator, year, due, fields, contact_mail,
@@ -386,7 +386,7 @@ def generate_templates(reg: Register, opts: TemplateOptions, key: bytes, out_dir
         raise UsageError(M.W003(year=opts.year, first=reg.period[0], last=reg.period[-1],
                                 hint=M.W020() if opts.year > reg.period[-1] else ""))
     if not reissue and (issued := already_issued(reg, opts.year, out_dir, departments)):
-        # earlier copies stay valid: collect accepts any signed template of a register revision
+        # earlier copies stay valid: collect accepts any signed template of a register version
         # not newer than its own
         raise UsageError(M.W004(year=opts.year, count=len(issued), out_dir=out_dir))
     reg = as_of(reg, opts.year)  # only what is in force that year
