@@ -57,7 +57,7 @@ def test_the_signature_covers_every_part():
     ident = sample()
     assert ident.verify(KEY)
     assert not ident.verify(b"another key")
-    for change in ({"department": "人事課"}, {"year": 2024}, {"revision": 4}, {"issued": "2024-04-02T09:00:00"},
+    for change in ({"department": "人事課"}, {"year": 2024}, {"register_version": 4}, {"version": 2}, {"issued": "2024-04-02T09:00:00"},
                    {"template_id": "T2023-ffffffffffff"}):
         assert not dataclasses.replace(ident, **change).verify(KEY), change
     moved = dataclasses.replace(ident, fields=[dataclasses.replace(ident.fields[0], cell="C18"), ident.fields[1]])
