@@ -10,6 +10,7 @@ import pytest
 import xlsxwriter
 from support.zipbuild import parts_of, zip_of
 
+from plan_xl import messages as M
 from plan_xl.collect import read as reader
 from plan_xl.collect.read import LIMITS, BadFile, prescan
 
@@ -46,7 +47,7 @@ def test_uncompressed_total_message(monkeypatch):
     data = zip_of({**BASE, "x/a.xml": b"a" * (2 * 1024 * 1024)}, zipfile.ZIP_STORED)
     with pytest.raises(BadFile) as e:
         prescan(data)
-    assert e.value.verdict == "大きすぎる" and "上限 1MB" in e.value.message
+    assert e.value.verdict == "大きすぎる" and e.value.message == M.F011(size_mb=2, limit_mb=1)
 
 
 @pytest.mark.parametrize("xml, where", [
@@ -59,7 +60,7 @@ def test_rows_and_columns_message(xml, where):
     with pytest.raises(BadFile) as e:
         prescan(book_with_sheet(xml))
     assert e.value.verdict == "大きすぎる"
-    assert where in e.value.message and "20,000 行・200 列" in e.value.message
+    assert e.value.message == M.F019(sheet="シート1", where=where, max_rows=20_000, max_cols=200)
 
 
 def test_a_template_sized_sheet_passes():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from support.returned import YEAR, editable, fill, identity, typical_values
 
+from plan_xl import messages as M
 from plan_xl.collect import collect
 
 DEPARTMENT = "行政マネジメント課"  # owns indicators (1-2-2) and plans without numbers (1-1-1)
@@ -27,7 +28,8 @@ def test_a_big_change_without_a_reason_gets_a_notice_at_the_reason_cell(ws):
     reason_cell = next(f for f in ident.fields if f.key == f"reason|{INDICATOR}|{YEAR}")
     [notice] = [f for f in r.findings if f.code == "V028"]
     assert notice.severity == "注意" and (notice.sheet, notice.cell) == (reason_cell.sheet, reason_cell.cell)
-    assert "前年度（1.05）から目標と逆の方向に変化しています" in notice.message
+    name = ws.load().indicator(INDICATOR).name
+    assert notice.message == M.V028(name=name, value="1.12", label="前年度", previous="1.05", why="目標と逆の方向に変化")
 
 
 def test_the_reason_and_the_self_rating_are_merged_with_the_provenance(ws):
