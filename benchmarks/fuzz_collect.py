@@ -1,4 +1,4 @@
-"""The long fuzz run of collect's read and validation (issue 8; the short one is tests/test_fuzz.py).
+"""The long fuzz run of collect's read and validation (issue 8; the short one is tests/collect/test_fuzz.py).
 
     python benchmarks/fuzz_collect.py --cases 10000 --seed 8
 
@@ -24,30 +24,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from hardening_support import (  # noqa: E402
-    HOSTILE_TEXT,
-    MUTATIONS,
-    Judge,
-    fill,
-    identity_of,
-    make_setup,
-    mutate,
-    sensible_values,
-)
+from support.isolated import Judge  # noqa: E402
+from support.mutations import HOSTILE_TEXT, MUTATIONS, mutate  # noqa: E402
+from support.returned import YEAR, fill, identity, issue, sensible_values  # noqa: E402
 
 DEPARTMENTS = ["市民課", "人事課", "中央公民館", "行政マネジメント課", "DX戦略課"]
 
 
 def corpus(root: Path) -> list[tuple[str, bytes]]:
-    setup = make_setup(root, DEPARTMENTS)
-    books = [(f"filled {d}", fill(setup.templates[d])) for d in DEPARTMENTS]
+    ws = issue(root, DEPARTMENTS)
+    templates = {d: ws.template_path(YEAR, d) for d in DEPARTMENTS}
+    books = [(f"filled {d}", fill(templates[d])) for d in DEPARTMENTS]
     for d in ("市民課", "人事課"):
-        ident = identity_of(setup.templates[d])
+        ident = identity(templates[d])
         fields = list(sensible_values(ident))
         values = {f: HOSTILE_TEXT[n % len(HOSTILE_TEXT)] for n, f in enumerate(fields)}
         links = {fields[0]: "file:///C:/Windows/System32/calc.exe", fields[1]: "\\\\server\\share\\a.xlsx"}
-        books.append((f"hostile {d}", fill(setup.templates[d], values, links=links)))
-    books.append(("untouched 中央公民館", setup.templates["中央公民館"].read_bytes()))
+        books.append((f"hostile {d}", fill(templates[d], values, links=links)))
+    books.append(("untouched 中央公民館", templates["中央公民館"].read_bytes()))
     return books
 
 

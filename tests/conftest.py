@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support.returned import copy_workspace, issue
 
 from plan_xl.register.source import load_source
 from plan_xl.workspace import Workspace
@@ -31,6 +32,18 @@ def workspace(tmp_path) -> Workspace:
     ws = Workspace(tmp_path / "作業フォルダ")
     ws.create()
     return ws
+
+
+@pytest.fixture(scope="session")
+def issued(tmp_path_factory):
+    """A working folder with every department's FY2023 template issued (never changed: copy it)."""
+    return issue(tmp_path_factory.mktemp("issued") / "作業フォルダ")
+
+
+@pytest.fixture
+def ws(issued, tmp_path):
+    """A fresh copy of `issued`, to collect into."""
+    return copy_workspace(issued, tmp_path / "作業フォルダ")
 
 
 @pytest.fixture(scope="session")

@@ -7,10 +7,17 @@ import datetime as dt
 import os
 
 import openpyxl
-import pytest
 from click.testing import CliRunner
 from conftest import needs_libreoffice, soffice
-from returned import YEAR, copy_workspace, editable, fill, identity, issue, typical_values, via_libreoffice
+from support.returned import (
+    YEAR,
+    copy_workspace,
+    editable,
+    fill,
+    identity,
+    typical_values,
+    via_libreoffice,
+)
 
 from plan_xl import messages as M
 from plan_xl.cli import main
@@ -35,16 +42,6 @@ LEAD, DANJO = "行政マネジメント課", "男女共同参画課"  # 1-1-3: l
 SUIDO = "上下水道局総務課"
 PART = f"1-1-3|0|{YEAR}|{DANJO}"
 T0 = dt.datetime(2024, 5, 20, 10, 0, 0)
-
-
-@pytest.fixture(scope="session")
-def issued(tmp_path_factory):
-    return issue(tmp_path_factory.mktemp("coowners") / "作業フォルダ")
-
-
-@pytest.fixture
-def ws(issued, tmp_path):
-    return copy_workspace(issued, tmp_path / "作業フォルダ")
 
 
 def drop(ws, name: str, data: bytes, minutes: int = 0) -> None:

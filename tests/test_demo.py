@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from conftest import needs_libreoffice
-from pdftext import flat, needs_poppler, pdf_pages
 from python_calamine import CalamineWorkbook
+from support.rendering import flat, needs_poppler, pdf_pages
 
 from plan_xl.cli import main
 from plan_xl.demo import DEMO_YEAR, FALLS_BACK, run_demo

@@ -11,7 +11,7 @@ import time
 
 import pytest
 from click.testing import CliRunner
-from hardening_support import fill, make_setup
+from support.returned import YEAR, fill, issue
 
 from plan_xl.cli import BAR_FROM, main
 from plan_xl.collect import collect
@@ -24,16 +24,15 @@ DEPARTMENTS = ["市民課", "人事課", "中央公民館", "行政マネジメ�
 
 
 @pytest.fixture
-def setup(tmp_path):
-    s = make_setup(tmp_path / "作業フォルダ", DEPARTMENTS)
-    s.ws.inbox.mkdir(parents=True, exist_ok=True)
+def ws(tmp_path):
+    ws = issue(tmp_path / "作業フォルダ", DEPARTMENTS)
     for d in DEPARTMENTS:
-        fill(s.templates[d], out=s.ws.inbox / f"{d}.xlsx")
-    return s
+        fill(ws.template_path(YEAR, d), out=ws.inbox / f"{d}.xlsx")
+    return ws
 
 
-def _lock_path(s):
-    return s.ws.workbooks / ".register.lock"
+def _lock_path(ws):
+    return ws.workbooks / ".register.lock"
 
 
 def _dead_pid() -> int:
@@ -48,20 +47,20 @@ def _write_lock(path, pid, host=None):
                                 "started": "2024-05-01T10:00:00"}), encoding="utf-8")
 
 
-def test_second_collect_stops_with_a_clear_message(setup):
-    with RegisterLock(_lock_path(setup)):  # another run holds the register
+def test_second_collect_stops_with_a_clear_message(ws):
+    with RegisterLock(_lock_path(ws)):  # another run holds the register
         with pytest.raises(RegisterBusyError) as e:
-            collect(setup.ws)
+            collect(ws)
     assert "ほかの取りまとめ処理が実行中です" in str(e.value)
     assert "終わってからもう一度実行してください" in str(e.value)
-    assert not setup.ws.register_path.exists() or load_register(setup.ws.register_path)
+    assert not ws.register_path.exists() or load_register(ws.register_path)
 
 
-def test_two_collect_processes_at_once(setup):
+def test_two_collect_processes_at_once(ws):
     """Both start together: each either finishes or stops with the busy message; the register
     opens afterwards and holds every accepted file exactly once."""
-    setup.ws.load()
-    cmd = [sys.executable, "-m", "plan_xl", "--dir", str(setup.ws.root), "-q", "collect"]
+    ws.load()
+    cmd = [sys.executable, "-m", "plan_xl", "--dir", str(ws.root), "-q", "collect"]
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
     outs = [p.communicate(timeout=120) for p in procs]
     codes = [p.returncode for p in procs]
@@ -69,47 +68,47 @@ def test_two_collect_processes_at_once(setup):
     for code, is_busy, (_, err) in zip(codes, busy, outs, strict=True):
         assert code == 0 or is_busy, err.decode()
     assert 0 in codes
-    reg = load_register(setup.ws.register_path)
+    reg = load_register(ws.register_path)
     assert len(reg.submissions) == len(DEPARTMENTS)
     assert len({s.sha256 for s in reg.submissions}) == len(DEPARTMENTS)
-    assert not _lock_path(setup).exists()
+    assert not _lock_path(ws).exists()
 
 
-def test_stale_lock_of_a_killed_run_is_cleared(setup):
-    _write_lock(_lock_path(setup), _dead_pid())
+def test_stale_lock_of_a_killed_run_is_cleared(ws):
+    _write_lock(_lock_path(ws), _dead_pid())
     progress = Progress()
-    result = collect(setup.ws, progress=progress)
+    result = collect(ws, progress=progress)
     assert result.register_changed
     assert any("ロックが残っていたため解除しました" in n for n in progress.notices)
-    assert not _lock_path(setup).exists()
+    assert not _lock_path(ws).exists()
 
 
-def test_empty_lock_of_a_run_killed_at_creation_is_cleared_when_old(setup):
-    lock = _lock_path(setup)
+def test_empty_lock_of_a_run_killed_at_creation_is_cleared_when_old(ws):
+    lock = _lock_path(ws)
     lock.parent.mkdir(parents=True, exist_ok=True)
     lock.write_text("", encoding="utf-8")
     assert not RegisterLock(lock).is_stale()  # young: its run may be writing its owner right now
     old = time.time() - UNREADABLE_STALE_SECONDS - 5
     os.utime(lock, (old, old))
     assert RegisterLock(lock).is_stale()
-    assert collect(setup.ws).register_changed
+    assert collect(ws).register_changed
 
 
-def test_live_lock_is_never_stolen(setup):
-    lock = _lock_path(setup)
+def test_live_lock_is_never_stolen(ws):
+    lock = _lock_path(ws)
     _write_lock(lock, os.getpid())  # this very process: alive
     before = lock.read_bytes()
     with pytest.raises(RegisterBusyError):
-        collect(setup.ws)
+        collect(ws)
     assert lock.read_bytes() == before
 
 
-def test_lock_of_another_host_is_never_stolen(setup):
-    lock = _lock_path(setup)
+def test_lock_of_another_host_is_never_stolen(ws):
+    lock = _lock_path(ws)
     _write_lock(lock, _dead_pid(), host="another-pc")  # cannot tell whether it still runs there
     before = lock.read_bytes()
     with pytest.raises(RegisterBusyError) as e:
-        collect(setup.ws)
+        collect(ws)
     assert "another-pc" in str(e.value) and str(lock) in str(e.value)
     assert lock.read_bytes() == before
 
@@ -120,22 +119,31 @@ def test_two_runs_clearing_the_same_stale_lock_do_not_both_get_it(tmp_path):
     path = tmp_path / ".register.lock"
     _write_lock(path, _dead_pid())
     a, b = RegisterLock(path), RegisterLock(path)
-    assert b.is_stale()  # B has looked…
-    a.acquire()  # …A clears the stale lock and takes it
-    assert b._clear_stale() is False  # B's late clearing finds a live owner and leaves it
+    looks, b_looks = [], b.is_stale
+
+    def a_acts_right_after_b_looks():
+        looks.append(b_looks())
+        if len(looks) == 1:
+            a.acquire()  # …A clears the stale lock and takes it
+        return looks[-1]
+
+    b.is_stale = a_acts_right_after_b_looks
     with pytest.raises(RegisterBusyError):
-        b.acquire()
+        b.acquire()  # B's late clearing finds a live owner and leaves it
+    assert looks[0] is True  # B had looked and seen the stale lock…
+    assert json.loads(path.read_text(encoding="utf-8"))["pid"] == os.getpid()  # A's lock, untouched
+    del b.is_stale
     a.release()
     b.acquire()
     b.release()
 
 
-def test_the_command_line_shows_a_notice_while_the_bar_is_drawn(setup):
+def test_the_command_line_shows_a_notice_while_the_bar_is_drawn(ws):
     """More files than the bar threshold: the stale-lock notice is printed, not dropped."""
-    _write_lock(_lock_path(setup), _dead_pid())
+    _write_lock(_lock_path(ws), _dead_pid())
     for n in range(BAR_FROM + 1):
-        (setup.ws.inbox / f"メモ{n}.txt").write_text("調査票ではありません", encoding="utf-8")
-    result = CliRunner().invoke(main, ["--dir", str(setup.ws.root), "collect"])
+        (ws.inbox / f"メモ{n}.txt").write_text("調査票ではありません", encoding="utf-8")
+    result = CliRunner().invoke(main, ["--dir", str(ws.root), "collect"])
     assert result.exit_code == 1, result.output  # the notes are not templates
     assert "確認中" in result.output  # the bar (its label only, as the output is not a terminal)
     assert "ロックが残っていたため解除しました" in result.output

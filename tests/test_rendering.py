@@ -8,8 +8,8 @@ import shutil
 
 import pytest
 from conftest import needs_libreoffice, soffice
-from rendering import clipped, needed_heights, wrapped_cells
-from returned import ISSUED, editable, fill, identity, issue
+from support.rendering import clipped, needed_heights, wrapped_cells
+from support.returned import ISSUED, editable, fill, identity, issue
 
 from plan_xl.collect import collect
 from plan_xl.collect.feedback import CORRECTION_SHEET

@@ -9,6 +9,7 @@ import re
 import pytest
 from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
+from support.returned import fill, identity, typical_values
 
 from plan_xl.cli import main
 from plan_xl.collect import State, department_states
@@ -109,8 +110,6 @@ def test_the_five_places_agree(demo):
 
 def test_after_the_correction_arrives_every_place_says_accepted(demo, tmp_path):
     import shutil
-
-    from returned import fill, identity, typical_values
 
     from plan_xl.collect import collect
 

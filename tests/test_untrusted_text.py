@@ -8,17 +8,19 @@ and chart series references into the same workbook.
 
 from __future__ import annotations
 
-import io
 import re
 import zipfile
 from pathlib import Path
 
 import pytest
 from defusedxml import ElementTree as ET
-from hardening_support import _set_cell, cell_xml, fill, identity_of, make_setup, sensible_values
+from support.mutations import cell_xml, set_cell
+from support.returned import YEAR, fill, identity, issue, sensible_values
+from support.zipbuild import parts_of, zip_of
 
 from plan_xl.collect import Verdict, collect
 from plan_xl.register.store import load_register
+from plan_xl.workbooks.report import build_report
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -35,43 +37,27 @@ UNC_LINK = "\\\\server\\share\\evil.xlsx"
 ACCEPTED, REJECTED = Verdict.ACCEPTED, Verdict.REJECTED
 
 
-def _as_text(book_cell, value):
-    book_cell.value = value
-    book_cell.data_type = "s"  # text that only looks like a formula: a department typed '=…
-
-
 def _fill_text(template: Path, texts: dict, links: dict, formulas: dict | None = None) -> bytes:
-    """Like hardening_support.fill, but text stays text even when it starts with '='."""
-    import openpyxl
-
-    book = openpyxl.load_workbook(template)
-    for (sheet, cell), value in texts.items():
-        if isinstance(value, str):
-            value = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", lambda m: f"_x{ord(m.group()):04X}_", value)
-            _as_text(book[sheet][cell], value)
-        else:
+    """`texts` typed as text even when they start with '=' (a department typed '=…), `links` as
+    hyperlink objects, and `formulas` live, with an array formula and names that call out."""
+    def live(book, _ident):
+        for (sheet, cell), value in (formulas or {}).items():
             book[sheet][cell].value = value
-    for (sheet, cell), value in (formulas or {}).items():
-        book[sheet][cell].value = value  # a live formula
-    for (sheet, cell), target in links.items():
-        book[sheet][cell].hyperlink = target
-    if formulas:  # an array formula and names that call out (DDE, another workbook)
-        from openpyxl.workbook.defined_name import DefinedName
-        from openpyxl.worksheet.formula import ArrayFormula
+        if formulas:  # an array formula and names that call out (DDE, another workbook)
+            from openpyxl.workbook.defined_name import DefinedName
+            from openpyxl.worksheet.formula import ArrayFormula
 
-        sheet, cell = next(iter(formulas))
-        book[sheet]["N40"] = ArrayFormula("N40", "=SUM(A1:A2*B1:B2)")
-        book.defined_names["外部"] = DefinedName("外部", attr_text="[1]S!$A$1")
-        book.defined_names["DDE"] = DefinedName("DDE", attr_text="cmd|' /C calc'!A0")
-    buf = io.BytesIO()
-    book.save(buf)
-    return buf.getvalue()
+            sheet, cell = next(iter(formulas))
+            book[sheet]["N40"] = ArrayFormula("N40", "=SUM(A1:A2*B1:B2)")
+            book.defined_names["外部"] = DefinedName("外部", attr_text="[1]S!$A$1")
+            book.defined_names["DDE"] = DefinedName("DDE", attr_text="cmd|' /C calc'!A0")
+
+    return fill(template, texts, live, links=links, as_text=True)
 
 
 def _add_external_link(data: bytes) -> bytes:
     """An externalLink part pointing at a UNC workbook, as Excel writes one for ='[1]S'!A1."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    parts = {i.filename: src.read(i.filename) for i in src.infolist()}
+    parts = dict(parts_of(data))
     parts["xl/externalLinks/externalLink1.xml"] = (
         b'<?xml version="1.0" encoding="UTF-8"?><externalLink xmlns="http://schemas.openxmlformats.org/'
         b'spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
@@ -90,23 +76,12 @@ def _add_external_link(data: bytes) -> bytes:
     parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
         b"</Types>", b'<Override PartName="/xl/externalLinks/externalLink1.xml" ContentType="application/'
         b'vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml"/></Types>')
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, body in parts.items():
-            zf.writestr(name, body)
-    return out.getvalue()
+    return zip_of(parts)
 
 
 def _long_text(data: bytes, sheet_part: str, ref: str, n: int) -> bytes:
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for i in src.infolist():
-            body = src.read(i.filename)
-            if i.filename == sheet_part:
-                body = _set_cell(body, ref, cell_xml(ref, "長" * n))
-            zf.writestr(i.filename, body)
-    return out.getvalue()
+    return zip_of([(name, set_cell(body, ref, cell_xml(ref, "長" * n)) if name == sheet_part else body)
+                   for name, body in parts_of(data)])
 
 
 def scan_workbook(path: Path) -> list[str]:
@@ -154,12 +129,11 @@ def scan_workbook(path: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def cycle(tmp_path_factory):
     root = tmp_path_factory.mktemp("untrusted") / "作業フォルダ"
-    setup = make_setup(root, ["市民課", "人事課", "中央公民館"])
-    ws = setup.ws
-    ws.inbox.mkdir(parents=True, exist_ok=True)
+    ws = issue(root, ["市民課", "人事課", "中央公民館"])
+    templates = {d: ws.template_path(YEAR, d) for d in ("市民課", "人事課", "中央公民館")}
 
     # 市民課: every field text-like hostile but acceptable → reaches the register as text.
-    ident = identity_of(setup.templates["市民課"])
+    ident = identity(templates["市民課"])
     values = sensible_values(ident)
     texts = {k: v for k, v in values.items()}
     text_fields = [k for k, v in values.items() if isinstance(v, str)]
@@ -167,23 +141,23 @@ def cycle(tmp_path_factory):
     texts[text_fields[1]] = DDE
     non_input = (ident.prints[5].sheet, ident.prints[5].cell)  # a pre-filled cell; its text is kept
     links = {text_fields[0]: FILE_LINK, text_fields[1]: UNC_LINK, non_input: "https://evil.example/"}
-    accepted = _fill_text(setup.templates["市民課"], texts, links)
+    accepted = _fill_text(templates["市民課"], texts, links)
     (ws.inbox / "市民課.xlsx").write_bytes(_add_external_link(accepted))
 
     # 人事課: live formulas (DDE, HYPERLINK) and links → rejected → correction copy from its own file.
-    ident = identity_of(setup.templates["人事課"])
+    ident = identity(templates["人事課"])
     values = sensible_values(ident)
     fields = list(values)
     formulas = {fields[0]: DDE, fields[1]: '=HYPERLINK("file:///C:/Windows/System32/calc.exe","詳細")'}
-    rejected = _fill_text(setup.templates["人事課"], {k: v for k, v in values.items() if k not in formulas},
+    rejected = _fill_text(templates["人事課"], {k: v for k, v in values.items() if k not in formulas},
                           {fields[2]: UNC_LINK, fields[3]: FILE_LINK}, formulas)
     (ws.inbox / "人事課.xlsx").write_bytes(_add_external_link(rejected))
 
     # 中央公民館: text over Excel's 32,767 characters, control characters → rejected.
-    ident = identity_of(setup.templates["中央公民館"])
+    ident = identity(templates["中央公民館"])
     values = sensible_values(ident)
     key = next(k for k, v in values.items() if isinstance(v, str))
-    data = fill(setup.templates["中央公民館"], {**values, key: "改行\r\n制御\x02文字"})
+    data = fill(templates["中央公民館"], {**values, key: "改行\r\n制御\x02文字"})
     from plan_xl.collect.read import open_workbook
 
     part = open_workbook(data).scan.sheets[key[0]]
@@ -192,14 +166,9 @@ def cycle(tmp_path_factory):
     result = collect(ws)
     reg = load_register(ws.register_path)
     written = [ws.register_path, *result.status_paths, *result.corrections,
-               *sorted(ws.templates_dir(setup.year).glob("*.xlsx"))]
-    try:
-        from plan_xl.workbooks.report import build_report
-    except ImportError:
-        build_report = None
-    if build_report is not None:
-        written.append(build_report(reg, setup.year, ws.report_path(setup.year)))
-    return setup, result, reg, written
+               *sorted(ws.templates_dir(YEAR).glob("*.xlsx"))]
+    written.append(build_report(reg, YEAR, ws.report_path(YEAR)))
+    return ws, result, reg, written
 
 
 def test_verdicts(cycle):
@@ -222,9 +191,9 @@ def test_text_stays_text_in_the_register(cycle):
 
 
 def test_corrections_were_written(cycle):
-    setup, result, _, _ = cycle
+    ws, result, _, _ = cycle
     assert {p.name for p in result.corrections} >= {
-        f"{setup.year}年度_進捗状況_修正依頼_人事課.xlsx", f"{setup.year}年度_進捗状況_修正依頼_中央公民館.xlsx"}
+        f"{YEAR}年度_進捗状況_修正依頼_人事課.xlsx", f"{YEAR}年度_進捗状況_修正依頼_中央公民館.xlsx"}
 
 
 def test_no_foreign_formula_or_link_in_any_written_workbook(cycle):
@@ -237,7 +206,7 @@ def test_no_foreign_formula_or_link_in_any_written_workbook(cycle):
 def test_correction_copy_shows_formulas_as_their_text(cycle):
     import openpyxl
 
-    setup, result, _, _ = cycle
+    _, result, _, _ = cycle
     path = next(p for p in result.corrections if p.name.endswith("人事課.xlsx"))
     book = openpyxl.load_workbook(path)
     texts = [c.value for ws in book.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
@@ -249,8 +218,8 @@ def test_correction_copy_shows_formulas_as_their_text(cycle):
 
 def test_register_and_status_keep_hostile_text_inert(cycle):
     """Cells holding the DDE payload are shared or inline strings, never formulas."""
-    setup, _, _, _ = cycle
-    for path in (setup.ws.register_path, setup.ws.status_path(setup.year)):
+    ws, _, _, _ = cycle
+    for path in (ws.register_path, ws.status_path(YEAR)):
         zf = zipfile.ZipFile(path)
         blob = b"".join(zf.read(n) for n in zf.namelist() if n.endswith(".xml"))
         assert b"<f>" not in blob and b"<f " not in blob

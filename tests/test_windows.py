@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from returned import YEAR, copy_workspace, fill, identity, issue, typical_values
+from support.returned import YEAR, copy_workspace, fill, identity, issue, typical_values
 
 from plan_xl.collect import Verdict, collect
 from plan_xl.collect.judge import PARALLEL_FROM

@@ -10,7 +10,7 @@ import subprocess
 import openpyxl
 import pytest
 from conftest import needs_libreoffice, soffice
-from returned import YEAR, cell_of, copy_workspace, editable, fill, identity, issue, typical_values
+from support.returned import YEAR, cell_of, copy_workspace, editable, fill, identity, issue, typical_values
 
 from plan_xl.collect import Verdict, collect
 from plan_xl.collect.feedback import CORRECTION_SHEET, ERROR_FILL, HEADER_ROW, INPUT_FILL_RGB, WARNING_FILL

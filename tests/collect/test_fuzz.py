@@ -2,7 +2,7 @@
 
 Real returned workbooks (generated templates filled with openpyxl) are mutated at every level:
 raw bytes, zip entries, XML inside entries, cell values. Each case is judged by collect.judge in a
-child process (tests/hardening_support.Judge), so a reader that aborts the process shows up as a
+child process (tests/support/isolated.Judge), so a reader that aborts the process shows up as a
 failure here instead of killing the test run. Every case must end in a verdict with a message.
 
 The long run (10,000+ cases) is benchmarks/fuzz_collect.py.
@@ -13,9 +13,11 @@ from __future__ import annotations
 import random
 
 import pytest
-from hardening_support import HOSTILE_TEXT, MUTATIONS, Judge, fill, make_setup, mutate, sensible_values
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.isolated import Judge
+from support.mutations import HOSTILE_TEXT, MUTATIONS, mutate
+from support.returned import YEAR, fill, identity, issue, sensible_values
 
 DEPARTMENTS = ["市民課", "人事課", "中央公民館"]
 
@@ -24,16 +26,15 @@ DEPARTMENTS = ["市民課", "人事課", "中央公民館"]
 def corpus(tmp_path_factory):
     """(working folder, list of returned workbooks as bytes)."""
     root = tmp_path_factory.mktemp("fuzz") / "作業フォルダ"
-    setup = make_setup(root, DEPARTMENTS)
-    books = [fill(setup.templates[d]) for d in DEPARTMENTS]
-    from hardening_support import identity_of
-
-    ident = identity_of(setup.templates["市民課"])
+    ws = issue(root, DEPARTMENTS)
+    templates = {d: ws.template_path(YEAR, d) for d in DEPARTMENTS}
+    books = [fill(templates[d]) for d in DEPARTMENTS]
+    ident = identity(templates["市民課"])
     hostile = dict(zip(sensible_values(ident), HOSTILE_TEXT, strict=False))
     first = next(iter(hostile))
-    books.append(fill(setup.templates["市民課"], hostile,
+    books.append(fill(templates["市民課"], hostile,
                       links={first: "file:///C:/Windows/System32/calc.exe"}))
-    books.append(setup.templates["中央公民館"].read_bytes())  # returned untouched
+    books.append(templates["中央公民館"].read_bytes())  # returned untouched
     return root, books
 
 

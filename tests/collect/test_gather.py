@@ -11,9 +11,9 @@ from email.message import EmailMessage
 
 import pytest
 from click.testing import CliRunner
-from msgfile import Forwarded, outlook_msg
-from returned import YEAR, copy_workspace, fill, identity, issue, typical_values, zip_of
-from zipbuild import zip_archive
+from support.msgfile import Forwarded, outlook_msg
+from support.returned import YEAR, fill, identity, typical_values
+from support.zipbuild import parts_of, zip_archive, zip_of
 
 from plan_xl.cli import main
 from plan_xl.collect import Opener, Verdict, collect
@@ -22,16 +22,6 @@ from plan_xl.collect.read import LIMITS
 DX = "DX戦略課"
 SENT = dt.datetime(2024, 5, 20, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
 NAME = f"{YEAR}年度_進捗状況調査票_{DX}.xlsx"
-
-
-@pytest.fixture(scope="session")
-def issued(tmp_path_factory):
-    return issue(tmp_path_factory.mktemp("arrivals") / "作業フォルダ")
-
-
-@pytest.fixture
-def ws(issued, tmp_path):
-    return copy_workspace(issued, tmp_path / "作業フォルダ")
 
 
 def filled(ws, department: str = DX) -> bytes:
@@ -159,16 +149,8 @@ def test_msg_with_a_zip_inside(ws):
 
 
 def test_macro_enabled_book_is_read_as_values_with_a_notice(ws):
-    import io
-    import zipfile
-
-    data = filled(ws)
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            zout.writestr(info, zin.read(info.filename))
-        zout.writestr("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0 macro")
-    (ws.inbox / NAME.replace(".xlsx", ".xlsm")).write_bytes(out.getvalue())
+    macro = zip_of([*parts_of(filled(ws)), ("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0 macro")])
+    (ws.inbox / NAME.replace(".xlsx", ".xlsm")).write_bytes(macro)
 
     r = only(collect(ws))
 

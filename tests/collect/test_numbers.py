@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import pytest
 from conftest import needs_libreoffice, soffice
-from returned import (
+from support.returned import (
     YEAR,
     cell_of,
-    copy_workspace,
     editable,
     fill,
     identity,
-    issue,
     typical_values,
     via_libreoffice,
 )
@@ -23,16 +21,6 @@ from plan_xl.findings import WARNING
 from plan_xl.register.model import FieldKey, format_number
 
 DX = "DX戦略課"
-
-
-@pytest.fixture(scope="session")
-def issued(tmp_path_factory):
-    return issue(tmp_path_factory.mktemp("numbers") / "作業フォルダ")
-
-
-@pytest.fixture
-def ws(issued, tmp_path):
-    return copy_workspace(issued, tmp_path / "作業フォルダ")
 
 
 def field_with_unit(ws, percent: bool):

@@ -18,7 +18,8 @@ import zlib
 import openpyxl
 import pytest
 import xlsxwriter
-from returned import ISSUED, YEAR, fill, identity, issue, typical_values, zip_of
+from support.returned import ISSUED, YEAR, fill, identity, issue, typical_values
+from support.zipbuild import zip_of
 
 from plan_xl.workbooks.identity import ID_SHEET
 from plan_xl.workbooks.templates import TemplateOptions, build_template

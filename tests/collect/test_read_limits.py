@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
 import pytest
-from returned import zip_of
+import xlsxwriter
+from support.zipbuild import parts_of, zip_of
 
 from plan_xl import messages as M
 from plan_xl.collect import read as reader
@@ -56,11 +58,22 @@ def test_uncompressed_total_message(monkeypatch):
 ])
 def test_rows_and_columns_message(xml, where):
     with pytest.raises(BadFile) as e:
-        reader._check_dimensions(xml, "シート1")
+        prescan(book_with_sheet(xml))
     assert e.value.verdict == "大きすぎる"
     assert e.value.message == M.F019(sheet="シート1", where=where, max_rows=20_000, max_cols=200)
 
 
 def test_a_template_sized_sheet_passes():
-    reader._check_dimensions(b'<dimension ref="A1:L400"/><sheetData><row r="400"><c r="L400"/></row>'
-                             b"</sheetData>", "シート1")
+    scan = prescan(book_with_sheet(b'<dimension ref="A1:L400"/><sheetData><row r="400"><c r="L400"/></row>'
+                                   b"</sheetData>"))
+    assert scan.sheets == {"シート1": "xl/worksheets/sheet1.xml"}
+
+
+def book_with_sheet(xml: bytes) -> bytes:
+    """A real workbook (xlsxwriter) with one sheet, シート1, whose XML is `xml`."""
+    buf = io.BytesIO()
+    book = xlsxwriter.Workbook(buf, {"in_memory": True})
+    book.add_worksheet("シート1").write_string("A1", "x")
+    book.close()
+    parts = [(name, xml if name == "xl/worksheets/sheet1.xml" else body) for name, body in parts_of(buf.getvalue())]
+    return zip_of(parts)

@@ -3,24 +3,13 @@ reason, a 自己評価 off the list is sent back, and both reach the register wi
 
 from __future__ import annotations
 
-import pytest
-from returned import YEAR, copy_workspace, editable, fill, identity, issue, typical_values
+from support.returned import YEAR, editable, fill, identity, typical_values
 
 from plan_xl import messages as M
 from plan_xl.collect import collect
 
 DEPARTMENT = "行政マネジメント課"  # owns indicators (1-2-2) and plans without numbers (1-1-1)
 INDICATOR = "1-2-2.1"  # 全業務量/通常の就労時間, lower is better, 1.05 in FY2022
-
-
-@pytest.fixture(scope="module")
-def issued(tmp_path_factory):
-    return issue(tmp_path_factory.mktemp("issued") / "作業フォルダ")
-
-
-@pytest.fixture
-def ws(issued, tmp_path):
-    return copy_workspace(issued, tmp_path / "作業フォルダ")
 
 
 def returned(ws, **changes):

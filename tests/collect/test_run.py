@@ -13,14 +13,12 @@ import pytest
 from click.testing import CliRunner
 from conftest import needs_libreoffice, soffice
 from python_calamine import CalamineWorkbook
-from returned import (
+from support.returned import (
     YEAR,
     cell_of,
-    copy_workspace,
     editable,
     fill,
     identity,
-    issue,
     typical_values,
     via_libreoffice,
     with_cached_value,
@@ -37,16 +35,6 @@ DX = "DX戦略課"  # owns text fields, a percentage and counts, and shares shee
 JINJI = "人事課"
 T0 = dt.datetime(2024, 5, 20, 10, 0, 0)
 JST = dt.timezone(dt.timedelta(hours=9))
-
-
-@pytest.fixture(scope="session")
-def issued(tmp_path_factory):
-    return issue(tmp_path_factory.mktemp("issued") / "作業フォルダ")
-
-
-@pytest.fixture
-def ws(issued, tmp_path):
-    return copy_workspace(issued, tmp_path / "作業フォルダ")
 
 
 def drop(ws, name: str, data: bytes, when: dt.datetime = T0) -> Path:

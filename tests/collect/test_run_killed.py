@@ -1,8 +1,9 @@
 """Killing `plan-xl collect` mid-merge (SIGKILL, no clean-up) leaves the register old or new,
 never half-written, and the next run finishes the job.
 
-The child process runs the real command; a small driver wraps library functions so that it
-stops at a chosen point of the save and says so. No hook in the production code is needed.
+The child process runs the real command; a small driver wraps public functions and os.replace
+so that it stops at a chosen point of the save and says so. No hook in the production code is
+needed, and no private name of it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 import textwrap
 
 import pytest
-from returned import YEAR, fill, identity, issue, typical_values
+from support.returned import YEAR, fill, identity, issue, typical_values
 
 from plan_xl.collect import collect
 from plan_xl.register.model import FieldKey
@@ -23,12 +24,12 @@ from plan_xl.register.store import load_register
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX")
 
 DRIVER = textwrap.dedent("""
-    import sys, time
-    import plan_xl.atomic as atomic
-    import plan_xl.collect.feedback as outputs
-    import plan_xl.register.store as register
+    import os, sys, time
+    from pathlib import Path
+    import plan_xl.collect.feedback as feedback
+    import plan_xl.register.store as store
 
-    point, root = sys.argv[1], sys.argv[2]
+    point, root, register = sys.argv[1], sys.argv[2], Path(sys.argv[3]).resolve()
 
     def pause(here):
         if here == point:
@@ -44,14 +45,25 @@ DRIVER = textwrap.dedent("""
             return result
         setattr(module, name, wrapper)
 
-    wrap(register, "write_register_file", before="before_write", after="temporary_written")
-    wrap(register, "_prune_backups", after="backup_made")        # old file copied, not yet replaced
-    wrap(atomic, "_fsync_dir", after="replaced")                  # new register in place
-    wrap(outputs, "write_status", before="writing_outputs")       # register saved, outputs pending
+    # The save's steps are seen from outside: the file writer, and os.replace, by where it puts
+    # a file (this child only runs the command, so patching os here touches nothing else).
+    real_replace = os.replace
+    def replace(src, dst, *args, **kwargs):
+        real_replace(src, dst, *args, **kwargs)
+        dst = Path(dst).resolve()
+        if dst.parent == register.parent / "backup" and dst.name.startswith("register-"):
+            pause("backup_made")      # old file copied, not yet replaced
+        elif dst == register:
+            pause("replaced")         # new register in place
+
+    os.replace = replace
+    wrap(store, "write_register_file", before="before_write", after="temporary_written")
+    wrap(feedback, "write_status", before="writing_outputs")  # register saved, outputs pending
 
     from plan_xl.cli import main
     main(["--dir", root, "collect"])
 """)
+
 
 POINTS = {"before_write": "old", "temporary_written": "old", "backup_made": "old", "replaced": "new",
           "writing_outputs": "new"}
@@ -59,7 +71,7 @@ POINTS = {"before_write": "old", "temporary_written": "old", "backup_made": "old
 
 @pytest.fixture(scope="module")
 def issued(tmp_path_factory):
-    ws = issue(tmp_path_factory.mktemp("killed") / "作業フォルダ")
+    ws = issue(tmp_path_factory.mktemp("killed") / "作業フォルダ", ["DX戦略課"])
     reg = ws.load()
     template = ws.template_path(YEAR, "DX戦略課")
     values = typical_values(reg, identity(template))
@@ -78,7 +90,7 @@ def test_killed_collect_leaves_old_or_new_register(issued, tmp_path, point):
     values = issued[1]
     old = ws.register_path.read_bytes()
 
-    child = subprocess.Popen([sys.executable, "-c", DRIVER, point, str(ws.root)], stdout=subprocess.PIPE,
+    child = subprocess.Popen([sys.executable, "-c", DRIVER, point, str(ws.root), str(ws.register_path)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     try:
         line = child.stdout.readline()

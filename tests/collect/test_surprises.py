@@ -5,24 +5,13 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-import pytest
-from returned import ISSUED, YEAR, copy_workspace, fill, identity, issue, typical_values
+from support.returned import ISSUED, YEAR, fill, identity, issue, typical_values
 
 from plan_xl import messages as M
 from plan_xl.collect import Verdict, collect
 from plan_xl.findings import WARNING
 from plan_xl.workbooks.identity import ID_SHEET, load_key
 from plan_xl.workbooks.templates import TemplateOptions, build_template
-
-
-@pytest.fixture(scope="session")
-def issued(tmp_path_factory):
-    return issue(tmp_path_factory.mktemp("surprises") / "作業フォルダ")
-
-
-@pytest.fixture
-def ws(issued, tmp_path):
-    return copy_workspace(issued, tmp_path / "作業フォルダ")
 
 
 def filled(ws, department: str, edit=None, template=None) -> bytes:

@@ -41,22 +41,24 @@ def test_indexed_lookups_answer_as_the_linear_ones():
     reg = load_source()
     linear = answers(reg)
     with reg.indexed() as index:
-        assert reg._index is index
+        assert reg.index() is index
+        with reg.indexed() as inner:  # a nested block shares the outer index
+            assert inner is index
         assert answers(reg) == linear
         with pytest.raises(KeyError):
             reg.plan("9-9-999")
         with pytest.raises(KeyError):
             reg.indicator("9-9-999.1")
-    assert reg._index is None  # after the block the register looks up linearly again
+    assert reg.index() is not reg.index()  # after the block: no index kept, a fresh snapshot each time
 
 
 def test_an_index_is_never_copied_or_pickled_with_the_register():
     reg = load_source()
     with reg.indexed():
         for other in (copy.deepcopy(reg), copy.copy(reg), pickle.loads(pickle.dumps(reg))):
-            assert other._index is None
+            assert other.index() is not other.index()  # no index of its own
         view = as_of(reg, reg.period[0])  # a view narrows its own plans: it must not see the index
-        assert view._index is None
+        assert view.index() is not view.index()
         view.plans = view.plans[:1]
         assert view.plans_of(view.plans[0].departments[0]) == view.plans[:1]
 

@@ -1,26 +1,22 @@
 """Crash safety of the register (issue 8): `plan-xl collect` killed at random moments of a merge
-leaves a register that opens and equals the state before or after; backups follow the rule in
-register._prune_backups. The long run (50+ kills) is benchmarks/crash_merge.py."""
+leaves a register that opens and equals the state before or after; backups follow the rule of
+store.save_register (BACKUPS_KEPT). The experiment is support/crash.py; its long run (50+ kills)
+is benchmarks/crash_merge.py."""
 
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
+from support.crash import crash_loop, prepare
 
 from plan_xl.register.source import load_source
 from plan_xl.register.store import BACKUPS_KEPT, load_register, save_register
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX only")
 
 
 def test_killed_collect_leaves_before_or_after(tmp_path):
-    from crash_merge import crash_loop, prepare
-
     root = tmp_path / "作業フォルダ"
     prepare(root)
     r = crash_loop(root, kills=4, seed=8, log=lambda *a: None)

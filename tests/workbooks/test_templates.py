@@ -10,14 +10,13 @@ import pytest
 from conftest import needs_libreoffice, soffice
 from openpyxl.cell.cell import MergedCell
 from python_calamine import CalamineWorkbook
+from support.returned import ISSUED, fill, identity, issue, typical_values
 
 from plan_xl.collect.read import open_workbook
 from plan_xl.collect.validate import validate
 from plan_xl.workbooks.identity import ID_SHEET, load_or_create_key
 from plan_xl.workbooks.layout import sheet_name
 from plan_xl.workbooks.templates import TemplateOptions, departments_to_issue, generate_templates
-
-ISSUED = dt.datetime(2024, 4, 10, 9, 0, 0)
 
 
 @pytest.fixture(scope="module")
@@ -216,8 +215,6 @@ def test_rows_can_be_resized_under_protection_and_the_guide_says_so(issued):
 
 
 def test_issued_templates_are_not_written_over_and_an_earlier_copy_stays_valid(tmp_path):
-    from returned import ISSUED, fill, identity, issue, typical_values
-
     from plan_xl.collect import collect
     from plan_xl.errors import UsageError
 

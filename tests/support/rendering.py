@@ -1,4 +1,5 @@
-"""How tall LibreOffice draws each wrapped cell: the rendered-height check of the printed layout.
+"""How tall LibreOffice draws each wrapped cell: the rendered-height check of the printed layout;
+and the text of each page of a PDF it printed, through poppler (pdfinfo, pdftotext).
 
 Merged cells do not auto-fit, so plan-xl computes every row height (layout.py). To check those
 heights with a second application, every wrapped text cell of a workbook is copied into a
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import zipfile
 from dataclasses import dataclass
@@ -24,8 +26,9 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import openpyxl
+import pytest
 
-FONTS_CONF = Path(__file__).with_name("fonts") / "fonts.conf"
+FONTS_CONF = Path(__file__).resolve().parents[1] / "fonts" / "fonts.conf"
 DEFAULT_WIDTH, DEFAULT_HEIGHT = 8.43, 15.0
 
 
@@ -149,3 +152,20 @@ def clipped(cells: list[WrappedCell], needed: list[float], tolerance: float = 0.
     """The cells given less height than LibreOffice needs to draw them, described."""
     return [f"{c.book} {c.sheet}!{c.cell}: {c.given:.1f}pt < {n:.1f}pt 「{c.text[:30]}…」"
             for c, n in zip(cells, needed, strict=True) if n > c.given + tolerance]
+
+
+# --- PDF text ------------------------------------------------------------------------------------
+needs_poppler = pytest.mark.skipif(not all(shutil.which(t) for t in ("pdfinfo", "pdftotext", "pdffonts")),
+                                   reason="poppler-utils is not installed")
+
+
+def flat(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def pdf_pages(pdf) -> list[str]:
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info)[1])
+    assert "841.89 x 595.3" in info  # A4 landscape
+    return [subprocess.run(["pdftotext", "-raw", "-f", str(n), "-l", str(n), str(pdf), "-"],
+                           capture_output=True, text=True, check=True).stdout for n in range(1, pages + 1)]

@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import re
 import shutil
 import subprocess
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,17 +25,24 @@ from plan_xl.workbooks.identity import FieldSpec, Identity, load_or_create_key
 from plan_xl.workbooks.templates import TemplateOptions, generate_templates
 from plan_xl.workspace import Workspace
 
-YEAR = 2023
+from .zipbuild import parts_of, zip_of
+
+YEAR = 2023  # the shipped register's first open year
 ISSUED = dt.datetime(2024, 4, 1, 9, 0, 0)
 
+# A value typed into a workbook goes to a field (its key, "results|1-3-1|2|2023") or to a cell
+# given as (sheet, cell), for cells that are no input box.
+Where = str | tuple[str, str]
 
-def issue(root: Path) -> Workspace:
-    """A working folder with the register, the signing key and every FY2023 template."""
-    ws = Workspace(root)
+
+def issue(root: Path, departments: list[str] | None = None) -> Workspace:
+    """A working folder with the register, the signing key, an inbox and the FY2023 templates
+    of every department (or of `departments`)."""
+    ws = Workspace(Path(root))
     ws.create()
     reg = ws.load()
     key = load_or_create_key(ws.key_path)
-    generate_templates(reg, TemplateOptions(YEAR, issued=ISSUED), key, ws.templates_dir(YEAR))
+    generate_templates(reg, TemplateOptions(YEAR, issued=ISSUED), key, ws.templates_dir(YEAR), departments)
     ws.inbox.mkdir(parents=True, exist_ok=True)
     return ws
 
@@ -45,8 +52,10 @@ def copy_workspace(issued: Workspace, root: Path) -> Workspace:
     return Workspace(root)
 
 
-def identity(path: Path) -> Identity:
-    ident = open_workbook(path.read_bytes()).identity
+def identity(workbook: Path | bytes) -> Identity:
+    """The identity a template or a returned workbook carries (it must carry one)."""
+    data = workbook if isinstance(workbook, bytes) else Path(workbook).read_bytes()
+    ident = open_workbook(data).identity
     assert ident is not None
     return ident
 
@@ -84,6 +93,27 @@ def typical_values(reg: Register, ident: Identity) -> dict[str, object]:
     return values
 
 
+def sensible_values(ident: Identity) -> dict[tuple[str, str], object]:
+    """Quick values for every input of a template without looking at the register, keyed by
+    (sheet, cell): text, and small numbers within any indicator's bounds (hardening tests)."""
+    out = {}
+    for n, f in enumerate(ident.fields):
+        if not f.editable:
+            continue
+        kind = f.field.kind
+        if kind == "results":
+            out[(f.sheet, f.cell)] = f"●取組を実施した（{n}）。\n・研修を2回開催"
+        elif kind == "revision":
+            out[(f.sheet, f.cell)] = "引き続き実施する。"
+        elif kind == "reason":
+            out[(f.sheet, f.cell)] = "・利用者の増加により変動した。"
+        elif kind == "rating":
+            out[(f.sheet, f.cell)] = "B 概ね進捗"
+        else:
+            out[(f.sheet, f.cell)] = 12 + n
+    return out
+
+
 def cell_of(wb, spec: FieldSpec):
     """The cell a field's defined name points at (the issued cell if the name is gone)."""
     dn = wb.defined_names.get(spec.name)
@@ -93,32 +123,54 @@ def cell_of(wb, spec: FieldSpec):
     return wb[sheet][ref.replace("$", "")]
 
 
-def fill(template: Path, values: dict[str, object],
-         edit: Callable[[openpyxl.Workbook, Identity], None] | None = None) -> bytes:
-    """Type `values` (field key -> value) into a copy of `template`; `edit` may do more
-    (change a pre-filled cell, insert rows…). Returns the saved .xlsx bytes."""
+def _excel_escaped(value):
+    """Control characters as Excel stores them (openpyxl refuses them raw)."""
+    if not isinstance(value, str):
+        return value
+    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", lambda m: f"_x{ord(m.group()):04X}_", value)
+
+
+def fill(template: Path, values: dict[Where, object] | None = None,
+         edit: Callable[[openpyxl.Workbook, Identity], None] | None = None, *,
+         links: dict[Where, str] | None = None, as_text: bool = False, out: Path | None = None) -> bytes:
+    """Type `values` into a copy of `template` (by default `sensible_values`), put hyperlink
+    objects on the cells of `links`, let `edit` do more (change a pre-filled cell, insert
+    rows…), save and return the .xlsx bytes (also written to `out` if given). A string that
+    starts with '=' becomes a formula, as openpyxl stores it, unless `as_text`: then it stays
+    text, as when a department types '=…."""
     ident = identity(template)
     specs = {f.key: f for f in ident.fields}
     wb = openpyxl.load_workbook(template)
-    for key, value in values.items():
-        cell_of(wb, specs[key]).value = value
+
+    def cell(where: Where):
+        return wb[where[0]][where[1]] if isinstance(where, tuple) else cell_of(wb, specs[where])
+
+    for where, value in (sensible_values(ident) if values is None else values).items():
+        c = cell(where)
+        c.value = _excel_escaped(value)
+        if as_text and isinstance(value, str):
+            c.data_type = "s"
+    for where, target in (links or {}).items():
+        cell(where).hyperlink = target
     if edit:
         edit(wb, ident)
     buf = io.BytesIO()
     wb.save(buf)
-    return buf.getvalue()
+    data = buf.getvalue()
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(data)
+    return data
 
 
 def with_cached_value(data: bytes, formula: str, cached: str) -> bytes:
     """Give an openpyxl-written formula the cached result Excel would have saved."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            part = zin.read(info.filename)
-            if info.filename.startswith("xl/worksheets/"):
-                part = part.replace(f"<f>{formula}</f><v />".encode(), f"<f>{formula}</f><v>{cached}</v>".encode())
-            zout.writestr(info, part)
-    return out.getvalue()
+    def cached_in(name: str, part: bytes) -> bytes:
+        if not name.startswith("xl/worksheets/"):
+            return part
+        return part.replace(f"<f>{formula}</f><v />".encode(), f"<f>{formula}</f><v>{cached}</v>".encode())
+
+    return zip_of([(name, cached_in(name, part)) for name, part in parts_of(data)])
 
 
 def via_libreoffice(soffice: str, data: bytes, work: Path) -> bytes:
@@ -134,12 +186,3 @@ def via_libreoffice(soffice: str, data: bytes, work: Path) -> bytes:
                     str(src / "filled.xlsx")], check=True, timeout=120, env=env,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return (out / "filled.xlsx").read_bytes()
-
-
-def zip_of(parts: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> bytes:
-    """A zip container with exactly these parts (for hand-made odd or hostile files)."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression) as z:
-        for name, data in parts.items():
-            z.writestr(name, data)
-    return buf.getvalue()

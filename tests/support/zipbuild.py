@@ -1,13 +1,18 @@
-"""Zip archives as departments' PCs write them, for tests: entry names in cp932 without the
-UTF-8 flag (Windows Explorer's 「送る → 圧縮フォルダー」), or UTF-8 with it, and the traditional
-PKWARE "ZipCrypto" password (the PPAP habit), written in pure Python from APPNOTE.TXT 6.1 so no
-zip tool is needed in CI.
+"""Zip archives for tests. `zip_of` and `parts_of` build and take apart containers with exactly
+the parts given (hand-made odd or hostile workbooks). `zip_archive` writes them as departments'
+PCs do: entry names in cp932 without the UTF-8 flag (Windows Explorer's 「送る → 圧縮フォルダー」),
+or UTF-8 with it, and the traditional PKWARE "ZipCrypto" password (the PPAP habit), written in
+pure Python from APPNOTE.TXT 6.1 so no zip tool is needed in CI.
 """
 
 from __future__ import annotations
 
+import io
 import struct
+import warnings
+import zipfile
 import zlib
+from collections.abc import Iterable, Mapping
 
 _CRC_TABLE = [0] * 256
 for _n in range(256):
@@ -62,3 +67,20 @@ def zip_archive(entries: list[tuple[str, bytes]], encoding: str = "utf-8", passw
     end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(entries), len(entries), len(central),
                       len(local), 0)
     return bytes(local + central + end)
+
+
+def zip_of(parts: Mapping[str, bytes] | Iterable[tuple[str, bytes]], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    """A zip container with exactly these parts, in this order (a list may repeat a name)."""
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # duplicate names are the point of some hostile files
+        with zipfile.ZipFile(buf, "w", compression) as zf:
+            for name, data in (parts.items() if isinstance(parts, Mapping) else parts):
+                zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def parts_of(data: bytes) -> list[tuple[str, bytes]]:
+    """Every part of a zip container, in order: (name, content)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return [(i.filename, zf.read(i.filename)) for i in zf.infolist()]
