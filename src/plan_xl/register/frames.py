@@ -1,7 +1,7 @@
 """The register as pandas DataFrames (tidy tables) for analysis in Python and Jupyter, and the
 tables `plan-xl export` publishes as open data.
 
-    from plan_xl.frames import frames
+    from plan_xl.register.frames import frames
     t = frames(reg, 2023)
     t["指標の実績"].pivot_table(index="指標名", columns="年度", values="実績値")
 
