@@ -176,7 +176,7 @@ def build_report(reg: Register, year: int, path: Path, issued: dt.date | None = 
     path = Path(path)
     try:
         with replacing(path) as tmp:
-            book = new_workbook(tmp, f"{fy_short(year)} {_title(reg)}", FIXED_TIME,
+            book = new_workbook(tmp, f"{fy_short(year)} {_title(reg)}", FIXED_TIME, in_memory=False,
                                 company=reg.meta.get("city", ""),
                                 author=reg.meta.get("coordinating_department", ""), comments="plan-xl report")
             with reg.indexed():  # thousands of plans, each looked up per year

@@ -28,7 +28,7 @@ def new_workbook(target: Path | BinaryIO, title: str, created: dt.datetime = FIX
                  in_memory: bool = True, **properties: str) -> xlsxwriter.Workbook:
     """An xlsxwriter workbook that writes text as text. Built in memory: no temporary file per
     sheet (the outputs are a few MB at most); `in_memory=False` for one that grows without bound
-    (the register, with every past submission), whose sheets then pass through temporary files
+    (the register, with every past submission; the report, a sheet per plan item), whose sheets then pass through temporary files
     instead of being held whole, as text, until the zip is written. The document time is
     `created`, never the clock's, unless a caller passes it: the same input gives the same file."""
     book = xlsxwriter.Workbook(str(target) if isinstance(target, Path) else target,
