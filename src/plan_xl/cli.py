@@ -560,52 +560,44 @@ def _run_mail(ctx: Context, kind: str, year: int | None, send: bool, yes: bool, 
         sys.exit(1)
 
 
-@mail.command("templates")
-@_mail_options
-@_due_option
-@click.pass_obj
-@handle_errors
-def mail_templates(ctx: Context, year, send, yes, resend, encoding, due) -> None:
-    """各課に、その年度の調査票（templates/<年度>/）を送ります。
+# Mail to departments: the three commands differ only in their kind and their help text.
+_DEPARTMENT_MAILS = {
+    "templates": """各課に、その年度の調査票（templates/<年度>/）を送ります。
 
     \b
     例:
       plan-xl mail templates --year 2023 --due 2024-05-31
       plan-xl mail templates --year 2023 --due 2024-05-31 --send
-    """
-    _run_mail(ctx, "templates", year, send, yes, resend, encoding, due=due)
-
-
-@mail.command("corrections")
-@_mail_options
-@_due_option
-@click.pass_obj
-@handle_errors
-def mail_corrections(ctx: Context, year, send, yes, resend, encoding, due) -> None:
-    """修正依頼のファイル（workbooks/corrections/<年度>/）がある課に、そのファイルを送ります。
+    """,
+    "corrections": """修正依頼のファイル（workbooks/corrections/<年度>/）がある課に、そのファイルを送ります。
 
     \b
     例:
       plan-xl mail corrections --year 2023
       plan-xl mail corrections --year 2023 --due 2024-06-14 --send
-    """
-    _run_mail(ctx, "corrections", year, send, yes, resend, encoding, due=due)
-
-
-@mail.command("reminders")
-@_mail_options
-@_due_option
-@click.pass_obj
-@handle_errors
-def mail_reminders(ctx: Context, year, send, yes, resend, encoding, due) -> None:
-    """まだ調査票の提出（受理）がない課に、提出をお願いするメールを送ります。
+    """,
+    "reminders": """まだ調査票の提出（受理）がない課に、提出をお願いするメールを送ります。
 
     \b
     例:
       plan-xl mail reminders --year 2023 --due 2024-06-07
       plan-xl mail reminders --year 2023 --send --resend
-    """
-    _run_mail(ctx, "reminders", year, send, yes, resend, encoding, due=due)
+    """,
+}
+
+
+def _department_mail(kind: str, help_text: str) -> None:
+    @mail.command(kind, help=help_text)
+    @_mail_options
+    @_due_option
+    @click.pass_obj
+    @handle_errors
+    def command(ctx: Context, year, send, yes, resend, encoding, due) -> None:
+        _run_mail(ctx, kind, year, send, yes, resend, encoding, due=due)
+
+
+for _kind, _help in _DEPARTMENT_MAILS.items():
+    _department_mail(_kind, _help)
 
 
 @mail.command("report")
