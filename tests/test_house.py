@@ -9,7 +9,9 @@ import zipfile
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from python_calamine import CalamineWorkbook
+from xlsxwriter.exceptions import DuplicateWorksheetName, InvalidWorksheetName
 
 from plan_xl.export import write_xlsx
 from plan_xl.workbooks.xlsx import new_workbook
@@ -105,6 +107,22 @@ def test_the_factory_and_the_open_data_writer_keep_text_as_text():
 def _sheet_xml(data: bytes) -> bytes:
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         return b"".join(zf.read(n) for n in zf.namelist() if n.startswith("xl/worksheets/"))
+
+
+def test_the_factory_keeps_excels_sheet_name_rules():
+    """The factory's own clash check (a set, not xlsxwriter's scan of every earlier sheet) still
+    refuses what Excel refuses, and the sheets keep their order."""
+    buf = io.BytesIO()
+    book = new_workbook(buf, "t")
+    for name in ("1-1-1 組織", "abc", "1-1-2"):
+        book.add_worksheet(name)
+    with pytest.raises(DuplicateWorksheetName):
+        book.add_worksheet("ABC")  # case ignored, as Excel does
+    for bad in ("x" * 32, "a:b", "'q", "[x]"):
+        with pytest.raises(InvalidWorksheetName):
+            book.add_worksheet(bad)
+    book.close()
+    assert CalamineWorkbook.from_filelike(io.BytesIO(buf.getvalue())).sheet_names == ["1-1-1 組織", "abc", "1-1-2"]
 
 
 def test_no_function_is_longer_than_sixty_lines():
