@@ -176,15 +176,15 @@ def report(n: int, history: int, results: dict[str, list[dict]], rows: list[dict
         per_file = med[kind]
         measured = runs[0]["files"]
         note = f" (measured on {measured} files, extrapolated)" if measured < n else ""
-        extra = f"  {runs[-1]['verdicts']}" if "verdicts" in runs[-1] else ""
+        verdicts = ", ".join(f"{v} {c:,}" for v, c in runs[-1].get("verdicts", {}).items())
         rss, pss = max(r["tree_peak_mb"] for r in runs), max(r["tree_pss_mb"] for r in runs)
         rows.append({"n": n, "history": history, "reader": kind, "seconds": per_file * n, "files_per_s": 1 / per_file,
                      "tree_peak_mb": rss, "tree_pss_mb": pss, "measured_files": measured})
         print(f"| {n:,} | {label} | {kind} | {per_file * n:.2f}{note} | {1 / per_file:.0f} | {rss:.0f} | {pss:.0f} |"
-              f"{extra}", flush=True)
+              f" {verdicts} |", flush=True)
     for kind in ("collect-fork", "collect-spawn"):
         print(f"|  |  | {kind}: {med[kind] / med['inflate']:.1f}× the inflate floor, "
-              f"{med['openpyxl'] / med[kind]:.0f}× faster than naive openpyxl |  |  |  |", flush=True)
+              f"{med['openpyxl'] / med[kind]:.0f}× faster than naive openpyxl |  |  |  |  |  |", flush=True)
     return med
 
 
@@ -202,8 +202,8 @@ def main() -> None:
         child(args.child[0], args.child[1], int(args.child[2]), args.profile)
         return
     print(f"# bench_collect — {machine()}")
-    print("| N | register | reader | seconds | files/s | tree RSS MB | tree PSS MB |")
-    print("|---|---|---|---|---|---|---|")
+    print("| N | register | reader | seconds | files/s | tree RSS MB | tree PSS MB | verdicts |")
+    print("|---|---|---|---|---|---|---|---|")
     medians, rows = {}, []
     for n in args.n or [200, 2000]:
         for history in args.history if args.history is not None else [0, 10]:
@@ -219,7 +219,7 @@ def main() -> None:
                 shutil.rmtree(tmp, ignore_errors=True)
         if (n, 0) in medians and (n, 10) in medians:
             slower = medians[n, 10]["collect-fork"] / medians[n, 0]["collect-fork"]
-            print(f"|  | 10 years vs none | collect-fork {slower:.2f}× slower with history |  |  |  |", flush=True)
+            print(f"|  | 10 years vs none | collect-fork {slower:.2f}× slower with history |  |  |  |  |  |", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": machine(), "rows": rows}, ensure_ascii=False))
 

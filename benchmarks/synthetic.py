@@ -184,6 +184,7 @@ def run_measured(argv: list[str], env: dict | None = None) -> dict:
     seconds = time.perf_counter() - start
     if proc.returncode:
         raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}):\n{err[-3000:]}")
+    sys.stderr.write(err)  # what the child reports besides its figures (--profile's tables)
     result = json.loads(out.strip().splitlines()[-1])
     result.setdefault("seconds", seconds)
     result["wall_s"] = seconds
