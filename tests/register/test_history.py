@@ -23,6 +23,26 @@ def run(ws: Workspace, *args: str) -> str:
     return result.output
 
 
+def new_folder(tmp_path) -> Workspace:
+    """A working folder made by `plan-xl init`."""
+    ws = Workspace(tmp_path / "作業")
+    ws.root.mkdir()
+    run(ws, "init")
+    return ws
+
+
+def type_over(ws: Workspace, sheet: str, matches, column: str, value) -> None:
+    """Type `value` into `column` of the first row of the register's `sheet` for which
+    `matches(row)` holds (row: the values by header), as a clerk would in Excel, and save."""
+    wb = openpyxl.load_workbook(ws.register_path)
+    table = wb[sheet]
+    head = [c.value for c in table[1]]
+    r = next(r for r in range(2, table.max_row + 1)
+             if matches(dict(zip(head, [c.value for c in table[r]], strict=False))))
+    table.cell(r, head.index(column) + 1).value = value
+    wb.save(ws.register_path)
+
+
 def test_target_history_rates_each_year_against_its_own_target(register):
     rec = Recorder(register, 2024, "目標を達成したため", "test")
     set_target(register, "1-3-5.1", 150000, 2024, "", rec)
@@ -61,9 +81,7 @@ def test_history_survives_the_workbook_and_a_clerk_added_column(tmp_path, regist
 
 
 def test_a_template_issued_before_a_change_gets_a_verdict_that_says_so(tmp_path):
-    ws = Workspace(tmp_path / "作業")
-    ws.root.mkdir()
-    run(ws, "init")
+    ws = new_folder(tmp_path)
     reg = ws.load()
     key = load_or_create_key(ws.key_path)
     opts = TemplateOptions(2023, issued=dt.datetime(2024, 4, 1, 9, 0, 0))
@@ -121,9 +139,7 @@ def test_a_period_before_reiwa_reports(tmp_path, register):
 
 
 def test_a_reorganisation_typed_into_the_register_is_recorded_like_the_commands(tmp_path):
-    ws = Workspace(tmp_path / "作業")
-    ws.root.mkdir()
-    run(ws, "init")
+    ws = new_folder(tmp_path)
     run(ws, "report", "--year", "2022")
     before = [[c.value for c in row] for s in openpyxl.load_workbook(ws.report_path(2022)).worksheets
               for row in s.iter_rows()]
@@ -174,16 +190,8 @@ def test_a_clerk_column_on_a_collected_sheet_survives_a_later_write(tmp_path, re
 
 
 def test_a_schedule_year_edited_in_excel_is_one_recorded_edit(tmp_path):
-    ws = Workspace(tmp_path / "作業")
-    ws.root.mkdir()
-    run(ws, "init")
-    wb = openpyxl.load_workbook(ws.register_path)
-    actions = wb["取組"]
-    head = [c.value for c in actions[1]]
-    r = next(r for r in range(2, actions.max_row + 1)
-             if actions.cell(r, 1).value == "1-3-5" and actions.cell(r, head.index("開始年度") + 1).value == 2023)
-    actions.cell(r, head.index("開始年度") + 1).value = 2024
-    wb.save(ws.register_path)
+    ws = new_folder(tmp_path)
+    type_over(ws, "取組", lambda row: row["計画ID"] == "1-3-5" and row["開始年度"] == 2023, "開始年度", 2024)
     out = run(ws, "plan", "record", "--from", "2024", "--reason", "開始を1年遅らせた")
     assert "変更履歴に 1 件を記録しました" in out
     reg = ws.load()
@@ -193,15 +201,8 @@ def test_a_schedule_year_edited_in_excel_is_one_recorded_edit(tmp_path):
 
 
 def test_a_target_typed_over_in_excel_becomes_target_history(tmp_path):
-    ws = Workspace(tmp_path / "作業")
-    ws.root.mkdir()
-    run(ws, "init")
-    wb = openpyxl.load_workbook(ws.register_path)
-    kpis = wb["指標"]
-    head = [c.value for c in kpis[1]]
-    r = next(r for r in range(2, kpis.max_row + 1) if kpis.cell(r, 1).value == "1-3-5.1")
-    kpis.cell(r, head.index("目標値") + 1).value = 150000
-    wb.save(ws.register_path)
+    ws = new_folder(tmp_path)
+    type_over(ws, "指標", lambda row: row["指標ID"] == "1-3-5.1", "目標値", 150000)
     run(ws, "plan", "record", "--from", "2024", "--reason", "目標値を達成したため")
     run(ws, "check")  # history, value and printed text agree
     reg = ws.load()
