@@ -490,13 +490,15 @@ for _code, _message in CATALOGUE.items():
 del _code, _message
 
 
-def uses(src: Path) -> dict[str, list[str]]:
-    """Where each code is used: "module.function" names, from the source under src/plan_xl."""
+def uses(package: Path) -> dict[str, list[str]]:
+    """Where each code is used: "module.function" names, from the source of the plan_xl package.
+
+    Only the package's own folder is read: installed, its parent is site-packages."""
     found: dict[str, set[str]] = {}
-    for path in sorted(src.rglob("*.py")):
+    for path in sorted(package.rglob("*.py")):
         if path.name == "messages.py":
             continue
-        module = ".".join(path.relative_to(src).with_suffix("").parts[1:])
+        module = ".".join(path.relative_to(package).with_suffix("").parts)
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for func in [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))] + [tree]:
             name = getattr(func, "name", "")
@@ -510,10 +512,9 @@ def uses(src: Path) -> dict[str, list[str]]:
             for code, where in found.items()}
 
 
-def table(src: Path | None = None) -> str:
+def table(package: Path | None = None) -> str:
     """docs/messages.md: every message by area, with its code, kind, text and where it arises."""
-    src = src or Path(__file__).resolve().parents[1]
-    where = uses(src)
+    where = uses(package or Path(__file__).resolve().parent)
     lines = ["# Messages", "",
              "Every message plan-xl shows a person, generated from `src/plan_xl/messages.py` by",
              "`python -m plan_xl.messages > docs/messages.md` (tests/test_messages.py fails when this",
