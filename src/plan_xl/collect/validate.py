@@ -5,7 +5,7 @@ Values in, findings out: `validate(book, reg, key, file)` works on a read.Workbo
 register and the signing key and returns a Validation (the fields' values, keyed by FieldKey,
 and the findings). It writes nothing and knows nothing of files around it; the verdict is
 judge's. Extra rules go in RULES (see there): each is a function of the workbook, the register
-and the validation so far that reports through `find`.
+(with its index) and the validation so far that reports through `find`.
 """
 
 from __future__ import annotations
@@ -74,10 +74,11 @@ def parse_number(raw, unit: str = "") -> tuple[float | None, bool]:
 
 
 Find = Callable[..., None]  # find(severity, M.X(...), sheet="", cell="", needs_action=True)
-# Further rules, run after the built-in ones on a signed workbook: rule(book, reg, v, find).
+# Further rules, run after the built-in ones on a signed workbook: rule(book, reg, lookup, v, find),
+# `lookup` the register's index (model.Lookup; read only: thousands of files share it).
 # Add one with `RULES.append(my_rule)` in the module that owns the rule; its messages are catalogue
 # entries (plan_xl.messages), or a Message of its own with a code of its own.
-RULES: list[Callable[[Workbook, Register, Validation, Find], None]] = [read_evaluation]
+RULES: list[Callable[[Workbook, Register, Lookup, Validation, Find], None]] = [read_evaluation]
 
 
 def validate(book: Workbook, reg: Register, key: bytes, file: str, lookup: Lookup | None = None) -> Validation:
@@ -115,7 +116,7 @@ def validate(book: Workbook, reg: Register, key: bytes, file: str, lookup: Looku
     _check_fields(book, ident, inputs, lookup, v, find)
     _check_parts(v, ident, inputs, find)
     for rule in RULES:
-        rule(book, reg, v, find)
+        rule(book, reg, lookup, v, find)
     return v
 
 
