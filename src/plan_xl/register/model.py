@@ -602,9 +602,11 @@ class Register:
     def contributions_of(self, plan: Plan, section: int, year: int) -> list[Contribution]:
         """The co-owners' recorded parts of one progress row, in the order the plan names them."""
         order = {d: n for n, d in enumerate(plan.departments)}
-        return sorted((c for c in self.contributions
-                       if (c.plan_id, c.section, c.year) == (plan.id, section, year)),
-                      key=lambda c: (order.get(c.department, len(order)), c.department))
+        if self._index is not None:
+            rows = self._index.contributions_by_row.get((plan.id, section, year), [])
+        else:
+            rows = [c for c in self.contributions if (c.plan_id, c.section, c.year) == (plan.id, section, year)]
+        return sorted(rows, key=lambda c: (order.get(c.department, len(order)), c.department))
 
     def reference_only(self) -> set[str]:
         """Departments named as 所管課 that own no field at all: sent their items for
@@ -666,6 +668,9 @@ class Lookup:
         self.memo: dict = {}  # values derived from the whole register (layout.input_height)
         self.progress = _first(reg.progress, lambda pr: (pr.plan_id, pr.section, pr.year))
         self.contributions = _first(reg.contributions, lambda c: (c.plan_id, c.section, c.year, c.department))
+        self.contributions_by_row: dict[tuple[str, int, int], list[Contribution]] = {}  # in register order
+        for c in reg.contributions:
+            self.contributions_by_row.setdefault((c.plan_id, c.section, c.year), []).append(c)
         self.departments = name_index(reg.departments)
         self.submissions = {s.sha256: s for s in reg.submissions}
         self.by_department_year: dict[tuple[str, int], list[Submission]] = {}
