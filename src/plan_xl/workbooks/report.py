@@ -58,7 +58,7 @@ from ..register.evaluate import (  # noqa: F401 - the rate rules live in evaluat
 from ..register.history import as_of, describe_change_row
 from ..register.model import Actual, Indicator, Lookup, Plan, Register, Section
 from .layout import FONT, FONT_SIZE, Styles, amount_format, draw_plan, sheet_name, text_height
-from .xlsx import FIXED_TIME, new_workbook, print_a4
+from .xlsx import FIXED_TIME, collector_paused, new_workbook, print_a4
 
 COVER, TOC, SUMMARY, CHARTS = "表紙", "目次", "集計", "グラフ"
 EVALUATION = "評価"
@@ -175,7 +175,7 @@ def build_report(reg: Register, year: int, path: Path, issued: dt.date | None = 
     reg = as_of(reg, year)  # the plan as in force that year: later changes never alter it
     path = Path(path)
     try:
-        with replacing(path) as tmp:
+        with collector_paused(), replacing(path) as tmp:
             book = new_workbook(tmp, f"{fy_short(year)} {_title(reg)}", FIXED_TIME, in_memory=False,
                                 company=reg.meta.get("city", ""),
                                 author=reg.meta.get("coordinating_department", ""), comments="plan-xl report")

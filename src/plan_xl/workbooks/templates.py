@@ -44,7 +44,7 @@ from .layout import (
     sheet_name,
     text_height,
 )
-from .xlsx import new_workbook, print_a4
+from .xlsx import collector_paused, new_workbook, print_a4
 
 REFERENCE_LABEL = "参考送付"
 
@@ -93,7 +93,7 @@ def departments_to_issue(reg: Register, only: list[str] | None = None) -> list[s
 def build_template(reg: Register, department: str, opts: TemplateOptions, key: bytes,
                    path: Path) -> Identity:
     """Write one department's template to `path` and return its signed identity."""
-    with reg.indexed():  # the layout looks up progress and actuals per cell
+    with reg.indexed(), collector_paused():  # the layout looks up progress and actuals per cell
         return _build_template(reg, department, opts, key, path)
 
 
