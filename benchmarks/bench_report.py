@@ -10,8 +10,9 @@ Each measurement runs in a fresh child process, the writers interleaved (report,
 replay, report … with --repeat); the calls are recorded once per size in a child of their own,
 not timed. Time is the write alone (the register, or the recorded calls, loaded first, not
 timed), memory the peak RSS of the child's process tree (sampled from /proc, never below its
-own high-water mark), register included, as the CLI would hold it (the replay's memory holds
-the whole call log, so it is not printed). 5,000 plans × 10 years is
+own high-water mark), register included, as the CLI would hold it; "writing MB" is what the
+write adds to the child's memory (its peak minus its size before the write), for plan-xl and for
+the replay (whose whole peak would count the call log it holds). 5,000 plans × 10 years is
 left out of the default sizes (minutes and > 1 GB); ask for it with --plans 5000 --years 10. Targets (issue 16): 1,000 plans × 10 years ≤ 1.5× bare and ≤ 150 MB; time per
 plan flat within 15 % from 20 to 5,000 plans.
 """
@@ -48,9 +49,16 @@ def child_report(plans: int, years: int, path: str) -> dict:
     from plan_xl.workbooks.report import build_report
 
     reg = register(plans, years)
+    before = rss_mb()
     start = time.perf_counter()
     build_report(reg, YEAR, Path(path))
-    return {"seconds": time.perf_counter() - start, "plans": len(reg.plans)}
+    return {"seconds": time.perf_counter() - start, "plans": len(reg.plans), "write_mb": self_peak()["peak_mb"] - before}
+
+
+def rss_mb() -> float:
+    """The resident memory now: what the writing adds is the peak minus this."""
+    status = Path("/proc/self/status").read_text()
+    return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")) / 1024
 
 
 def child_record(plans: int, years: int, path: str, log: str) -> dict:
@@ -65,9 +73,10 @@ def child_record(plans: int, years: int, path: str, log: str) -> dict:
 def child_replay(log: str, out: str) -> dict:
     calls = load(Path(log))
     Path(out).mkdir(parents=True, exist_ok=True)
+    before = rss_mb()
     start = time.perf_counter()
     replay(calls, Path(out))
-    return {"seconds": time.perf_counter() - start, "calls": len(calls)}
+    return {"seconds": time.perf_counter() - start, "calls": len(calls), "write_mb": self_peak()["peak_mb"] - before}
 
 
 def child_bare(path: str, out: str) -> dict:
@@ -95,8 +104,8 @@ def main() -> None:
         return
     print(f"# bench_report — {machine()}")
     print("| plans | years | build_report s | ms/plan | peak MB | cells only s | peak MB | vs cells only "
-          "| same workbook s | vs same workbook |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| same workbook s | vs same workbook | writing MB: plan-xl / same workbook |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for years in args.years or [1, 10]:
@@ -122,9 +131,11 @@ def measure(plans: int, years: int, repeat: int, tmp: Path) -> dict:
     row = {"plans": plans, "years": years, "seconds": r, "ms_per_plan": 1000 * r / plans,
            "peak_mb": max(x["tree_peak_mb"] for x in report), "bare_s": b,
            "bare_peak_mb": max(x["tree_peak_mb"] for x in bare), "ratio": r / b,
-           "replay_s": s, "replay_ratio": r / s, "calls": calls}
+           "replay_s": s, "replay_ratio": r / s, "calls": calls,
+           "write_mb": max(x["write_mb"] for x in report), "replay_write_mb": max(x["write_mb"] for x in same)}
     print(f"| {plans:,} | {years} | {r:.2f} | {1000 * r / plans:.2f} | {row['peak_mb']:.0f} | "
-          f"{b:.2f} | {row['bare_peak_mb']:.0f} | {r / b:.2f}× | {s:.2f} | {r / s:.2f}× |", flush=True)
+          f"{b:.2f} | {row['bare_peak_mb']:.0f} | {r / b:.2f}× | {s:.2f} | {r / s:.2f}× | "
+          f"{row['write_mb']:.0f} / {row['replay_write_mb']:.0f} |", flush=True)
     return row
 
 

@@ -65,11 +65,13 @@ class Recorder:
             proxy = self.proxies[id(real)] = _Proxy(real, len(self.proxies), self)
         return proxy
 
-    def new_workbook(self, filename, options: dict | None = None) -> _Proxy:
-        """Stands in for `xlsx._Workbook` while recording: the real one, wrapped."""
+    def new_workbook(self, filename, options: dict | None = None, **packaging) -> _Proxy:
+        """Stands in for `xlsx._Workbook` while recording: the real one, wrapped. Its xlsxwriter
+        options are replayed; plan-xl's packaging (`compact`: parts deflated as written) is not:
+        the replay keeps xlsxwriter's own in-memory parts, its fastest way."""
         if not isinstance(filename, str):
             raise RecordError(f"a workbook written to {type(filename).__name__}, not a file: not recordable")
-        proxy = self.wrap(self.workbook_class(filename, options))
+        proxy = self.wrap(self.workbook_class(filename, options, **packaging))
         self.calls.append((None, NEW, (), dict(options or {}), object.__getattribute__(proxy, "_id"), 0))
         return proxy
 

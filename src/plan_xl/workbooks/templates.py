@@ -389,7 +389,8 @@ def generate_templates(reg: Register, opts: TemplateOptions, key: bytes, out_dir
         # earlier copies stay valid: collect accepts any signed template of a register version
         # not newer than its own
         raise UsageError(M.W004(year=opts.year, count=len(issued), out_dir=out_dir))
-    reg = as_of(reg, opts.year)  # only what is in force that year
+    with collector_paused():  # a copy of every plan: many new objects, none of them garbage
+        reg = as_of(reg, opts.year)  # only what is in force that year
     out_dir.mkdir(parents=True, exist_ok=True)
     with reg.indexed():
         jobs = [(d, out_dir / template_filename(opts.year, d)) for d in departments_to_issue(reg, departments)]
