@@ -2,7 +2,9 @@
 on the xlsxwriter objects it gets from `workbooks.xlsx.new_workbook` (the workbook, its
 worksheets, formats and charts), then replay exactly those calls with bare xlsxwriter into a
 fresh workbook with the same options. The replay is the floor for writing the same file: the
-cells, formats, merges, heights and charts plan-xl asks for, with none of plan-xl's own work.
+cells, formats, merges, heights and charts plan-xl asks for, with none of plan-xl's own work
+(and without the two costs plan-xl's own writing avoids too: xlsxwriter's quadratic sheet-name
+check and the garbage collector's walks).
 
     python benchmarks/replay.py --check   # record and replay a small report and templates,
                                           # and compare every zip member of the two files
@@ -177,14 +179,35 @@ def _resolve(value, objects: dict):
     return value
 
 
+class _Workbook(xlsxwriter.Workbook):
+    """Bare xlsxwriter without its check of a new sheet's name against every earlier sheet
+    (quadratic in the sheets: ~1 s at 1,000, most of a minute at 5,000). The recorded run checked
+    every name already, and plan-xl's own workbook does not pay for that scan either."""
+
+    def _check_sheetname(self, sheetname, is_chartsheet=False):
+        return sheetname
+
+
 def replay(calls: list[tuple], out_dir: Path) -> list[Path]:
-    """Make the recorded calls with bare xlsxwriter: workbook k is written to out_dir/k.xlsx."""
+    """Make the recorded calls with bare xlsxwriter, the garbage collector off as plan-xl has it
+    while it writes: workbook k is written to out_dir/k.xlsx."""
+    gc.disable()
+    try:
+        return _replay(calls, out_dir)
+    finally:
+        gc.enable()
+
+
+def _replay(calls: list[tuple], out_dir: Path) -> list[Path]:
     objects: dict[int, object] = {}
     paths: list[Path] = []
     for target, name, args, kwargs, result, refs in calls:
         if name == NEW:
+            if objects:  # the previous workbook is written: freed (it is cyclic), as plan-xl's are
+                objects.clear()
+                gc.collect()
             paths.append(out_dir / f"{len(paths)}.xlsx")
-            objects[result] = xlsxwriter.Workbook(str(paths[-1]), kwargs)
+            objects[result] = _Workbook(str(paths[-1]), kwargs)
             continue
         if refs == 1:
             args = [objects[a.id] if type(a) is Ref else a for a in args]
