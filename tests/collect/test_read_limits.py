@@ -63,6 +63,28 @@ def test_rows_and_columns_message(xml, where):
     assert e.value.message == M.F019(sheet="シート1", where=where, max_rows=20_000, max_cols=200)
 
 
+@pytest.mark.parametrize("cell, within", [
+    *[(f"A{row}", True) for row in ("1", "9999", "10000", "19999", "20000", "020000", "0")],
+    *[(f"A{row}", False) for row in ("20001", "20010", "20100", "21000", "30000", "99999", "100000", "0020001")],
+    *[(f"{col}1", True) for col in ("Z", "AA", "AZ", "FZ", "GA", "GQ", "GR")],
+    *[(f"{col}1", False) for col in ("GS", "GZ", "HA", "ZZ", "AAA")],
+])
+def test_the_limits_hold_however_a_cell_is_written(cell, within):
+    """Plainly written cells (as Excel writes them) are checked in one pass, any other spelling
+    tag by tag: both reach the same decision at every digit and letter of the limits."""
+    row = cell.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    for xml in (f'<sheetData><row r="{row}"><c r="{cell}"/></row></sheetData>',
+                f"<sheetData><row r='{row}'><c r='{cell}'/></row></sheetData>",
+                f'<x:sheetData><x:row r="{row}"><x:c r="{cell}"/></x:row></x:sheetData>'):
+        data = book_with_sheet(xml.encode())
+        if within:
+            assert prescan(data).sheets == {"シート1": "xl/worksheets/sheet1.xml"}
+        else:
+            with pytest.raises(BadFile) as e:
+                prescan(data)
+            assert e.value.verdict == "大きすぎる", xml
+
+
 def test_a_template_sized_sheet_passes():
     scan = prescan(book_with_sheet(b'<dimension ref="A1:L400"/><sheetData><row r="400"><c r="L400"/></row>'
                                    b"</sheetData>"))

@@ -13,7 +13,7 @@ import xlsxwriter
 
 from plan_xl.collect.read import prescan
 from plan_xl.register.history import as_of
-from plan_xl.register.model import Register
+from plan_xl.register.model import Contribution, Register, Submission
 from plan_xl.register.source import load_source
 
 
@@ -32,13 +32,30 @@ def answers(reg: Register) -> dict:
         "owners": reg.field_owners(),
         "plan": [reg.plan(i).name for i in ids[:-1]],
         "indicator": [reg.indicator(i).name for i in inds[:-1]],
+        "parts_of_row": {(p.id, s, y): reg.contributions_of(p, s, y) for p in reg.plans for s in range(4)
+                         for y in years},
+        "accepted": {y: reg.accepted_departments(y) for y in years},
         "parts": {key: reg.contribution_for(*key) for key in [
             *((c.plan_id, c.section, c.year, c.department) for c in reg.contributions), (ids[0], 0, 1999, "無い課")]},
     }
 
 
+def with_parts_and_returns(reg: Register) -> Register:
+    """The shipped register with co-owners' parts (out of order, one row twice) and accepted
+    returns, one under a department's alias as typed, with spaces around it."""
+    plan, year = reg.plans[0], reg.period[0]
+    names = [d.name for d in reg.departments]
+    alias = next(a for d in reg.departments for a in d.aliases)
+    reg.contributions += [Contribution(plan.id, 0, year, names[2], "後"), Contribution(plan.id, 0, year, names[1], "前"),
+                          Contribution(plan.id, 0, year, names[2], "二度目"), Contribution(plan.id, 1, year + 1, names[0])]
+    reg.submissions += [Submission("T1", names[0], year, "a.xlsx", "a" * 64, ""),
+                        Submission("T2", f" {alias}　", year, "b.xlsx", "b" * 64, ""),
+                        Submission("T3", "無い課", year + 1, "c.xlsx", "c" * 64, "")]
+    return reg
+
+
 def test_indexed_lookups_answer_as_the_linear_ones():
-    reg = load_source()
+    reg = with_parts_and_returns(load_source())
     linear = answers(reg)
     with reg.indexed() as index:
         assert reg.index() is index

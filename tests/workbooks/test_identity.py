@@ -60,7 +60,7 @@ def test_the_signature_covers_every_part():
     for change in ({"department": "人事課"}, {"year": 2024}, {"register_version": 4}, {"version": 2}, {"issued": "2024-04-02T09:00:00"},
                    {"template_id": "T2023-ffffffffffff"}):
         assert not dataclasses.replace(ident, **change).verify(KEY), change
-    moved = dataclasses.replace(ident, fields=[dataclasses.replace(ident.fields[0], cell="C18"), ident.fields[1]])
+    moved = dataclasses.replace(ident, fields=[ident.fields[0]._replace(cell="C18"), ident.fields[1]])
     assert not moved.verify(KEY)
     reprinted = dataclasses.replace(ident, prints=[CellPrint("1-3-1 計画", "A1", digest("別の見出し"))])
     assert not reprinted.verify(KEY)

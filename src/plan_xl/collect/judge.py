@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -264,6 +265,10 @@ def judge_all(items: list[Received], ctx: Judge, progress: Progress | None = Non
     workers = min(os.cpu_count() or 2, 8)
     method = start_method or os.environ.get(START_METHOD_ENV) or None
     mp = multiprocessing.get_context(method) if method else None
+    # Forked workers share the register with this process until they touch it; their garbage
+    # collector would touch every object (and so copy every page) unless the objects that exist
+    # now are frozen out of its reach (the gc module's advice for fork without exec).
+    gc.freeze()
     try:
         with ProcessPoolExecutor(workers, mp_context=mp, initializer=_worker_init, initargs=(ctx,)) as pool:
             futures = {pool.submit(_worker_judge, item): n for n, item in enumerate(items)}
@@ -275,6 +280,8 @@ def judge_all(items: list[Received], ctx: Judge, progress: Progress | None = Non
                 progress.update(1)
     except BrokenProcessPool:
         pass
+    finally:
+        gc.unfreeze()
     for n, result in enumerate(results):  # left over by a dead worker: one process per file
         if result is None:
             results[n] = _judge_isolated(items[n], ctx, mp)

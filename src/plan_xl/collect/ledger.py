@@ -107,14 +107,17 @@ def department_status(ws: Workspace, reg: Register, year: int,
     """Every department of the register, in register order, with its one state for `year`."""
     log = entries(ws, year) if log is None else log
     current = ws.cycle_year(reg)
-    mine = [e for e in log if e.get("year") == year or (e.get("year") is None and year == current)]
+    mine: dict[str, list[dict]] = {}  # department -> its entries for the year, in log order
+    for e in log:
+        if e.get("year") == year or (e.get("year") is None and year == current):
+            mine.setdefault(e.get("department"), []).append(e)
     accepted = reg.accepted_departments(year)
     owners = field_owners(reg, year)  # once: the plan as in force that year (history.as_of)
     out = []
     for d in reg.departments:
         if not d.validity.covers(year) and d.name not in accepted:
             continue  # a department that did not exist that year (新設 later, or merged away)
-        files = [e for e in mine if e.get("department") == d.name]
+        files = mine.get(d.name, [])
         last = files[-1] if files else {}
         issued = ws.template_path(year, d.name).exists()
         if d.name not in owners:

@@ -40,7 +40,6 @@ RATIO_MIN_BYTES = 100 * 1024
 # as Excel and LibreOffice write blank input cells) must not borrow the next cell's formula.
 _FORMULA_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br\s*=\s*["\']([A-Za-z]{1,3}[0-9]{1,7})["\'][^>]*?(?<!/)>'
                            rb'(?:(?!</?(?:\w+:)?c[\s>/]).){0,4000}?<(?:\w+:)?f[\s>/]', re.DOTALL)
-_F_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")  # a formula element, not <formula1>
 _DOCTYPE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -159,10 +158,7 @@ def _read_structure(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], parts: di
         if part not in names:
             raise BadFile(Verdict.BROKEN, M.F017(name=name))
         xml = parts[part] if part in parts else _read(zf, part)
-        _check_dimensions(xml, name)
-        # most returned sheets have no formula at all; a data validation's <formula1> is none
-        has_f = _F_TAG.search(xml) is not None
-        scan.formulas[name] = {m.group(1).decode().upper() for m in _FORMULA_CELL.finditer(xml)} if has_f else set()
+        scan.formulas[name] = _scan_sheet(xml, name)
         scan.percent[name] = _styled_cells(xml, percent_styles) if percent_styles else set()
     for i in infos:  # every shared-strings part, whatever the relationships point to
         if i.filename.lower().endswith("sharedstrings.xml"):
@@ -235,17 +231,23 @@ _TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c|dimension)(?=[\s/>])([^>]*)>"
 _ATTR = re.compile(rb"""(?:^|\s)(?:[A-Za-z_][\w.-]*:)?(r|ref)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _A1 = re.compile(r"^\$?([A-Za-z]{1,10})\$?([0-9]{1,20})$")
 _SST_COUNT = re.compile(rb"""\buniqueCount\s*=\s*["']\s*([0-9]+)""")
-# The fast path, in one pass over the sheet:
-# any row or cell tag; the groups filled where it is plainly numbered (as Excel,
-# LibreOffice and xlsxwriter write them), empty for any other spelling.
-_ROW_OR_CELL_PLAIN = re.compile(rb'<row r="([0-9]{1,7})"|<c r="([A-Z]{1,3})([0-9]{1,7})"'
-                                rb'|<(?:[A-Za-z_][\w.-]*:)?(?:row|c)(?=[\s/>])')
-_DIMENSION_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?dimension(?=[\s/>])([^>]*)>")
 
 
-def _check_dimensions(xml: bytes, sheet: str) -> None:
-    """Reject a sheet whose cells a reader would place beyond LIMITS rows/columns (python-calamine
-    allocates the whole rectangle and aborts the process on absurd sizes)."""
+def _not_beyond(top: str, alphabet: str) -> str:
+    """A pattern for the words over `alphabet` that do not come after `top` when ordered first by
+    length, then letter by letter: column letters up to "GR", decimal numbers up to "20000"."""
+    first, last, k = alphabet[0], alphabet[-1], len(top)
+    alternatives = [f"[{first}-{last}]{{1,{k - 1}}}"] if k > 1 else []
+    for i, ch in enumerate(top):
+        if (pos := alphabet.index(ch)) > 0:
+            rest = f"[{first}-{last}]{{{k - i - 1}}}" if k - i - 1 else ""
+            alternatives.append(f"{top[:i]}[{first}-{alphabet[pos - 1]}]{rest}")
+    return "(?:" + "|".join([*alternatives, top]) + ")"
+
+
+def _check_positions(sheet: str, tags) -> None:
+    """Reject a sheet whose cells a reader would place beyond LIMITS rows/columns. `tags`: the
+    sheet's <row>, <c> and <dimension> tags (_TAG matches) in document order."""
     max_rows, max_cols = LIMITS["rows"][0], LIMITS["columns"][0]
 
     def too_big(where: str) -> BadFile:
@@ -262,24 +264,8 @@ def _check_dimensions(xml: bytes, sheet: str) -> None:
             raise unreadable("セル番地", text)
         return int(m.group(2)), _col_number(m.group(1).upper().encode())
 
-    tags = _ROW_OR_CELL_PLAIN.findall(xml)  # one pass: every row and cell tag, plain ones numbered
-    plain = [t for t in tags if t[0] or t[1]]
-    if len(plain) == len(tags):  # every row and cell plainly numbered
-        for tag in _DIMENSION_TAG.finditer(xml):
-            for m in _ATTR.finditer(tag.group(1)):
-                for part in (m.group(2) if m.group(2) is not None else m.group(3)).split(b":"):
-                    r, c = ref(part)
-                    if r > max_rows or c > max_cols:
-                        raise too_big(part.decode("utf-8", "replace"))
-        rows = [int(r or n) for r, _, n in plain]
-        letters = [c for _, c, _ in plain if c]
-        top_row = max(rows, default=0)
-        top_col = _col_number(max(letters, key=lambda c: (len(c), c))) if letters else 0
-        if top_row > max_rows or top_col > max_cols:
-            raise too_big(f"{_column_letters(top_col)}{top_row}")
-        return
     row = col = 0
-    for tag in _TAG.finditer(xml):
+    for tag in tags:
         kind = tag.group(1)
         attrs = {m.group(1): m.group(2) if m.group(2) is not None else m.group(3)
                  for m in _ATTR.finditer(tag.group(2))}
@@ -309,6 +295,30 @@ def _column_letters(n: int) -> str:
         n, rem = divmod(n - 1, 26)
         letters = chr(65 + rem) + letters
     return letters or "A"
+
+
+# The one pass over a sheet: every tag that needs a closer look. A row or cell tag written plainly
+# (`<row r="12"`, `<c r="L12"`, as Excel, LibreOffice and xlsxwriter write them) within LIMITS
+# needs none; anything else (another spelling, a namespace prefix, a position beyond the limits),
+# the <dimension> and formula elements (<f>, not a data validation's <formula1>) are found.
+_ROW_OK = "0*" + _not_beyond(str(LIMITS["rows"][0]), "0123456789")
+_COLUMN_OK = _not_beyond(_column_letters(LIMITS["columns"][0]), "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_NOTABLE_TAG = re.compile(f'<(?!c r="{_COLUMN_OK}{_ROW_OK}"|row r="{_ROW_OK}")'
+                          r"(?:[A-Za-z_][\w.-]*:)?(row|c|dimension|f)(?=[\s/>])".encode())
+
+
+def _scan_sheet(xml: bytes, sheet: str) -> set[str]:
+    """Check that a sheet's cells lie within LIMITS (python-calamine allocates the whole rectangle
+    and aborts the process on absurd sizes) and return its formula cells."""
+    notable = list(_NOTABLE_TAG.finditer(xml))
+    kinds = {m.group(1) for m in notable}
+    if kinds & {b"row", b"c"}:  # every position followed, as a reader would
+        _check_positions(sheet, _TAG.finditer(xml))
+    elif b"dimension" in kinds:  # the rows and cells are plain: only the declared extent is left
+        _check_positions(sheet, (_TAG.match(xml, m.start()) for m in notable if m.group(1) == b"dimension"))
+    if b"f" not in kinds:  # most returned sheets have no formula at all
+        return set()
+    return {m.group(1).decode().upper() for m in _FORMULA_CELL.finditer(xml)}
 
 
 def _check_shared_strings(xml: bytes) -> None:

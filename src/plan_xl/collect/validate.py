@@ -5,7 +5,7 @@ Values in, findings out: `validate(book, reg, key, file)` works on a read.Workbo
 register and the signing key and returns a Validation (the fields' values, keyed by FieldKey,
 and the findings). It writes nothing and knows nothing of files around it; the verdict is
 judge's. Extra rules go in RULES (see there): each is a function of the workbook, the register
-and the validation so far that reports through `find`.
+(with its index) and the validation so far that reports through `find`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from ..register.history import stale_findings
 from ..register.model import NOTHING_TO_ADD, FieldKey, Indicator, Lookup, Register, format_number
 from ..workbooks.identity import FORMAT_VERSION, Identity, digest
 from ..workbooks.layout import INPUT_FILL_NAME
-from ..workbooks.xlsx import cell_address
+from ..workbooks.xlsx import column_letter
 from .read import LIMITS, Workbook
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -74,10 +74,11 @@ def parse_number(raw, unit: str = "") -> tuple[float | None, bool]:
 
 
 Find = Callable[..., None]  # find(severity, M.X(...), sheet="", cell="", needs_action=True)
-# Further rules, run after the built-in ones on a signed workbook: rule(book, reg, v, find).
+# Further rules, run after the built-in ones on a signed workbook: rule(book, reg, lookup, v, find),
+# `lookup` the register's index (model.Lookup; read only: thousands of files share it).
 # Add one with `RULES.append(my_rule)` in the module that owns the rule; its messages are catalogue
 # entries (plan_xl.messages), or a Message of its own with a code of its own.
-RULES: list[Callable[[Workbook, Register, Validation, Find], None]] = [read_evaluation]
+RULES: list[Callable[[Workbook, Register, Lookup, Validation, Find], None]] = [read_evaluation]
 
 
 def validate(book: Workbook, reg: Register, key: bytes, file: str, lookup: Lookup | None = None) -> Validation:
@@ -115,7 +116,7 @@ def validate(book: Workbook, reg: Register, key: bytes, file: str, lookup: Looku
     _check_fields(book, ident, inputs, lookup, v, find)
     _check_parts(v, ident, inputs, find)
     for rule in RULES:
-        rule(book, reg, v, find)
+        rule(book, reg, lookup, v, find)
     return v
 
 
@@ -265,14 +266,19 @@ def _check_prefilled(book: Workbook, ident: Identity, inputs: dict, v: Validatio
             find(ERROR, M.V022(sheet=sheet), sheet)
             continue
         current = []
-        for r, row in enumerate(book.values[sheet]):
+        rows = book.values[sheet]
+        letters = [column_letter(c) for c in range(max(map(len, rows), default=0))]
+        for r, row in enumerate(rows, start=1):
             for c, value in enumerate(row):
-                text = _as_text(value)
-                if text != "":
-                    addr = cell_address(r, c)
-                    if (sheet, addr) not in input_cells:
-                        current.append((addr, digest(text), text))
+                if value == "" or value is None:  # most cells of a sheet; read as "" by calamine
+                    continue
+                text = value if value.__class__ is str else _as_text(value)
+                addr = f"{letters[c]}{r}"
+                if text != "" and (sheet, addr) not in input_cells:
+                    current.append((addr, digest(text), text))
         issued = [p.digest for p in prints]
+        if issued == [d for _, d, _ in current]:  # as issued: nothing to align
+            continue
         matcher = difflib.SequenceMatcher(a=issued, b=[d for _, d, _ in current], autojunk=False)
         for op, i1, i2, j1, j2 in matcher.get_opcodes():
             if op == "equal":

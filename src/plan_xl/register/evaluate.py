@@ -29,7 +29,7 @@ from functools import cached_property
 from .. import messages as M
 from ..errors import RegisterError
 from ..findings import ERROR, WARNING, Finding
-from .model import FieldKey, Indicator, Plan, Rating, Register, format_number
+from .model import FieldKey, Indicator, Lookup, Plan, Rating, Register, format_number
 
 RISE, FLAT, FALL = "上昇", "横ばい", "低下"
 MET, NOT_MET = "達成", "未達成"
@@ -392,7 +392,7 @@ def read_evaluation_field(kind: str, raw, reg: Register, find, sheet: str, cell:
     return label
 
 
-def read_evaluation(book, reg: Register, v, find) -> None:
+def read_evaluation(book, reg: Register, lookup: Lookup, v, find) -> None:
     """collect's rule (collect/validate.RULES): read the department's 変動要因 and 自己評価 cells
     into `v.extras`, and ask in a 注意 for a reason an actual needs and does not have."""
     located = {}
@@ -402,21 +402,18 @@ def read_evaluation(book, reg: Register, v, find) -> None:
             sheet, cell = located[key] = book.scan.names.get(spec.name, (spec.sheet, spec.cell))
             v.extras[key] = read_evaluation_field(key.kind, book.cell(sheet, cell), reg, find, sheet, cell)
     if any(k.kind == "reason" for k in located):
-        ask_reasons(v, reg, located, find)
+        ask_reasons(v, reg, lookup, located, find)
 
 
-def ask_reasons(v, reg: Register, located: dict, find) -> None:
+def ask_reasons(v, reg: Register, lookup: Lookup, located: dict, find) -> None:
     """A 注意 at the 変動要因 cell of each actual that moved a lot, or the wrong way, without a
     reason (templates issued before the 変動要因 cell existed are not asked)."""
-    wanted = {(k.target, k.year - 1) for k in v.numbers}
-    actuals = {(a.indicator_id, a.year): a for a in reg.actuals if (a.indicator_id, a.year) in wanted}
-    indicators = {i.id: i for p in reg.plans for i in p.indicators}
     for key, value in v.numbers.items():
         reason_key = FieldKey("reason", key.target, key.year)
         if value is None or reason_key not in located or v.extras.get(reason_key):
             continue
-        ind = indicators[key.target]
-        previous = previous_value(actuals, ind, key.year, reg.period[0])
+        ind = lookup.indicators[key.target]
+        previous = previous_value(lookup.actuals_of.get(ind.id, {}), ind, key.year, reg.period[0])
         why = reason_needed(ind, previous, value, reg.reason_threshold)
         if why:
             label = "現況値" if key.year == reg.period[0] else "前年度"

@@ -602,9 +602,11 @@ class Register:
     def contributions_of(self, plan: Plan, section: int, year: int) -> list[Contribution]:
         """The co-owners' recorded parts of one progress row, in the order the plan names them."""
         order = {d: n for n, d in enumerate(plan.departments)}
-        return sorted((c for c in self.contributions
-                       if (c.plan_id, c.section, c.year) == (plan.id, section, year)),
-                      key=lambda c: (order.get(c.department, len(order)), c.department))
+        if self._index is not None:
+            rows = self._index.contributions_by_row.get((plan.id, section, year), [])
+        else:
+            rows = [c for c in self.contributions if (c.plan_id, c.section, c.year) == (plan.id, section, year)]
+        return sorted(rows, key=lambda c: (order.get(c.department, len(order)), c.department))
 
     def reference_only(self) -> set[str]:
         """Departments named as 所管課 that own no field at all: sent their items for
@@ -621,8 +623,8 @@ class Register:
     def accepted_departments(self, year: int) -> set[str]:
         """Departments with an accepted submission for `year`, by their current name (a return
         accepted under an old name, now an alias, counts for the renamed department)."""
-        return {self.department_name(s.department) or s.department
-                for s in self.submissions if s.year == year}
+        names = self._index.departments if self._index is not None else name_index(self.departments)
+        return {names.get(name_key(d)) or d for d in {s.department for s in self.submissions if s.year == year}}
 
     def reported_years(self) -> list[int]:
         if self._index is not None:
@@ -637,6 +639,16 @@ class Register:
             if y not in done:
                 return y
         return self.period[-1] + 1
+
+
+def name_index(departments: list[Department]) -> dict[str, str]:
+    """name_key of every department name and alias -> the department's name (the first
+    department in register order wins, as in Register.department_name)."""
+    out: dict[str, str] = {}
+    for d in departments:
+        for n in [d.name, *d.aliases]:
+            out.setdefault(name_key(n), d.name)
+    return out
 
 
 class Lookup:
@@ -656,10 +668,10 @@ class Lookup:
         self.memo: dict = {}  # values derived from the whole register (layout.input_height)
         self.progress = _first(reg.progress, lambda pr: (pr.plan_id, pr.section, pr.year))
         self.contributions = _first(reg.contributions, lambda c: (c.plan_id, c.section, c.year, c.department))
-        self.departments: dict[str, str] = {}
-        for d in reg.departments:
-            for n in [d.name, *d.aliases]:
-                self.departments.setdefault(name_key(n), d.name)
+        self.contributions_by_row: dict[tuple[str, int, int], list[Contribution]] = {}  # in register order
+        for c in reg.contributions:
+            self.contributions_by_row.setdefault((c.plan_id, c.section, c.year), []).append(c)
+        self.departments = name_index(reg.departments)
         self.submissions = {s.sha256: s for s in reg.submissions}
         self.by_department_year: dict[tuple[str, int], list[Submission]] = {}
         for s in reg.submissions:

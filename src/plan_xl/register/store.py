@@ -374,6 +374,8 @@ class _Row:
 
     def number(self, header: str, required: bool = True) -> float | None:
         v = self.values.get(header)
+        if type(v) is float:  # nearly every number cell, as calamine reads it
+            return v
         if v in ("", None) and not required:
             return None
         if isinstance(v, bool) or isinstance(v, (dt.date, dt.datetime, dt.time, dt.timedelta)):
@@ -385,6 +387,9 @@ class _Row:
             raise CellError(header, M.S006(header=header, shown=shown)) from None
 
     def integer(self, header: str, required: bool = True) -> int | None:
+        v = self.values.get(header)
+        if type(v) is float and v.is_integer():  # a year, a section: the common case
+            return int(v)
         v = self.number(header, required)
         if v is None:
             return None
