@@ -346,14 +346,16 @@ def _evaluation(book, fmt, reg: Register, ev: Evaluation) -> None:
     fallen = ev.fallen()
     ws.write_string(r + 1, 0, f"評価が前年度より低下した実施計画（{len(fallen)}件）", fmt.heading)
     r += 2
-    rows = [_plan_line(ev, p) for p in fallen]
+    reasons: dict[str, list[str]] = {}  # per plan: one pass over the indicators, not one per fallen item
+    for i in ev.indicators:
+        if i.reason:
+            reasons.setdefault(i.indicator.plan_id, []).append(f"{i.indicator.name}: {i.reason}")
+    rows = [_plan_line(p, reasons.get(p.plan.id, [])) for p in fallen]
     r = _small_table(ws, fmt, widths, r, ["計画ID", "実施計画名", "所管課", "前年度", "評価", "根拠", "変動要因"],
                      rows or [["", "評価が低下した実施計画はありません。", "", "", "", "", ""]])
 
 
-def _plan_line(ev: Evaluation, p) -> list:
-    reasons = [f"{i.indicator.name}: {i.reason}" for i in ev.indicators
-               if i.indicator.plan_id == p.plan.id and i.reason]
+def _plan_line(p, reasons: list[str]) -> list:
     return [p.plan.id, p.plan.name, "、".join(p.plan.departments), p.previous_rating, p.rating,
             p.basis, "\n".join(reasons)]
 
