@@ -53,8 +53,8 @@ class _DeflatingText(StringIO):
 
 class _Utf8(bytes):
     """A part's text as UTF-8 bytes: all xlsxwriter does with `getvalue()` is `.encode("utf-8")`
-    and zip the result, so the text is never decoded only to be encoded again (a large sheet
-    would be held three times over, ~14 MB at 1,000 plans)."""
+    and zip the result, so the text is never decoded only to be encoded again (the largest
+    sheet, 集計, held twice more while it is zipped)."""
 
     def encode(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
         if encoding.lower().replace("-", "") != "utf8":
@@ -106,8 +106,9 @@ def new_workbook(target: Path | BinaryIO, title: str, created: dt.datetime = FIX
     """An xlsxwriter workbook that writes text as text. Built in memory: no temporary file per
     sheet (the outputs are a few MB at most); `in_memory=False` for one that grows without bound
     (the register, with every past submission; the report, a sheet per plan item), whose sheets
-    are then deflated as they are written instead of being held whole, as text, until the zip is
-    written (they went through temporary files before: as small, slower). The document time is
+    are then deflated as each is complete instead of being held whole, as text, until the zip is
+    written (through xlsxwriter's temporary files instead: 1,000 plans × 10 years ~6 % less
+    memory, 15-25 % more time). The document time is
     `created`, never the clock's, unless a caller passes it: the same input gives the same file."""
     book = _Workbook(str(target) if isinstance(target, Path) else target, {**SAFE_OPTIONS, "in_memory": True},
                      compact=not in_memory)
