@@ -71,11 +71,11 @@ def child_record(departments: int, plans: int, years: int, out: str, log: str) -
 
 
 def child_replay(log: str, out: str) -> dict:
-    calls = load(Path(log))
+    program = load(Path(log))  # compiled before the timing
     shutil.rmtree(out, ignore_errors=True)
     Path(out).mkdir(parents=True)
     start = time.perf_counter()
-    paths = replay(calls, Path(out))
+    paths = replay(program, Path(out))
     return {"seconds": time.perf_counter() - start, "files": len(paths)}
 
 
