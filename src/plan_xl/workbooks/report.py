@@ -58,7 +58,7 @@ from ..register.evaluate import (  # noqa: F401 - the rate rules live in evaluat
 from ..register.history import as_of, describe_change_row
 from ..register.model import Actual, Indicator, Lookup, Plan, Register, Section
 from .layout import FONT, FONT_SIZE, Styles, amount_format, draw_plan, sheet_name, text_height
-from .xlsx import FIXED_TIME, collector_paused, new_workbook, print_a4
+from .xlsx import FIXED_TIME, collector_paused, finish_sheet, new_workbook, print_a4
 
 COVER, TOC, SUMMARY, CHARTS = "表紙", "目次", "集計", "グラフ"
 EVALUATION = "評価"
@@ -218,8 +218,9 @@ def _write(book: Workbook, reg: Register, year: int, issued: dt.date | None,
     styles = Styles(book)
     years = report_years(reg, year)
     for plan in reg.plans:
-        draw_plan(book, styles, reg, plan, years, missing=lambda owner, y: (
+        ws, _, _ = draw_plan(book, styles, reg, plan, years, missing=lambda owner, y: (
             "（修正待ち）" if y == year and owner in returned else "（未提出）"))
+        finish_sheet(book, ws)  # written now: a thousand sheets' cells are not held until close
 
 
 class _Formats:

@@ -9,8 +9,10 @@ becomes a formula, a link or a number (tests/test_house.py checks that no module
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gc
 import zlib
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from io import StringIO
@@ -99,6 +101,25 @@ class _Workbook(xlsxwriter.Workbook):
             raise DuplicateWorksheetName(f"Sheetname '{name}', with case ignored, is already in use.")
         taken.add(name.lower())
         return name
+
+
+def finish_sheet(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
+    """`ws` will not change again: in a compact workbook its XML is written (deflated) now and
+    its cells let go, instead of every sheet's cells being held until the workbook is closed
+    (most of a report's memory: a sheet per plan item). Only for a sheet whose cells nothing
+    reads at close: no chart plots them, and it is not the sheet the workbook opens on."""
+    if not (isinstance(book, _Workbook) and book.compact) or ws.selected or ws.active:
+        return
+    part = _DeflatingText()
+    ws._set_xml_writer(part)
+    ws._assemble_xml_file()
+    part.finish()
+    ws.table, ws.merge, ws.merged_cells, ws.row_info = defaultdict(dict), [], {}, {}
+    ws._assemble_xml_file = functools.partial(_write_finished, ws, part)
+
+
+def _write_finished(ws: Worksheet, part: _DeflatingText) -> None:
+    ws.fh.write(part.getvalue().decode("utf-8"))  # into the part the packager gives it at close
 
 
 def new_workbook(target: Path | BinaryIO, title: str, created: dt.datetime = FIXED_TIME,
