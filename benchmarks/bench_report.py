@@ -12,9 +12,10 @@ not timed. Time is the write alone (the register, or the recorded calls, loaded 
 timed), memory the peak RSS of the child's process tree (sampled from /proc, never below its
 own high-water mark), register included, as the CLI would hold it; "writing MB" is what the
 write adds to the child's memory (its peak minus its size before the write), for plan-xl and for
-the replay (whose whole peak would count the call log it holds). 5,000 plans × 10 years is
-left out of the default sizes (minutes and > 1 GB); ask for it with --plans 5000 --years 10. Targets (issue 16): 1,000 plans × 10 years ≤ 1.5× bare and ≤ 150 MB; time per
-plan flat within 15 % from 20 to 5,000 plans.
+the replay (whose whole peak would count the call log it holds; it keeps every part and cell
+until the close, see replay.py). 5,000 plans × 10 years is left out of the default sizes
+(minutes and > 1 GB); ask for it with --plans 5000 --years 10. Targets (issue 16): 1,000 plans
+× 10 years ≤ 1.5× bare and ≤ 150 MB; time per plan flat within 15 % from 20 to 5,000 plans.
 """
 
 from __future__ import annotations

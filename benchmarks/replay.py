@@ -15,6 +15,11 @@ objects (a format, a chart) are logged as references (`Ref`), also inside dicts 
 conditional format's "format"). Anything the recorder cannot replay exactly fails loudly
 (`RecordError`): reading an attribute that is not a method, setting one, calling a private
 method, an argument or a result of a type it does not know.
+
+The replay is a floor for time, not for memory: it keeps xlsxwriter's in-memory parts and every
+sheet's cells until the close (plan-xl's report deflates its parts and lets each plan sheet go
+once drawn: `xlsx.finish_sheet`, which leaves a recorded run's proxies alone, so the recorded
+file, compared with the replayed one byte for byte, holds every sheet to the end as well).
 """
 
 from __future__ import annotations
