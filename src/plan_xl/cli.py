@@ -342,7 +342,9 @@ def collect(ctx: Context, paths, zip_passwords) -> None:
       plan-xl collect --zip-password 別メールのパスワード
     """
     ctx.workspace.require()
-    require_clean(ctx.workspace.load(), "取り込み")
+    stamp = ctx.workspace.register_stamp()  # before loading: a write in between makes collect load again
+    reg = ctx.workspace.load()
+    require_clean(reg, "取り込み")
     paths = list(paths) or [ctx.workspace.inbox]
     ask = None
     if sys.stdin.isatty():
@@ -351,7 +353,7 @@ def collect(ctx: Context, paths, zip_passwords) -> None:
                                 default="", show_default=False, hide_input=True, err=True) or None
     gathered = gather(paths, Opener(list(zip_passwords), ask))
     with _progress(ctx, len(gathered[0]), "確認中") as progress:
-        result = run_collect(ctx.workspace, paths, gathered=gathered, progress=progress)
+        result = run_collect(ctx.workspace, paths, gathered=gathered, progress=progress, loaded=(reg, stamp))
     _print_collect(ctx, result, paths)
     sys.exit(result.exit_code)
 

@@ -148,6 +148,12 @@ class Workspace:
         self.require()
         return load_register(self.register_path)
 
+    def register_stamp(self) -> tuple[int, int, int]:
+        """What changes whenever the register file is written (it is always replaced whole):
+        a register loaded with this stamp is still the one on disk while the stamp is the same."""
+        st = self.register_path.stat()
+        return st.st_mtime_ns, st.st_size, st.st_ino
+
 
 def init_workspace(root: Path) -> list[Path]:
     """Create a working folder (`plan-xl init`, `plan-xl demo`): folder layout, the register,

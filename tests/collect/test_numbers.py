@@ -119,7 +119,7 @@ def test_a_rule_added_to_validation_reports_like_the_built_in_ones(ws, monkeypat
 
     ask = Message(WARNING, "{target} の変動要因を確認してください。", code="X001")  # the rule's own message
 
-    def every_actual_needs_a_reason(book, reg, v, find):
+    def every_actual_needs_a_reason(book, reg, lookup, v, find):
         for key, value in v.numbers.items():
             if value is not None:
                 find(WARNING, ask(target=key.target), needs_action=True)

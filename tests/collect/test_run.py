@@ -29,7 +29,7 @@ from plan_xl.collect import collect
 from plan_xl.collect.feedback import ERROR_FILL
 from plan_xl.register.evaluate import self_rating_choice
 from plan_xl.register.model import FieldKey, Provenance
-from plan_xl.register.store import load_register
+from plan_xl.register.store import load_register, save_register
 
 DX = "DX戦略課"  # owns text fields, a percentage and counts, and shares sheets with two others
 JINJI = "人事課"
@@ -461,3 +461,20 @@ def test_lock_files_and_hidden_files_are_skipped_with_a_message(ws):
     assert any(".dx.xlsx" in line and "隠しファイル" in line for line in skipped)
     assert "ファイル 1 件" in out.output
 
+
+
+@pytest.mark.parametrize("written_since", [False, True])
+def test_the_register_the_caller_checked_is_merged_into_unless_it_was_written_since(ws, written_since):
+    """`plan-xl collect` loads and checks the register before gathering; collect uses that one
+    under the lock when the file is unchanged, and loads it again when anything wrote it since."""
+    stamp, reg = ws.register_stamp(), ws.load()
+    if written_since:
+        save_register(load_register(ws.register_path), ws.register_path, ws.backups)
+    template = ws.template_path(YEAR, DX)
+    drop(ws, "dx.xlsx", fill(template, typical_values(reg, identity(template))))
+
+    [r] = collect(ws, loaded=(reg, stamp)).results
+
+    assert r.verdict == "受理"
+    assert len(reg.submissions) == (0 if written_since else 1)  # merged into the object it was given
+    assert len(load_register(ws.register_path).submissions) == 1  # and saved, either way

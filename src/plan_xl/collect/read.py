@@ -310,12 +310,17 @@ _NOTABLE_TAG = re.compile(f'<(?!c r="{_COLUMN_OK}{_ROW_OK}"|row r="{_ROW_OK}")'
 def _scan_sheet(xml: bytes, sheet: str) -> set[str]:
     """Check that a sheet's cells lie within LIMITS (python-calamine allocates the whole rectangle
     and aborts the process on absurd sizes) and return its formula cells."""
-    notable = list(_NOTABLE_TAG.finditer(xml))
-    kinds = {m.group(1) for m in notable}
-    if kinds & {b"row", b"c"}:  # every position followed, as a reader would
-        _check_positions(sheet, _TAG.finditer(xml))
-    elif b"dimension" in kinds:  # the rows and cells are plain: only the declared extent is left
-        _check_positions(sheet, (_TAG.match(xml, m.start()) for m in notable if m.group(1) == b"dimension"))
+    kinds, dimensions = set(), []
+    for m in _NOTABLE_TAG.finditer(xml):
+        kinds.add(m.group(1))
+        if m.group(1) == b"dimension":
+            dimensions.append(m.start())
+        elif m.group(1) != b"f":  # an odd row or cell: every position is followed below
+            _check_positions(sheet, _TAG.finditer(xml))
+            kinds.add(b"f")  # not searched further: the formula search decides
+            break
+    else:  # every row and cell plain: only the declared extent is left
+        _check_positions(sheet, filter(None, (_TAG.match(xml, start) for start in dimensions)))
     if b"f" not in kinds:  # most returned sheets have no formula at all
         return set()
     return {m.group(1).decode().upper() for m in _FORMULA_CELL.finditer(xml)}

@@ -44,11 +44,14 @@ class CollectResult:
 def collect(ws: Workspace, paths: list[Path] | None = None, progress: Progress | None = None,
             now: dt.datetime | None = None, opener: Opener | None = None,
             gathered: tuple[list[Received], list[tuple[Path, str]]] | None = None,
-            start_method: str | None = None) -> CollectResult:
+            start_method: str | None = None,
+            loaded: tuple[Register, tuple[int, int, int]] | None = None) -> CollectResult:
     """Judge every file under `paths` (default: the inbox), archive them, merge the accepted
     ones, record the verdicts and write the status workbook, correction copies and a run log.
     `gathered`: the result of gather() when the caller has already run it (the CLI counts);
-    `progress` is told of each file judged and of anything a person must read."""
+    `progress` is told of each file judged and of anything a person must read; `loaded`: the
+    register the caller loaded (and checked) with its Workspace.register_stamp(), used when the
+    file is still the same once the lock is held (else the register is loaded again)."""
     now = now or dt.datetime.now()
     progress = progress or Progress()
     ws.require()
@@ -62,7 +65,7 @@ def collect(ws: Workspace, paths: list[Path] | None = None, progress: Progress |
         ws.inbox.mkdir(parents=True, exist_ok=True)
     items, skipped = gathered or gather(paths or [ws.inbox], opener)
     with RegisterLock(ws.workbooks / ".register.lock", notice=progress.notice):
-        reg = ws.load()
+        reg = loaded[0] if loaded and loaded[1] == ws.register_stamp() else ws.load()
         year = ws.cycle_year(reg)
         results = judge_all(items, Judge(reg, key, year, ledger.issued_templates(ws), ws.archive), progress,
                             start_method)

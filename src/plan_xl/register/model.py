@@ -407,6 +407,7 @@ class Register:
     extra_columns: dict = field(default_factory=dict, repr=False, compare=False)
     # The Lookup of an `indexed()` block; never copied or pickled (a copy is changed freely).
     _index: Lookup | None = field(default=None, init=False, repr=False, compare=False)
+    _names: tuple | None = field(default=None, init=False, repr=False, compare=False)  # department_name's
 
     def __getstate__(self):
         return {**self.__dict__, "_index": None}
@@ -498,11 +499,11 @@ class Register:
         """The canonical department name for a printed name or alias, or None."""
         if self._index is not None:
             return self._index.department_name(text)
-        key = name_key(text)
-        for d in self.departments:
-            if key in {name_key(n) for n in [d.name, *d.aliases]}:
-                return d.name
-        return None
+        # the name index, rebuilt whenever a name or alias differs from those it was built from
+        names = [(d.name, *d.aliases) for d in self.departments]
+        if self._names is None or self._names[0] != names:
+            self._names = (names, name_index(self.departments))
+        return self._names[1].get(name_key(text))
 
     def department(self, name: str) -> Department:
         canonical = self.department_name(name)
