@@ -108,7 +108,7 @@ def finish_sheet(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
     its cells let go, instead of every sheet's cells being held until the workbook is closed
     (most of a report's memory: a sheet per plan item). Only for a sheet whose cells nothing
     reads at close: no chart plots them, and it is not the sheet the workbook opens on."""
-    if not (isinstance(book, _Workbook) and book.compact) or ws.selected or ws.active:
+    if not (isinstance(book, xlsxwriter.Workbook) and getattr(book, "compact", False)) or ws.selected or ws.active:
         return
     part = _DeflatingText()
     ws._set_xml_writer(part)
