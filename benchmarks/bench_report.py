@@ -1,15 +1,21 @@
-"""Benchmark `build_report` against bare xlsxwriter writing the same cells (no formats, merges,
-row heights or charts), at 20 / 200 / 1,000 / 5,000 plans with 1 and 10 reported years.
+"""Benchmark `build_report` against two bare-xlsxwriter peers, at 20 / 200 / 1,000 / 5,000 plans
+with 1 and 10 reported years: "cells only" writes the same cell values (no formats, merges, row
+heights or charts); "same workbook" replays every xlsxwriter call plan-xl made (replay.py), the
+floor for writing the same file.
 
     python benchmarks/bench_report.py          # 20 / 200 / 1,000 / 5,000 plans × 1 year, 20 / 200 / 1,000 × 10
     python benchmarks/bench_report.py --plans 1000 --years 10
 
-Each measurement runs in a fresh child process, the two writers interleaved (report, bare,
-report, bare … with --repeat); time is the write alone (the register is built first, not
+Each measurement runs in a fresh child process, the writers interleaved (report, cells only,
+replay, report … with --repeat); the calls are recorded once per size in a child of their own,
+not timed. Time is the write alone (the register, or the recorded calls, loaded first, not
 timed), memory the peak RSS of the child's process tree (sampled from /proc, never below its
-own high-water mark), register included, as the CLI would hold it. 5,000 plans × 10 years is
-left out of the default sizes (minutes and > 1 GB); ask for it with --plans 5000 --years 10. Targets (issue 16): 1,000 plans × 10 years ≤ 1.5× bare and ≤ 150 MB; time per
-plan flat within 15 % from 20 to 5,000 plans.
+own high-water mark), register included, as the CLI would hold it; "writing MB" is what the
+write adds to plan-xl's memory (its peak minus its size before the write). The replay's memory
+is not printed: it holds the compiled call log, and keeps every part and cell until the close
+(replay.py). 5,000 plans × 10 years is left out of the default sizes
+(minutes and > 1 GB); ask for it with --plans 5000 --years 10. Targets (issue 16): 1,000 plans
+× 10 years ≤ 1.5× bare and ≤ 150 MB; time per plan flat within 15 % from 20 to 5,000 plans.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from replay import differences, load, recording, replay, save  # noqa: E402
 from synthetic import (  # noqa: E402
     YEAR,
     add_history,
@@ -43,9 +50,33 @@ def child_report(plans: int, years: int, path: str) -> dict:
     from plan_xl.workbooks.report import build_report
 
     reg = register(plans, years)
+    before = rss_mb()
     start = time.perf_counter()
     build_report(reg, YEAR, Path(path))
-    return {"seconds": time.perf_counter() - start, "plans": len(reg.plans)}
+    return {"seconds": time.perf_counter() - start, "plans": len(reg.plans), "write_mb": self_peak()["peak_mb"] - before}
+
+
+def rss_mb() -> float:
+    """The resident memory now: what the writing adds is the peak minus this."""
+    status = Path("/proc/self/status").read_text()
+    return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")) / 1024
+
+
+def child_record(plans: int, years: int, path: str, log: str) -> dict:
+    from plan_xl.workbooks.report import build_report
+
+    reg = register(plans, years)
+    with recording() as rec:
+        build_report(reg, YEAR, Path(path))
+    return {"calls": save(rec, Path(log))}
+
+
+def child_replay(log: str, out: str) -> dict:
+    program = load(Path(log))  # compiled before the timing
+    Path(out).mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    replay(program, Path(out))
+    return {"seconds": time.perf_counter() - start}
 
 
 def child_bare(path: str, out: str) -> dict:
@@ -53,6 +84,10 @@ def child_bare(path: str, out: str) -> dict:
     start = time.perf_counter()
     write_bare(cells, Path(out))
     return {"seconds": time.perf_counter() - start, "cells": sum(len(v) for v in cells.values())}
+
+
+CHILDREN = {"report": lambda a: child_report(int(a[0]), int(a[1]), a[2]), "bare": lambda a: child_bare(*a),
+            "record": lambda a: child_record(int(a[0]), int(a[1]), a[2], a[3]), "replay": lambda a: child_replay(*a)}
 
 
 def main() -> None:
@@ -65,30 +100,43 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         kind, *rest = args.child
-        out = child_report(int(rest[0]), int(rest[1]), rest[2]) if kind == "report" else child_bare(*rest)
-        print(json.dumps({**out, **self_peak()}))
+        print(json.dumps({**CHILDREN[kind](rest), **self_peak()}))
         return
     print(f"# bench_report — {machine()}")
-    print("| plans | years | build_report s | ms/plan | peak MB | bare xlsxwriter s | peak MB | ratio |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| plans | years | build_report s | ms/plan | peak MB | cells only s | peak MB | vs cells only "
+          "| same workbook s | vs same workbook | writing MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for years in args.years or [1, 10]:
             for plans in args.plans or ([20, 200, 1000, 5000] if years == 1 else [20, 200, 1000]):
-                report, bare = [], []
-                path = str(Path(tmp) / f"report{plans}_{years}.xlsx")
-                for _ in range(args.repeat):
-                    report.append(run_measured([__file__, "--child", "report", str(plans), str(years), path]))
-                    bare.append(run_measured([__file__, "--child", "bare", path, str(Path(tmp) / "bare.xlsx")]))
-                r = statistics.median(x["seconds"] for x in report)
-                b = statistics.median(x["seconds"] for x in bare)
-                rows.append({"plans": plans, "years": years, "seconds": r, "ms_per_plan": 1000 * r / plans,
-                             "peak_mb": max(x["tree_peak_mb"] for x in report), "bare_s": b,
-                             "bare_peak_mb": max(x["tree_peak_mb"] for x in bare), "ratio": r / b})
-                print(f"| {plans:,} | {years} | {r:.2f} | {1000 * r / plans:.2f} | {rows[-1]['peak_mb']:.0f} | "
-                      f"{b:.2f} | {rows[-1]['bare_peak_mb']:.0f} | {r / b:.2f}× |", flush=True)
+                rows.append(measure(plans, years, args.repeat, Path(tmp)))
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": machine(), "rows": rows}, ensure_ascii=False))
+
+
+def measure(plans: int, years: int, repeat: int, tmp: Path) -> dict:
+    """One size: the calls recorded once, then report / cells only / replay interleaved."""
+    path, recorded, log = tmp / f"report{plans}_{years}.xlsx", tmp / "recorded.xlsx", tmp / "calls.pickle"
+    calls = run_measured([__file__, "--child", "record", str(plans), str(years), str(recorded), str(log)])["calls"]
+    report, bare, same = [], [], []
+    for _ in range(repeat):
+        report.append(run_measured([__file__, "--child", "report", str(plans), str(years), str(path)]))
+        bare.append(run_measured([__file__, "--child", "bare", str(path), str(tmp / "bare.xlsx")]))
+        same.append(run_measured([__file__, "--child", "replay", str(log), str(tmp / "replay")]))
+    differ = differences(recorded, tmp / "replay" / "0.xlsx")
+    if differ:  # the peer must be the same workbook, or its figure means nothing
+        raise SystemExit(f"the replayed workbook differs from plan-xl's in {differ}")
+    r, b, s = (statistics.median(x["seconds"] for x in runs) for runs in (report, bare, same))
+    row = {"plans": plans, "years": years, "seconds": r, "ms_per_plan": 1000 * r / plans,
+           "peak_mb": max(x["tree_peak_mb"] for x in report), "bare_s": b,
+           "bare_peak_mb": max(x["tree_peak_mb"] for x in bare), "ratio": r / b,
+           "replay_s": s, "replay_ratio": r / s, "calls": calls,
+           "write_mb": max(x["write_mb"] for x in report)}
+    print(f"| {plans:,} | {years} | {r:.2f} | {1000 * r / plans:.2f} | {row['peak_mb']:.0f} | "
+          f"{b:.2f} | {row['bare_peak_mb']:.0f} | {r / b:.2f}× | {s:.2f} | {r / s:.2f}× | "
+          f"{row['write_mb']:.0f} |", flush=True)
+    return row
 
 
 if __name__ == "__main__":

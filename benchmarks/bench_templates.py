@@ -1,12 +1,14 @@
-"""Benchmark `generate_templates` against bare single-process xlsxwriter writing the same cells
-(no formats, merges, validation, protection or names), at 16 / 150 / 200 / 500 departments ×
-10 plans, with 1 and 10 reported years.
+"""Benchmark `generate_templates` against two bare single-process xlsxwriter peers, at 16 / 150 /
+200 / 500 departments × 10 plans, with 1 and 10 reported years: "cells only" writes the same
+cell values (no formats, merges, validation, protection or names); "same workbook" replays every
+xlsxwriter call plan-xl made (replay.py), the floor for writing the same files in one process.
 
     python benchmarks/bench_templates.py      # 16 / 150 / 200 / 500 departments × 1 year, 16 / 200 × 10
     python benchmarks/bench_templates.py --departments 200 --years 1
 
-Each measurement runs in a fresh child process, the two interleaved; time is the writing alone
-(register built first, not timed), memory the peak RSS of the child's whole process tree
+Each measurement runs in a fresh child process, the three interleaved; the calls are recorded
+once per size (in one process, not timed). Time is the writing alone (register, or the recorded
+calls, loaded first, not timed), memory the peak RSS of the child's whole process tree
 (generate_templates may use worker processes). Targets (issue 16): 200 × 10 ≤ 1.25× bare
 single-process xlsxwriter; time per department flat within 15 % from 16 to 500 departments.
 """
@@ -24,6 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from replay import differences, load, recording, replay, save  # noqa: E402
 from synthetic import (  # noqa: E402
     YEAR,
     add_history,
@@ -36,17 +39,44 @@ from synthetic import (  # noqa: E402
 )
 
 
-def child_templates(departments: int, plans: int, years: int, out: str) -> dict:
-    from plan_xl.workbooks.templates import TemplateOptions, generate_templates
+def templates_setup(departments: int, plans: int, years: int):
+    """The register and the options of one size."""
+    from plan_xl.workbooks.templates import TemplateOptions
 
     reg = add_history(templates_register(departments, plans), years, YEAR - 1)
     reg.meta["plan_end"] = str(max(YEAR, int(reg.meta["plan_end"])))
-    opts = TemplateOptions(YEAR, dt.date(YEAR + 1, 5, 31), issued=dt.datetime(YEAR + 1, 4, 1))
+    return reg, TemplateOptions(YEAR, dt.date(YEAR + 1, 5, 31), issued=dt.datetime(YEAR + 1, 4, 1))
+
+
+def child_templates(departments: int, plans: int, years: int, out: str) -> dict:
+    from plan_xl.workbooks.templates import generate_templates
+
+    reg, opts = templates_setup(departments, plans, years)
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
     paths = generate_templates(reg, opts, b"k" * 32, Path(out))
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "files": len(paths), "kib": sum(p.stat().st_size for p in paths) / len(paths) / 1024}
+
+
+def child_record(departments: int, plans: int, years: int, out: str, log: str) -> dict:
+    """The calls of every template, written one after the other in this process."""
+    from plan_xl.workbooks import templates
+
+    reg, opts = templates_setup(departments, plans, years)
+    templates.PARALLEL_FROM = 10**9  # no workers: the recorder sees every workbook
+    with recording() as rec:
+        paths = templates.generate_templates(reg, opts, b"k" * 32, Path(out))
+    return {"calls": save(rec, Path(log)), "paths": [str(p) for p in paths]}
+
+
+def child_replay(log: str, out: str) -> dict:
+    program = load(Path(log))  # compiled before the timing
+    shutil.rmtree(out, ignore_errors=True)
+    Path(out).mkdir(parents=True)
+    start = time.perf_counter()
+    paths = replay(program, Path(out))
+    return {"seconds": time.perf_counter() - start, "files": len(paths)}
 
 
 def child_bare(folder: str, out: str) -> dict:
@@ -56,6 +86,11 @@ def child_bare(folder: str, out: str) -> dict:
     for k, cells in enumerate(books):
         write_bare(cells, Path(out) / f"{k}.xlsx")
     return {"seconds": time.perf_counter() - start, "files": len(books)}
+
+
+CHILDREN = {"templates": lambda a: child_templates(int(a[0]), int(a[1]), int(a[2]), a[3]),
+            "record": lambda a: child_record(int(a[0]), int(a[1]), int(a[2]), a[3], a[4]),
+            "replay": lambda a: child_replay(*a), "bare": lambda a: child_bare(*a)}
 
 
 def main() -> None:
@@ -69,34 +104,46 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         kind, *rest = args.child
-        out = (child_templates(int(rest[0]), int(rest[1]), int(rest[2]), rest[3]) if kind == "templates"
-               else child_bare(*rest))
-        print(json.dumps({**out, **self_peak()}))
+        print(json.dumps({**CHILDREN[kind](rest), **self_peak()}))
         return
     print(f"# bench_templates — {machine()}")
     print("| departments × plans | years | generate_templates s | ms/department | tree peak MB "
-          "| bare xlsxwriter s | ratio |")
-    print("|---|---|---|---|---|---|---|")
+          "| cells only s | vs cells only | same workbook s | vs same workbook |")
+    print("|---|---|---|---|---|---|---|---|---|")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for years in args.years or [1, 10]:
             for deps in args.departments or ([16, 150, 200, 500] if years == 1 else [16, 200]):
-                gen, bare = [], []
-                folder = str(Path(tmp) / "templates")
-                for _ in range(args.repeat):
-                    gen.append(run_measured([__file__, "--child", "templates", str(deps), str(args.plans),
-                                             str(years), folder]))
-                    shutil.rmtree(Path(tmp) / "bare", ignore_errors=True)
-                    bare.append(run_measured([__file__, "--child", "bare", folder, str(Path(tmp) / "bare")]))
-                g = statistics.median(x["seconds"] for x in gen)
-                b = statistics.median(x["seconds"] for x in bare)
-                rows.append({"departments": deps, "plans": args.plans, "years": years, "seconds": g,
-                             "ms_per_department": 1000 * g / deps, "peak_mb": max(x["tree_peak_mb"] for x in gen),
-                             "pss_mb": max(x["tree_pss_mb"] for x in gen), "bare_s": b, "ratio": g / b})
-                print(f"| {deps} × {args.plans} | {years} | {g:.2f} | {1000 * g / deps:.1f} | "
-                      f"{rows[-1]['peak_mb']:.0f} | {b:.2f} | {g / b:.2f}× |", flush=True)
+                rows.append(measure(deps, args.plans, years, args.repeat, Path(tmp)))
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": machine(), "rows": rows}, ensure_ascii=False))
+
+
+def measure(deps: int, plans: int, years: int, repeat: int, tmp: Path) -> dict:
+    """One size: the calls recorded once, then templates / cells only / replay interleaved."""
+    folder, recorded, log = tmp / "templates", tmp / "recorded", tmp / "calls.pickle"
+    shutil.rmtree(recorded, ignore_errors=True)
+    size = [str(deps), str(plans), str(years)]
+    record = run_measured([__file__, "--child", "record", *size, str(recorded), str(log)])
+    gen, bare, same = [], [], []
+    for _ in range(repeat):
+        gen.append(run_measured([__file__, "--child", "templates", *size, str(folder)]))
+        shutil.rmtree(tmp / "bare", ignore_errors=True)
+        bare.append(run_measured([__file__, "--child", "bare", str(folder), str(tmp / "bare")]))
+        same.append(run_measured([__file__, "--child", "replay", str(log), str(tmp / "replay")]))
+    written = [Path(p) for p in record["paths"]]  # in the order they were written
+    replayed = sorted((tmp / "replay").glob("*.xlsx"), key=lambda p: int(p.stem))
+    differ = [d for p, q in zip(written, replayed, strict=True) for d in differences(p, q)]
+    if differ:  # the peer must be the same workbooks, or its figure means nothing
+        raise SystemExit(f"the replayed templates differ from plan-xl's in {differ[:5]}")
+    g, b, s = (statistics.median(x["seconds"] for x in runs) for runs in (gen, bare, same))
+    row = {"departments": deps, "plans": plans, "years": years, "seconds": g,
+           "ms_per_department": 1000 * g / deps, "peak_mb": max(x["tree_peak_mb"] for x in gen),
+           "pss_mb": max(x["tree_pss_mb"] for x in gen), "bare_s": b, "ratio": g / b,
+           "replay_s": s, "replay_ratio": g / s, "calls": record["calls"]}
+    print(f"| {deps} × {plans} | {years} | {g:.2f} | {1000 * g / deps:.1f} | {row['peak_mb']:.0f} | "
+          f"{b:.2f} | {g / b:.2f}× | {s:.2f} | {g / s:.2f}× |", flush=True)
+    return row
 
 
 if __name__ == "__main__":

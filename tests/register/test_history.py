@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime as dt
 
 import openpyxl
+import pytest
 from click.testing import CliRunner
 
 from plan_xl.cli import main
@@ -210,3 +213,43 @@ def test_a_target_typed_over_in_excel_becomes_target_history(tmp_path):
     assert (ind.target_for(2023), ind.target_for(2024)) == (100000, 150000)
     assert "150,000件/年" in reg.plan("1-3-5").sections[0].targets_text
     assert "100,000件/年" in as_of(reg, 2023).plan("1-3-5").sections[0].targets_text
+
+
+def _changeable(value, found: list) -> list:
+    """Every list, dict and non-frozen dataclass object reachable from `value`."""
+    if isinstance(value, (list, tuple)):
+        found += [value] if isinstance(value, list) else []
+        for v in value:
+            _changeable(v, found)
+    elif isinstance(value, dict):
+        found.append(value)
+        for v in value.values():
+            _changeable(v, found)
+    elif dataclasses.is_dataclass(value):
+        found += [] if type(value).__dataclass_params__.frozen else [value]
+        for f in dataclasses.fields(value):
+            _changeable(getattr(value, f.name), found)
+    return found
+
+
+@pytest.mark.parametrize("later_change", [False, True])
+def test_changing_a_view_never_changes_the_register(register, later_change):
+    """as_of copies the plan part by hand: whatever a caller changes in a view (a name, a list of
+    departments, an action's schedule, an indicator's target history) stays in the view."""
+    if later_change:  # the view is rebuilt from the sheet rows instead of copied
+        set_target(register, "1-3-5.1", 150000, 2024, "", Recorder(register, 2024, "理由", "test"))
+    before = copy.deepcopy((register.departments, register.plans, register.assignments))
+    view = as_of(register, 2023)
+    mine = _changeable((view.departments, view.plans, view.assignments), [])
+    theirs = {id(x) for x in _changeable((register.departments, register.plans, register.assignments), [])}
+    assert len(mine) > 500 and not theirs & {id(x) for x in mine}
+    for obj in mine:  # change everything the view holds
+        if isinstance(obj, list):
+            obj.append("＊")
+        elif isinstance(obj, dict):
+            obj["＊"] = "＊"
+        else:
+            for f in dataclasses.fields(obj):
+                if isinstance(getattr(obj, f.name), str):
+                    setattr(obj, f.name, getattr(obj, f.name) + "＊")
+    assert (register.departments, register.plans, register.assignments) == before

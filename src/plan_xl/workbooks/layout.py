@@ -94,6 +94,7 @@ def text_lines(text: str, width_chars: float, columns: int = 1) -> int:
     return sum(max(1, math.ceil(display_width(line) / per_line)) for line in str(text).split("\n"))
 
 
+@functools.lru_cache(maxsize=16384)  # labels on every sheet, the same texts in every year's row
 def text_height(text: str, width_chars: float, bold: bool = False, columns: int = 1,
                 size: float = FONT_SIZE) -> float:
     """Points a wrapped cell needs: its lines at `size` (a larger font fits fewer characters)."""

@@ -58,7 +58,7 @@ from ..register.evaluate import (  # noqa: F401 - the rate rules live in evaluat
 from ..register.history import as_of, describe_change_row
 from ..register.model import Actual, Indicator, Lookup, Plan, Register, Section
 from .layout import FONT, FONT_SIZE, Styles, amount_format, draw_plan, sheet_name, text_height
-from .xlsx import FIXED_TIME, new_workbook, print_a4
+from .xlsx import FIXED_TIME, collector_paused, finish_sheet, new_workbook, print_a4
 
 COVER, TOC, SUMMARY, CHARTS = "表紙", "目次", "集計", "グラフ"
 EVALUATION = "評価"
@@ -172,10 +172,11 @@ def build_report(reg: Register, year: int, path: Path, issued: dt.date | None = 
     so a report open in Excel is never left half-written."""
     if year not in reg.all_years:
         raise UsageError(M.W005(year=year, first=reg.period[0], last=reg.period[-1]))
-    reg = as_of(reg, year)  # the plan as in force that year: later changes never alter it
+    with collector_paused():  # the copy of the plans too: a million new objects at 5,000 plans
+        reg = as_of(reg, year)  # the plan as in force that year: later changes never alter it
     path = Path(path)
     try:
-        with replacing(path) as tmp:
+        with collector_paused(), replacing(path) as tmp:
             book = new_workbook(tmp, f"{fy_short(year)} {_title(reg)}", FIXED_TIME, in_memory=False,
                                 company=reg.meta.get("city", ""),
                                 author=reg.meta.get("coordinating_department", ""), comments="plan-xl report")
@@ -217,8 +218,9 @@ def _write(book: Workbook, reg: Register, year: int, issued: dt.date | None,
     styles = Styles(book)
     years = report_years(reg, year)
     for plan in reg.plans:
-        draw_plan(book, styles, reg, plan, years, missing=lambda owner, y: (
+        ws, _, _ = draw_plan(book, styles, reg, plan, years, missing=lambda owner, y: (
             "（修正待ち）" if y == year and owner in returned else "（未提出）"))
+        finish_sheet(book, ws)  # written now: a thousand sheets' cells are not held until close
 
 
 class _Formats:
@@ -345,14 +347,16 @@ def _evaluation(book, fmt, reg: Register, ev: Evaluation) -> None:
     fallen = ev.fallen()
     ws.write_string(r + 1, 0, f"評価が前年度より低下した実施計画（{len(fallen)}件）", fmt.heading)
     r += 2
-    rows = [_plan_line(ev, p) for p in fallen]
+    reasons: dict[str, list[str]] = {}  # per plan: one pass over the indicators, not one per fallen item
+    for i in ev.indicators:
+        if i.reason:
+            reasons.setdefault(i.indicator.plan_id, []).append(f"{i.indicator.name}: {i.reason}")
+    rows = [_plan_line(p, reasons.get(p.plan.id, [])) for p in fallen]
     r = _small_table(ws, fmt, widths, r, ["計画ID", "実施計画名", "所管課", "前年度", "評価", "根拠", "変動要因"],
                      rows or [["", "評価が低下した実施計画はありません。", "", "", "", "", ""]])
 
 
-def _plan_line(ev: Evaluation, p) -> list:
-    reasons = [f"{i.indicator.name}: {i.reason}" for i in ev.indicators
-               if i.indicator.plan_id == p.plan.id and i.reason]
+def _plan_line(p, reasons: list[str]) -> list:
     return [p.plan.id, p.plan.name, "、".join(p.plan.departments), p.previous_rating, p.rating,
             p.basis, "\n".join(reasons)]
 

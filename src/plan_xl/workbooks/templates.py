@@ -44,7 +44,7 @@ from .layout import (
     sheet_name,
     text_height,
 )
-from .xlsx import new_workbook, print_a4
+from .xlsx import collector_paused, new_workbook, print_a4
 
 REFERENCE_LABEL = "参考送付"
 
@@ -93,7 +93,7 @@ def departments_to_issue(reg: Register, only: list[str] | None = None) -> list[s
 def build_template(reg: Register, department: str, opts: TemplateOptions, key: bytes,
                    path: Path) -> Identity:
     """Write one department's template to `path` and return its signed identity."""
-    with reg.indexed():  # the layout looks up progress and actuals per cell
+    with reg.indexed(), collector_paused():  # the layout looks up progress and actuals per cell
         return _build_template(reg, department, opts, key, path)
 
 
@@ -389,7 +389,8 @@ def generate_templates(reg: Register, opts: TemplateOptions, key: bytes, out_dir
         # earlier copies stay valid: collect accepts any signed template of a register version
         # not newer than its own
         raise UsageError(M.W004(year=opts.year, count=len(issued), out_dir=out_dir))
-    reg = as_of(reg, opts.year)  # only what is in force that year
+    with collector_paused():  # a copy of every plan: many new objects, none of them garbage
+        reg = as_of(reg, opts.year)  # only what is in force that year
     out_dir.mkdir(parents=True, exist_ok=True)
     with reg.indexed():
         jobs = [(d, out_dir / template_filename(opts.year, d)) for d in departments_to_issue(reg, departments)]
