@@ -15,7 +15,7 @@ every department had typed its results and values (benchmarks/synthetic.py).
 Every measurement is a fresh child process, the readers interleaved (collect-fork,
 collect-spawn, openpyxl, inflate, then again with --repeat); time is that of the reading alone,
 memory the peak of the child's whole process tree (the child and its workers, sampled every
-20 ms from /proc) twice: the sum of resident sizes (RSS; a forked worker's pages shared with its
+50 ms from /proc) twice: the sum of resident sizes (RSS; a forked worker's pages shared with its
 parent counted in both) and of proportional sizes (PSS; shared pages split, what the tree holds). The naive openpyxl loop takes ~0.1 s per file: it reads the
 first --naive-files files (default 40) and its per-file time is extrapolated to N, said so.
 

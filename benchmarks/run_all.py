@@ -84,18 +84,27 @@ def _flat(rows: list[dict], size: str, per: str) -> tuple[str, bool]:
     return f"{shown} ms ({ones[0][size]:,} → {ones[-1][size]:,}; spread {spread:.0%})", spread <= 0.15
 
 
+def _both(row: dict, limit: float, also: bool = True) -> str:
+    """The verdict against each peer: bare xlsxwriter writing the same cell values only, and
+    replaying every call plan-xl made (the same workbook: formats, merges, heights, charts)."""
+    cells, same = row["ratio"] <= limit and also, row["replay_ratio"] <= limit and also
+    if cells == same:
+        return _verdict(cells)
+    return f"{_verdict(same)} against the same workbook, {_verdict(cells)} against cells only"
+
+
 def writer_targets(report: list[dict], templates: list[dict]) -> list[tuple[str, str, str]]:
     out = []
     big = max((r for r in report if r["years"] == 10), key=lambda r: r["plans"], default=None)
     if big:
         out.append((f"report {big['plans']:,} × 10 years ≤ 1.5× bare, ≤ 150 MB",
-                    f"{big['ratio']:.2f}×, {big['peak_mb']:.0f} MB",
-                    _verdict(big["ratio"] <= 1.5 and big["peak_mb"] <= 150)))
+                    f"{big['ratio']:.2f}× cells only, {big['replay_ratio']:.2f}× same workbook; {big['peak_mb']:.0f} MB",
+                    _both(big, 1.5, big["peak_mb"] <= 150)))
     shown, ok = _flat(report, "plans", "ms_per_plan")
     out.append(("time per plan flat ±15 %", shown, _verdict(ok)))
     mid = min(templates, key=lambda r: (r["years"] != 1, abs(r["departments"] - 200)))
-    out.append((f"templates {mid['departments']} × {mid['plans']} ≤ 1.25× bare", f"{mid['ratio']:.2f}×",
-                _verdict(mid["ratio"] <= 1.25)))
+    out.append((f"templates {mid['departments']} × {mid['plans']} ≤ 1.25× bare",
+                f"{mid['ratio']:.2f}× cells only, {mid['replay_ratio']:.2f}× same workbook", _both(mid, 1.25)))
     shown, ok = _flat(templates, "departments", "ms_per_department")
     out.append(("time per department flat ±15 %", shown, _verdict(ok)))
     return out
