@@ -624,8 +624,7 @@ class Register:
     def accepted_departments(self, year: int) -> set[str]:
         """Departments with an accepted submission for `year`, by their current name (a return
         accepted under an old name, now an alias, counts for the renamed department)."""
-        names = self._index.departments if self._index is not None else name_index(self.departments)
-        return {names.get(name_key(d)) or d for d in {s.department for s in self.submissions if s.year == year}}
+        return {self.department_name(d) or d for d in {s.department for s in self.submissions if s.year == year}}
 
     def reported_years(self) -> list[int]:
         if self._index is not None:
