@@ -21,7 +21,7 @@ import xlsxwriter
 from support.returned import ISSUED, YEAR, fill, identity, issue, typical_values
 from support.zipbuild import zip_of
 
-from plan_xl.workbooks.identity import ID_SHEET
+from plan_xl.workbooks.identity import FORMAT_VERSION, ID_SHEET
 from plan_xl.workbooks.templates import TemplateOptions, build_template
 
 BROKEN = "壊れたファイル"
@@ -248,8 +248,8 @@ def corpus(ws) -> dict[str, tuple[bytes, str]]:
         "other_working_folder.xlsx": (wrong_key, REJECTED),
         "wrong_year.xlsx": (built(2019), REJECTED),
         "newer_register_revision.xlsx": (built(YEAR, 5), REJECTED),
-        "later_identity_format.xlsx": (edit_template(template, lambda wb: set_identity(wb, "plan-xl identification", "2")),
-                                       REJECTED),
+        "later_identity_format.xlsx": (edit_template(template, lambda wb: set_identity(
+            wb, "plan-xl identification", str(FORMAT_VERSION + 1))), REJECTED),
         "進捗.csv": ("所管課,実績\r\n".encode("cp932"), "対象外の形式"),
         "macro_named.xlsm": (unsigned, REJECTED),
     }

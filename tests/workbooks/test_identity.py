@@ -13,6 +13,7 @@ from support.returned import YEAR, fill, identity, issue
 
 from plan_xl.workbooks.identity import (
     ID_SHEET,
+    PRINTS_PER_ROW,
     CellPrint,
     FieldSpec,
     Identity,
@@ -41,6 +42,32 @@ def test_rows_round_trip():
     assert all(isinstance(v, str) for row in to_rows(ident) for v in row)  # text only: any reader gets it
 
 
+def test_fingerprints_take_a_few_cells_in_their_order():
+    """Version 2 writes a sheet's fingerprints as text, at most PRINTS_PER_ROW a cell, and reads
+    them back in the order signed (a sheet may come back after another)."""
+    prints = ([CellPrint("計画 A", f"C{n}", digest(str(n))) for n in range(1, PRINTS_PER_ROW + 3)]
+              + [CellPrint("計画 B", "A1", digest("b")), CellPrint("計画 A", "K9", digest("a"))])
+    ident = dataclasses.replace(sample(), prints=prints)
+    ident.sign(KEY)
+    rows = to_rows(ident)
+    assert [r[:2] for r in rows if r[0] == "prints"] == [["prints", "計画 A"]] * 2 + [["prints", "計画 B"],
+                                                                                   ["prints", "計画 A"]]
+    assert max(len(r[2]) for r in rows if r[0] == "prints") < 32_767
+    back = from_rows(rows)
+    assert back == ident and back.verify(KEY)
+
+
+def test_version_1_rows_are_still_read():
+    """Templates issued before version 2 carry one row per fingerprinted cell."""
+    ident = dataclasses.replace(sample(), version=1)
+    ident.sign(KEY)
+    rows = [r for r in to_rows(ident) if r[0] != "prints"]
+    rows[0][1] = "1"
+    rows += [["print", p.sheet, p.cell, p.digest] for p in ident.prints]
+    back = from_rows(rows)
+    assert back == ident and back.verify(KEY)
+
+
 def test_rows_as_a_spreadsheet_gives_them_back():
     """Numbers typed back as floats and empty trailing cells, as a reader returns a sheet."""
     rows = [[float(v) if v.isdigit() else v for v in row] + [None, ""] for row in to_rows(sample())]
@@ -57,7 +84,7 @@ def test_the_signature_covers_every_part():
     ident = sample()
     assert ident.verify(KEY)
     assert not ident.verify(b"another key")
-    for change in ({"department": "人事課"}, {"year": 2024}, {"register_version": 4}, {"version": 2}, {"issued": "2024-04-02T09:00:00"},
+    for change in ({"department": "人事課"}, {"year": 2024}, {"register_version": 4}, {"version": ident.version + 1}, {"issued": "2024-04-02T09:00:00"},
                    {"template_id": "T2023-ffffffffffff"}):
         assert not dataclasses.replace(ident, **change).verify(KEY), change
     moved = dataclasses.replace(ident, fields=[ident.fields[0]._replace(cell="C18"), ident.fields[1]])

@@ -13,6 +13,7 @@ from ..atomic import replacing
 from ..findings import ERROR, Finding
 from ..register.model import Register
 from ..workbooks.layout import FONT, INPUT_FILL, display_width
+from ..workbooks.plainrows import PlainRowsSheet
 from ..workbooks.xlsx import new_workbook, print_a4
 from ..workspace import Workspace
 from . import ledger
@@ -31,8 +32,9 @@ HEADER_ROW = 7  # of the 修正依頼 table, under the title, the instruction an
 
 
 def _table(book, name: str, headers: list[tuple[str, int]], rows: list[list], title: list[str]) -> None:
-    """One sheet: title lines, then a table with a frozen, filtered, repeated header row."""
-    ws = book.add_worksheet(name)
+    """One sheet: title lines, then a table with a frozen, filtered, repeated header row. The
+    rows are plain values (a run of thousands of files lists each)."""
+    ws = book.add_worksheet(name, PlainRowsSheet)
     big = book.add_format({"bold": True, "font_size": 14, "font_name": FONT})
     note = book.add_format({"font_name": FONT})
     head = book.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1, "font_name": FONT})
@@ -43,16 +45,12 @@ def _table(book, name: str, headers: list[tuple[str, int]], rows: list[list], ti
     for c, (h, width) in enumerate(headers):
         ws.write_string(top, c, h, head)
         ws.set_column(c, c, width)
-    for r, row in enumerate(rows, top + 1):
-        for c, value in enumerate(row):
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                ws.write_number(r, c, value, body)
-            else:
-                ws.write_string(r, c, "" if value is None else str(value), body)
-        # wrapped text gets the height it needs: a row height is not recomputed on opening
-        lines = max(_lines(str(v), w) for v, (_, w) in zip(row, headers, strict=True))
-        if lines > 1:
-            ws.set_row(r, 13.5 * lines + 2)
+    rows = [["" if value is None else value if isinstance(value, (int, float)) and not isinstance(value, bool)
+             else str(value) for value in row] for row in rows]
+    # wrapped text gets the height it needs: a row height is not recomputed on opening
+    lines = {n: max(_lines(v, w) for v, (_, w) in zip(row, headers, strict=True)) for n, row in enumerate(rows)}
+    ws.add_plain_rows(top + 1, rows, [body] * len(headers),
+                      {n: 13.5 * k + 2 for n, k in lines.items() if k > 1}, blanks=True)
     ws.freeze_panes(top + 1, 0)
     ws.autofilter(top, 0, top + max(len(rows), 1), len(headers) - 1)
     print_a4(ws, (top, top))
@@ -259,6 +257,8 @@ def _summary_sheet(book, findings: list[Finding], originals: dict, title: str) -
 def _lines(text: str, width: float) -> int:
     """Lines a wrapped cell needs (full-width characters take two columns)."""
     per_line = max(width * 0.95, 4)
+    if isinstance(text, str) and 2 * len(text) <= per_line and "\n" not in text:
+        return 1  # fits, whatever its characters (most cells of a status table)
     return sum(max(1, -(-display_width(line) // int(per_line))) for line in str(text or "").split("\n"))
 
 

@@ -32,6 +32,7 @@ from .verdict import Verdict
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 PARALLEL_FROM = 16  # below this many files, starting worker processes costs more than it saves
+BATCH = 16  # files sent to a worker at once (fewer when there are few, so both cores stay busy)
 # For tests and benchmarks: PLAN_XL_START_METHOD=spawn starts workers as Windows does, and
 # PLAN_XL_PARALLEL_FROM=1 uses workers even for one file (so every collect test can run in them).
 START_METHOD_ENV, PARALLEL_FROM_ENV = "PLAN_XL_START_METHOD", "PLAN_XL_PARALLEL_FROM"
@@ -269,15 +270,19 @@ def judge_all(items: list[Received], ctx: Judge, progress: Progress | None = Non
     # collector would touch every object (and so copy every page) unless the objects that exist
     # now are frozen out of its reach (the gc module's advice for fork without exec).
     gc.freeze()
+    # Files go to the workers a few at a time: one message each way per batch, not per file.
+    size = max(1, min(BATCH, len(items) // (workers * 4)))
+    batches = [range(start, min(start + size, len(items))) for start in range(0, len(items), size)]
     try:
         with ProcessPoolExecutor(workers, mp_context=mp, initializer=_worker_init, initargs=(ctx,)) as pool:
-            futures = {pool.submit(_worker_judge, item): n for n, item in enumerate(items)}
+            futures = {pool.submit(_worker_judge, [items[n] for n in batch]): batch for batch in batches}
             for future in as_completed(futures):
                 try:
-                    results[futures[future]] = future.result()
+                    for n, result in zip(futures[future], future.result(), strict=True):
+                        results[n] = result
                 except BrokenProcessPool:
                     continue
-                progress.update(1)
+                progress.update(len(futures[future]))
     except BrokenProcessPool:
         pass
     finally:
@@ -297,13 +302,13 @@ def _worker_init(ctx: Judge) -> None:
     _WORKER = ctx
 
 
-def _worker_judge(item: Received) -> FileResult:
-    return judge_and_keep(item, _WORKER)
+def _worker_judge(items: list[Received]) -> list[FileResult]:
+    return [judge_and_keep(item, _WORKER) for item in items]
 
 
 def _judge_isolated(item: Received, ctx: Judge, mp=None) -> FileResult:
     try:
         with ProcessPoolExecutor(1, mp_context=mp, initializer=_worker_init, initargs=(ctx,)) as pool:
-            return pool.submit(_worker_judge, item).result()
+            return pool.submit(_worker_judge, [item]).result()[0]
     except BrokenProcessPool:
         return FileResult(item, Verdict.BROKEN, M.C010())

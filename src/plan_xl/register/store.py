@@ -20,6 +20,7 @@ from ..atomic import replacing, stale_temps
 from ..errors import RegisterBusyError, RegisterError
 from ..findings import ERROR, Finding
 from ..fiscal import add_era
+from ..workbooks.plainrows import PlainRowsSheet
 from ..workbooks.xlsx import EXCEL_MAX_TEXT, FIXED_TIME, column_letter, new_workbook
 from .model import (
     DEFAULT_RATINGS,
@@ -46,7 +47,6 @@ from .model import (
     Target,
     Validity,
 )
-from .plainrows import PlainRowsSheet
 
 BACKUPS_KEPT = 20
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import secrets
@@ -21,7 +22,10 @@ from ..register.model import FieldKey
 
 ID_SHEET = "_plan_xl"
 PROPERTY_PREFIX = "plan_xl_"
-FORMAT_VERSION = 1
+# 1: one hidden-sheet row per fingerprinted cell. 2: the fingerprints of a sheet in a few cells of
+# text (a returned file's identity is read in a fraction of the time). Version 1 is still read.
+FORMAT_VERSION = 2
+PRINTS_PER_ROW = 1000  # "K12:0123456789abcdef" each: well under Excel's 32,767 characters a cell
 
 
 class FieldSpec(NamedTuple):
@@ -66,8 +70,7 @@ class Identity:
         """Canonical bytes that the signature covers (everything but the signature)."""
         data = {k: v for k, v in vars(self).items() if k not in ("signature", "fields", "prints")}
         data["revision"] = data.pop("register_version")  # its name when the first templates were signed
-        data["fields"] = [list(f) for f in self.fields]
-        data["prints"] = [list(p) for p in self.prints]
+        data["fields"], data["prints"] = self.fields, self.prints  # named tuples: JSON arrays
         return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
     def sign(self, key: bytes) -> None:
@@ -107,14 +110,18 @@ def load_or_create_key(path: Path) -> bytes:
 
 # --- the hidden sheet: rows of text cells -----------------------------------------------------
 def to_rows(ident: Identity) -> list[list[str]]:
-    """The identity as rows for the hidden sheet (text only, so any reader gets it back)."""
+    """The identity as rows for the hidden sheet (text only, so any reader gets it back). The
+    fingerprints go in order, one row per run of a sheet's cells: ["prints", sheet, "A1:digest …"]."""
     rows = [["plan-xl identification", str(ident.version)],
             ["template_id", ident.template_id], ["department", ident.department],
             ["year", str(ident.year)], ["revision", str(ident.register_version)], ["issued", ident.issued],
             ["signature", ident.signature], ["fields", str(len(ident.fields))]]
     rows += [["field", f.key, f.sheet, f.cell, f.name, f.owner, "1" if f.editable else "0",
               f.issued_value] for f in ident.fields]
-    rows += [["print", p.sheet, p.cell, p.digest] for p in ident.prints]
+    for sheet, run in itertools.groupby(ident.prints, key=lambda p: p.sheet):
+        run = list(run)
+        rows += [["prints", sheet, " ".join(f"{p.cell}:{p.digest}" for p in run[k:k + PRINTS_PER_ROW])]
+                 for k in range(0, len(run), PRINTS_PER_ROW)]
     return rows
 
 
@@ -133,7 +140,10 @@ def from_rows(rows: list[list]) -> Identity:
                      year=int(head["year"]), register_version=int(head["revision"]), issued=head["issued"],
                      signature=head["signature"], version=int(rows[0][1]))
     for r in rows[8:]:
-        if r[0] == "print":  # the most rows: one per pre-filled cell
+        if r[0] == "prints" and len(r) > 2:
+            ident.prints += [CellPrint(r[1], cell, digest) for cell, _, digest in
+                             (item.partition(":") for item in r[2].split())]
+        elif r[0] == "print":  # version 1: one row per pre-filled cell
             ident.prints.append(CellPrint(*(r[1:4] + [""] * (4 - len(r)))))
         elif r[0] == "field":
             r = r + [""] * (8 - len(r))

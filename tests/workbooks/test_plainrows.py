@@ -1,5 +1,6 @@
-"""The register's data rows are written straight as XML (register/plainrows.py): the cells must be
-what xlsxwriter itself writes for the same values, for openpyxl, python-calamine and LibreOffice."""
+"""Plain rows (the register's data, the status workbook's tables) are written straight as XML
+(workbooks/plainrows.py): the cells must be what xlsxwriter itself writes for the same values, for
+openpyxl, python-calamine and LibreOffice."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from conftest import needs_libreoffice, soffice
 from python_calamine import CalamineWorkbook
 
 from plan_xl.register.model import Submission
-from plan_xl.register.plainrows import PlainRowsSheet
 from plan_xl.register.store import load_register, register_rows, save_register
+from plan_xl.workbooks.plainrows import PlainRowsSheet
 from plan_xl.workbooks.xlsx import new_workbook
 
 TRICKY = ["所管課", " 前後に空白 ", "=HYPERLINK(\"http://x\",\"y\")", "http://example.jp/", "a & <b> \"c\"",
@@ -65,6 +66,42 @@ def test_plain_rows_are_the_cells_xlsxwriter_writes(tmp_path):
     # text stays text: no formula, link or number (U+FFFE, not a character, comes back as _xFFFE_
     # from both writers)
     assert read[0][1][:len(TRICKY)] == [t.replace("\ufffe", "_xFFFE_") for t in TRICKY]
+
+
+def _table(path: Path, plain: bool) -> None:
+    book = new_workbook(path, "試験")
+    body = book.add_format({"border": 1, "text_wrap": True})
+    ws = book.add_worksheet("表", PlainRowsSheet if plain else None)
+    ws.write_string(0, 0, "題")
+    rows, heights = [["受理", "", 3], ["", "長い\n内容", ""], ["差戻し", "x", 0]], {1: 30.0}
+    if plain:
+        ws.add_plain_rows(1, rows, [body, body, None], heights, blanks=True)
+    else:
+        for r, row in enumerate(rows):
+            for c, v in enumerate(row):
+                fmt = body if c < 2 else None
+                if isinstance(v, int):
+                    ws.write_number(r + 1, c, v, fmt)
+                elif v:
+                    ws.write_string(r + 1, c, v, fmt)
+                elif fmt:
+                    ws.write_blank(r + 1, c, None, fmt)
+            if r in heights:
+                ws.set_row(r + 1, heights[r])
+    book.close()
+
+
+def test_a_table_keeps_its_row_heights_and_the_borders_of_empty_cells(tmp_path):
+    def cells(path):
+        ws = openpyxl.load_workbook(path)["表"]
+        return ([(c.coordinate, c.value, c.border.left.style) for row in ws.iter_rows() for c in row],
+                {r: d.height for r, d in ws.row_dimensions.items() if d.height})
+
+    _table(tmp_path / "plain.xlsx", True)
+    _table(tmp_path / "xlsxwriter.xlsx", False)
+    plain = cells(tmp_path / "plain.xlsx")
+    assert plain == cells(tmp_path / "xlsxwriter.xlsx")
+    assert plain[1] == {3: 30.0} and ("B2", None, "thin") in plain[0]
 
 
 def test_a_too_long_text_is_refused_naming_sheet_and_column(register, tmp_path):

@@ -2,8 +2,8 @@
 
 xlsxwriter keeps a cell object per value and a shared-string table, about 25 µs a cell; a
 register ten years into its plan holds ~300,000 cells (every past submission, progress row and
-actual), and collect saves it on every run. The register's data rows need none of that: each
-cell is a number or text with its column's format. `PlainRowsSheet` holds the rows as they are
+actual), and collect saves it on every run, with a status workbook listing every file it judged.
+Such rows need none of that: each cell is a number or text with its column's format. `PlainRowsSheet` holds the rows as they are
 and writes each as inline strings and numbers (what xlsxwriter's constant_memory mode writes),
 with the same escaping, in one pass. Excel, LibreOffice, openpyxl and python-calamine read them
 as any other cells.
@@ -53,11 +53,17 @@ class PlainRowsSheet(Worksheet):
         self.plain_rows: list[list] = []
         self.plain_first = 0
         self.plain_formats: list = []
+        self.plain_heights: dict[int, float] = {}
+        self.plain_blanks = False
 
-    def add_plain_rows(self, first: int, rows: list[list], formats: list | None = None) -> None:
+    def add_plain_rows(self, first: int, rows: list[list], formats: list | None = None,
+                       heights: dict[int, float] | None = None, blanks: bool = False) -> None:
         """Rows to write from row `first` (zero-based) on; `formats`: each column's format (the
-        one its cells take, as with set_column) or None."""
+        one its cells take, as with set_column) or None; `heights`: index in `rows` -> height in
+        points, for the rows that are not of the default height; `blanks`: empty cells of a
+        formatted column are written too (a table's borders), not left to the column's format."""
         self.plain_rows, self.plain_first, self.plain_formats = rows, first, list(formats or [])
+        self.plain_heights, self.plain_blanks = dict(heights or {}), blanks
         if rows:  # the <dimension> and the row loop must cover them
             width = max(len(row) for row in rows)
             self.dim_rowmin = first if self.dim_rowmin is None else min(self.dim_rowmin, first)
@@ -81,11 +87,13 @@ class PlainRowsSheet(Worksheet):
         formats = self.plain_formats + [None] * (width - len(self.plain_formats))
         styles = ["" if f is None else f' s="{f._get_xf_index()}"' for f in formats]
         letters = [xl_col_to_name(c) for c in range(width)]
-        write, tails = self.fh.write, {}  # ids, names, years repeat
+        write, tails, heights = self.fh.write, {}, self.plain_heights  # ids, names, years repeat
         for r, row in enumerate(self.plain_rows, self.plain_first + 1):
             cells = []
             for c, value in enumerate(row):
                 if value is None or value is False or value == "":
+                    if self.plain_blanks and styles[c]:
+                        cells.append(f'<c r="{letters[c]}{r}"{styles[c]}/>')
                     continue
                 if value is True:  # equal to 1 as a key
                     value = "○"
@@ -95,7 +103,10 @@ class PlainRowsSheet(Worksheet):
                         tails = {}
                     tail = tails[value] = cell_tail(value)
                 cells.append(f'<c r="{letters[c]}{r}"{styles[c]}{tail}')
-            if cells:
+            height = heights.get(r - self.plain_first - 1)
+            if height is not None:
+                write(f'<row r="{r}" ht="{height:g}" customHeight="1">{"".join(cells)}</row>')
+            elif cells:
                 write(f'<row r="{r}">{"".join(cells)}</row>')
 
 
