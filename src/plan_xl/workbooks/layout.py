@@ -22,6 +22,7 @@ from xlsxwriter.worksheet import Worksheet
 from ..fiscal import fy_label, fy_short
 from ..register.evaluate import self_rating_choice, self_rating_choices, target_for
 from ..register.model import FIVE_LESS, NOTHING_TO_ADD, Indicator, Plan, Register, Section, format_number
+from .cells import CellsSheet
 from .xlsx import print_a4
 
 FONT = "ＭＳ ゴシック"  # on every Japanese Windows machine; monospaced, so widths are predictable
@@ -44,6 +45,9 @@ HEADER_FILL = "#D9D9D9"
 SECTION_FILL = "#EDEDED"
 INPUT_FILL = "#FFF2CC"  # explained in the template's 記入要領 sheet
 INPUT_FILL_NAME = "うすい黄色"
+# Plan sheets keep their cells compactly (cells.CellsSheet); False: xlsxwriter's own calls, the
+# reference the tests compare the compact sheets with.
+COMPACT_CELLS = True
 
 _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 _BULLET_BREAK = re.compile(r"\s+(?=[●▼▽◇■※])")
@@ -178,6 +182,19 @@ class Styles:
         return self.cache[kind]
 
 
+def _write_cell(ws: Worksheet, r1: int, c1: int, r2: int, c2: int, value, fmt) -> None:
+    """A (merged) cell on xlsxwriter's own path: a sheet of a workbook being recorded
+    (benchmarks/replay.py), or the reference the compact path is tested against."""
+    if (r1, c1) != (r2, c2):
+        ws.merge_range(r1, c1, r2, c2, "", fmt)
+    if isinstance(value, (int, float)):
+        ws.write_number(r1, c1, value, fmt)
+    elif value:
+        ws.write_string(r1, c1, value, fmt)
+    else:
+        ws.write_blank(r1, c1, None, fmt)
+
+
 class PlanSheet:
     """Draws into one worksheet, tracking row heights and every written cell."""
 
@@ -197,14 +214,12 @@ class PlanSheet:
         is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
         fmt = self.styles.get(f"number:{amount_format(value)}" if is_number and style == "number" else style)
         text = "" if value is None else (value if is_number else str(value))
-        if (r1, c1) != (r2, c2):
-            self.ws.merge_range(r1, c1, r2, c2, "", fmt)
-        if is_number:
-            self.ws.write_number(r1, c1, text, fmt)
-        elif text:
-            self.ws.write_string(r1, c1, text, fmt)
+        if isinstance(self.ws, CellsSheet):  # the same cells, without xlsxwriter's cost per cell
+            if (r1, c1) != (r2, c2):
+                self.ws.put_merge(r1, c1, r2, c2, fmt)
+            self.ws.put_cell(r1, c1, text, fmt)
         else:
-            self.ws.write_blank(r1, c1, None, fmt)
+            _write_cell(self.ws, r1, c1, r2, c2, text, fmt)
         if text != "" and not style.startswith("input"):
             self.cells.append((r1, c1, format_number(text) if is_number else text))
         if text != "" and not is_number:
@@ -253,7 +268,8 @@ def draw_plan(book: Workbook, styles: Styles, reg: Register, plan: Plan, years: 
     input year for a template). With `input_year`, that year's fields become input cells,
     editable only where `department` is the owner. `missing(owner, year)`: the marker a
     report prints in place of a progress row not yet reported (never dropped silently)."""
-    ws = book.add_worksheet(name or sheet_name(plan))
+    compact = COMPACT_CELLS and isinstance(book, Workbook)  # not a recorded workbook (replay.py)
+    ws = book.add_worksheet(name or sheet_name(plan), *([CellsSheet] if compact else []))
     sheet = PlanSheet(ws, styles)
     _page_setup(ws)
     fields: list[InputField] = []
