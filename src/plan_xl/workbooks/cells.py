@@ -68,19 +68,27 @@ class CellsSheet(Worksheet):
                 raise OverlappingRange(f"Merge range '{xl_range(first_row, first_col, last_row, last_col)}' "
                                        "overlaps a previous merge range.")
             self.merged_columns[row] = taken | mask
-            cells = self.cells.setdefault(row, {})
-            for col in range(first_col, last_col + 1):
-                cells[col] = (cell_format, _BLANK)
+            if cell_format is not None:  # a blank without a format is no cell at all
+                cells = self.cells.setdefault(row, {})
+                for col in range(first_col, last_col + 1):
+                    cells[col] = (cell_format, _BLANK)
         self._extend(first_row, first_col, last_row, last_col)
         self.merge.append([first_row, first_col, last_row, last_col])
 
     def _extend(self, first_row: int, first_col: int, last_row: int, last_col: int) -> None:
-        """The sheet's used range (its <dimension>), as xlsxwriter's _check_dimensions keeps it."""
+        """The sheet's used range (its <dimension>), as xlsxwriter's _check_dimensions keeps it
+        (comparisons, not min and max: this runs for every cell)."""
         if self.dim_rowmin is None:
             self.dim_rowmin, self.dim_rowmax, self.dim_colmin, self.dim_colmax = first_row, last_row, first_col, last_col
             return
-        self.dim_rowmin, self.dim_rowmax = min(self.dim_rowmin, first_row), max(self.dim_rowmax, last_row)
-        self.dim_colmin, self.dim_colmax = min(self.dim_colmin, first_col), max(self.dim_colmax, last_col)
+        if first_row < self.dim_rowmin:
+            self.dim_rowmin = first_row
+        if last_row > self.dim_rowmax:
+            self.dim_rowmax = last_row
+        if first_col < self.dim_colmin:
+            self.dim_colmin = first_col
+        if last_col > self.dim_colmax:
+            self.dim_colmax = last_col
 
     def _write_rows(self) -> None:
         if not self.cells:
