@@ -9,7 +9,9 @@ xlsxwriter call plan-xl made (replay.py), the floor for writing the same files i
 Each measurement runs in a fresh child process, the three interleaved; the calls are recorded
 once per size (in one process, not timed). Time is the writing alone (register, or the recorded
 calls, loaded first, not timed), memory the peak RSS of the child's whole process tree
-(generate_templates may use worker processes). Targets (issue 16): 200 × 10 ≤ 1.25× bare
+(generate_templates may use worker processes). plan-xl's templates must be the same files as
+the recorded ones (whose plan sheets are drawn with xlsxwriter's own calls, replay.py) and the
+replayed ones, member for member. Targets (issue 16): 200 × 10 ≤ 1.25× bare
 single-process xlsxwriter; time per department flat within 15 % from 16 to 500 departments.
 """
 
@@ -136,6 +138,9 @@ def measure(deps: int, plans: int, years: int, repeat: int, tmp: Path) -> dict:
     differ = [d for p, q in zip(written, replayed, strict=True) for d in differences(p, q)]
     if differ:  # the peer must be the same workbooks, or its figure means nothing
         raise SystemExit(f"the replayed templates differ from plan-xl's in {differ[:5]}")
+    own = [d for p in written for d in differences(p, folder / p.name)]
+    if own:  # plan-xl's own run keeps its plan sheets' cells compactly (cells.py): the same files
+        raise SystemExit(f"plan-xl's templates differ from the recorded ones (xlsxwriter's calls) in {own[:5]}")
     g, b, s = (statistics.median(x["seconds"] for x in runs) for runs in (gen, bare, same))
     row = {"departments": deps, "plans": plans, "years": years, "seconds": g,
            "ms_per_department": 1000 * g / deps, "peak_mb": max(x["tree_peak_mb"] for x in gen),

@@ -16,6 +16,11 @@ conditional format's "format"). Anything the recorder cannot replay exactly fail
 (`RecordError`): reading an attribute that is not a method, setting one, calling a private
 method, an argument or a result of a type it does not know.
 
+plan-xl keeps the cells of its plan sheets compactly (workbooks/cells.py) and writes them as
+XML without xlsxwriter's calls per cell; in a recorded workbook (not an xlsxwriter Workbook to
+`layout.draw_plan`) it makes xlsxwriter's own calls, which write the same bytes: the replay is
+bare xlsxwriter writing the same workbook, cell by cell.
+
 The replay is a floor for time, not for memory: it keeps xlsxwriter's in-memory parts and every
 sheet's cells until the close (plan-xl's report deflates its parts and lets each plan sheet go
 once drawn: `xlsx.finish_sheet`, which leaves a recorded run's proxies alone, so the recorded

@@ -6,8 +6,8 @@ python-calamine, and the same bytes; untrusted text stays text on the compact pa
 from __future__ import annotations
 
 import datetime as dt
-from copy import copy
 import zipfile
+from copy import copy
 from pathlib import Path
 
 import openpyxl
@@ -18,7 +18,7 @@ from xlsxwriter.exceptions import OverlappingRange
 
 from plan_xl.collect import State, department_states
 from plan_xl.demo import DEMO_YEAR, run_demo
-from plan_xl.workbooks import layout
+from plan_xl.workbooks import cells
 from plan_xl.workbooks.cells import CellsSheet
 from plan_xl.workbooks.report import build_report
 from plan_xl.workbooks.templates import TemplateOptions, build_template
@@ -47,7 +47,7 @@ def both_ways(monkeypatch):
     def run(write, folder: Path) -> tuple[Path, Path]:
         paths = folder / "xlsxwriter", folder / "compact"
         for path, compact in zip(paths, (False, True), strict=True):
-            monkeypatch.setattr(layout, "COMPACT_CELLS", compact)
+            monkeypatch.setattr(cells, "COMPACT", compact)
             path.mkdir()
             write(path)
             assert bool(written) == compact

@@ -18,15 +18,27 @@ sheet holds (rows' heights, columns, print settings, validations) stays with xls
 
 from __future__ import annotations
 
-import math
+from fractions import Fraction
+from math import isinf, isnan
 
 from xlsxwriter.exceptions import OverlappingRange
 from xlsxwriter.utility import _utf16_len, _utf16_truncate, xl_col_to_name, xl_range
+from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import CellBlankTuple, CellNumberTuple, CellStringTuple, Worksheet
 
-from .plainrows import cell_tail
-
 _BLANK = "/>"
+# Sheets from `add_sheet` keep their cells compactly; False: xlsxwriter's own path, the
+# reference the tests compare them with.
+COMPACT = True
+
+
+def add_sheet(book, name: str) -> Worksheet:
+    """`book.add_worksheet(name)`, a CellsSheet unless COMPACT is off or the workbook is not an
+    xlsxwriter Workbook (one recorded by benchmarks/replay.py: its calls are replayed, so they
+    must be xlsxwriter's own)."""
+    if COMPACT and isinstance(book, Workbook):
+        return book.add_worksheet(name, CellsSheet)
+    return book.add_worksheet(name)
 
 
 class CellsSheet(Worksheet):
@@ -35,32 +47,70 @@ class CellsSheet(Worksheet):
 
     def __init__(self) -> None:
         super().__init__()
-        self.cells: dict[int, dict[int, tuple]] = {}  # row -> column -> (format, tail of <c>)
+        self.cells: dict[int, dict[int, tuple]] = {}  # row -> column -> cell (see _put)
         self.merged_columns: dict[int, int] = {}  # row -> bit mask of its merged columns
 
-    def put_cell(self, row: int, col: int, value, cell_format) -> None:
-        """What write_string (non-empty text), write_number (a number) or write_blank (None or
-        "": nothing without a format) write; text is never a formula or a link."""
-        if value is None or value == "":
-            if cell_format is None:
-                return
-            tail = _BLANK
-        elif isinstance(value, str):
-            if len(value) > self.xls_strmax // 2 and _utf16_len(value) > self.xls_strmax:
-                value = _utf16_truncate(value, self.xls_strmax)  # as xlsxwriter cuts it
-            tail = f' t="s"><v>{self.str_table._get_shared_string_index(value)}</v></c>'
-        else:
-            if not math.isfinite(value):  # as xlsxwriter without nan_inf_to_errors
-                raise TypeError("NAN/INF not supported in write_number() without 'nan_inf_to_errors' "
-                                "Workbook() option")
-            tail = cell_tail(value)
-        self._extend(row, col, row, col)
-        self.cells.setdefault(row, {})[col] = (cell_format, tail)
+    def _initialize(self, init_data) -> None:
+        if init_data["constant_memory"]:  # rows written as they come, with inline strings
+            raise ValueError("CellsSheet keeps its cells to the end: not for a constant_memory workbook")
+        super()._initialize(init_data)
 
-    def put_merge(self, first_row: int, first_col: int, last_row: int, last_col: int, cell_format) -> None:
-        """merge_range(…, "", cell_format): the range merged, each of its cells a formatted
-        blank (the caller then puts the first cell's value). An overlap with an earlier merged
-        range fails as in xlsxwriter: Excel would call the file corrupt."""
+    def put_cell(self, row: int, col: int, value, cell_format) -> None:
+        """A number, a text (never a formula or a link), or None or "": a formatted blank (no
+        cell at all without a format), as write_number, write_string and write_blank write them."""
+        if value is None or value == "":
+            self._write_blank(row, col, None, cell_format)
+        elif isinstance(value, str):
+            self._write_string(row, col, value, cell_format)
+        else:
+            self._write_number(row, col, value, cell_format)
+
+    # xlsxwriter's write_string, write_number and write_blank, and write() and merge_range(),
+    # end in these three: their cells are kept compactly too, with the same results.
+    def _write_string(self, row: int, col: int, string: str, cell_format=None) -> int:
+        if row < 0 or col < 0 or row >= self.xls_rowmax or col >= self.xls_colmax:
+            return -1
+        cut = len(string) > self.xls_strmax // 2 and _utf16_len(string) > self.xls_strmax
+        if cut:
+            string = _utf16_truncate(string, self.xls_strmax)
+        self._put(row, col, (cell_format, f' t="s"><v>{self.str_table._get_shared_string_index(string)}</v></c>'))
+        return -2 if cut else 0
+
+    def _write_number(self, row: int, col: int, number, cell_format=None) -> int:
+        if isnan(number) or isinf(number) or row < 0 or col < 0 or row >= self.xls_rowmax or col >= self.xls_colmax:
+            return super()._write_number(row, col, number, cell_format)  # its error, or its formula
+        if number.__class__ is Fraction:
+            number = float(number)
+        self._put(row, col, (cell_format, f"><v>{number:.16G}</v></c>", number))  # as _xml_number_element
+        return 0
+
+    def _write_blank(self, row: int, col: int, blank, cell_format=None) -> int:
+        if cell_format is None:
+            return 0
+        if row < 0 or col < 0 or row >= self.xls_rowmax or col >= self.xls_colmax:
+            return -1
+        self._put(row, col, (cell_format, _BLANK))
+        return 0
+
+    def _put(self, row: int, col: int, cell: tuple) -> None:
+        """`cell`: its format, the rest of its <c> element after the s attribute, and a number's
+        value (for a chart's cached data)."""
+        self._extend(row, col, row, col)
+        cells = self.cells.get(row)
+        if cells is None:
+            cells = self.cells[row] = {}
+        cells[col] = cell
+        written = self.table.get(row)
+        if written:  # the last write of a cell wins, whichever way
+            written.pop(col, None)
+
+    def put_merge(self, first_row: int, first_col: int, last_row: int, last_col: int, cell_format) -> int:
+        """merge_range(…, "", cell_format) of a range given top left to bottom right: merged,
+        each of its cells a formatted blank (the caller then puts the first cell's value),
+        without xlsxwriter's record of every merged cell. An overlap with an earlier range of
+        put_merge fails as in xlsxwriter: Excel would call the file corrupt."""
+        if first_row < 0 or first_col < 0 or last_row >= self.xls_rowmax or last_col >= self.xls_colmax:
+            return -1
         mask = (1 << (last_col + 1)) - (1 << first_col)
         for row in range(first_row, last_row + 1):
             taken = self.merged_columns.get(row, 0)
@@ -72,8 +122,12 @@ class CellsSheet(Worksheet):
                 cells = self.cells.setdefault(row, {})
                 for col in range(first_col, last_col + 1):
                     cells[col] = (cell_format, _BLANK)
+            if self.table.get(row):  # over cells xlsxwriter's own methods wrote: the blanks win
+                for col in range(first_col, last_col + 1):
+                    self.table[row].pop(col, None)
         self._extend(first_row, first_col, last_row, last_col)
         self.merge.append([first_row, first_col, last_row, last_col])
+        return 0
 
     def _extend(self, first_row: int, first_col: int, last_row: int, last_col: int) -> None:
         """The sheet's used range (its <dimension>), as xlsxwriter's _check_dimensions keeps it
@@ -100,17 +154,22 @@ class CellsSheet(Worksheet):
             self._write_cells()
 
     def _to_table(self) -> None:
+        """The cells moved into xlsxwriter's own table, as its write methods would have stored them."""
         for row, cells in self.cells.items():
-            for col, (cell_format, tail) in cells.items():
+            for col, (cell_format, tail, *number) in cells.items():
                 if col in self.table[row]:
-                    continue  # written by xlsxwriter's own methods
+                    continue  # written later by xlsxwriter's own methods
                 if tail == _BLANK:
                     self.table[row][col] = CellBlankTuple(cell_format)
-                elif tail.startswith(' t="s"'):
+                elif number:
+                    self.table[row][col] = CellNumberTuple(number[0], cell_format)
+                else:  # ' t="s"><v>index</v></c>'
                     self.table[row][col] = CellStringTuple(int(tail[10:tail.index("<", 10)]), cell_format)
-                else:
-                    self.table[row][col] = CellNumberTuple(float(tail[4:tail.index("<", 4)]), cell_format)
         self.cells = {}
+
+    def _get_range_data(self, row_start, col_start, row_end, col_end):
+        self._to_table()  # a chart plots this sheet: xlsxwriter reads its cached values from the table
+        return super()._get_range_data(row_start, col_start, row_end, col_end)
 
     def _write_cells(self) -> None:
         """The <row> elements of `cells` and of the rows with only a height or format, as
@@ -128,13 +187,14 @@ class CellsSheet(Worksheet):
             self._write_row(row, spans.get(row // 16), info.get(row))
             number, parts = row + 1, []
             for col in sorted(cells):
-                cell_format, tail = cells[col]
+                cell = cells[col]
+                cell_format = cell[0]
                 style = styles.get(id(cell_format))
                 if style is None:
                     style = self._style(row, col, cell_format)
                     if cell_format is not None:  # a cell without one takes its row's or column's
                         styles[id(cell_format)] = style
-                parts.append(f'<c r="{letters[col]}{number}"{style}{tail}')
+                parts.append(f'<c r="{letters[col]}{number}"{style}{cell[1]}')
             write("".join(parts))
             write("</row>")
 

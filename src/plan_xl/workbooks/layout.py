@@ -22,7 +22,7 @@ from xlsxwriter.worksheet import Worksheet
 from ..fiscal import fy_label, fy_short
 from ..register.evaluate import self_rating_choice, self_rating_choices, target_for
 from ..register.model import FIVE_LESS, NOTHING_TO_ADD, Indicator, Plan, Register, Section, format_number
-from .cells import CellsSheet
+from .cells import CellsSheet, add_sheet
 from .xlsx import print_a4
 
 FONT = "ＭＳ ゴシック"  # on every Japanese Windows machine; monospaced, so widths are predictable
@@ -45,9 +45,6 @@ HEADER_FILL = "#D9D9D9"
 SECTION_FILL = "#EDEDED"
 INPUT_FILL = "#FFF2CC"  # explained in the template's 記入要領 sheet
 INPUT_FILL_NAME = "うすい黄色"
-# Plan sheets keep their cells compactly (cells.CellsSheet); False: xlsxwriter's own calls, the
-# reference the tests compare the compact sheets with.
-COMPACT_CELLS = True
 
 _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 _BULLET_BREAK = re.compile(r"\s+(?=[●▼▽◇■※])")
@@ -268,8 +265,7 @@ def draw_plan(book: Workbook, styles: Styles, reg: Register, plan: Plan, years: 
     input year for a template). With `input_year`, that year's fields become input cells,
     editable only where `department` is the owner. `missing(owner, year)`: the marker a
     report prints in place of a progress row not yet reported (never dropped silently)."""
-    compact = COMPACT_CELLS and isinstance(book, Workbook)  # not a recorded workbook (replay.py)
-    ws = book.add_worksheet(name or sheet_name(plan), *([CellsSheet] if compact else []))
+    ws = add_sheet(book, name or sheet_name(plan))
     sheet = PlanSheet(ws, styles)
     _page_setup(ws)
     fields: list[InputField] = []

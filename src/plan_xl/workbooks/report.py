@@ -57,6 +57,7 @@ from ..register.evaluate import (  # noqa: F401 - the rate rules live in evaluat
 )
 from ..register.history import as_of, describe_change_row
 from ..register.model import Actual, Indicator, Lookup, Plan, Register, Section
+from .cells import add_sheet
 from .layout import FONT, FONT_SIZE, Styles, amount_format, draw_plan, sheet_name, text_height
 from .xlsx import FIXED_TIME, collector_paused, finish_sheet, new_workbook, print_a4
 
@@ -254,7 +255,7 @@ class _Formats:
 
 def _sheet(book: Workbook, name: str, widths: list[float], repeat: tuple[int, int] | None = None):
     """A sheet printed like the plan sheets: A4 landscape, one page wide, page numbers."""
-    ws = book.add_worksheet(name)
+    ws = add_sheet(book, name)  # its cells kept compactly (集計: a row per plan section and indicator)
     for c, w in enumerate(widths):
         ws.set_column(c, c, w)
     print_a4(ws, repeat, numbered=True)

@@ -25,6 +25,8 @@ from xlsxwriter.packager import Packager
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
+from .cells import CellsSheet
+
 EXCEL_MAX_TEXT = 32_767  # characters in one cell (Excel's specification)
 # The document time of outputs that must be byte-for-byte the same on every run.
 FIXED_TIME = dt.datetime(2022, 4, 1, 0, 0, 0)
@@ -115,6 +117,8 @@ def finish_sheet(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
     ws._assemble_xml_file()
     part.finish()
     ws.table, ws.merge, ws.merged_cells, ws.row_info = defaultdict(dict), [], {}, {}
+    if isinstance(ws, CellsSheet):
+        ws.cells, ws.merged_columns = {}, {}
     ws._assemble_xml_file = functools.partial(_write_finished, ws, part)
 
 
