@@ -1,5 +1,5 @@
 """A worksheet of formatted cells and merged ranges kept compactly and written straight as the
-sheet's XML when the sheet is assembled: the plan sheets of the report and the templates.
+sheet's XML when the sheet is assembled: the report's sheets and the templates' plan sheets.
 
 xlsxwriter pays per cell: a namedtuple in a dict of dicts and two bounds checks when a cell is
 written; its format's xf index looked up (the format's key rebuilt every time), its address
@@ -9,11 +9,14 @@ sheet of a ten-year report has ~440 cells, most of them the blanks of ~70 merged
 half the time of a report of 1,000 plans went there.
 
 `CellsSheet` keeps each cell as (format, the rest of its <c> element) per row and writes the
-XML xlsxwriter writes for the same calls, byte for byte (tests/workbooks/test_cells.py): text
-as shared strings, indexed in write order as xlsxwriter does, so the file is the same (and
-repeated labels are stored once, as before); xf indices asked for in row-major order at
-assembly, as xlsxwriter asks; the same row spans and <mergeCell> elements. Whatever else a
-sheet holds (rows' heights, columns, print settings, validations) stays with xlsxwriter.
+XML xlsxwriter writes for the same calls, byte for byte (tests/workbooks/test_cells.py). Text
+stays in xlsxwriter's shared-string table, indexed in write order as xlsxwriter does: then the
+file is the very same one (compared member for member by the tests and the benchmarks), the
+labels repeated on every plan sheet are stored once, and the escaping is xlsxwriter's own.
+xf indices are asked for in row-major order at assembly, as xlsxwriter asks; the row spans and
+<mergeCell> elements are xlsxwriter's. Rows' heights, columns, print settings and validations
+stay with xlsxwriter; so do links, formulas and other rarer cells, and a sheet holding any is
+assembled by xlsxwriter's own code (its compact cells moved into xlsxwriter's table first).
 """
 
 from __future__ import annotations
@@ -42,8 +45,9 @@ def add_sheet(book, name: str) -> Worksheet:
 
 
 class CellsSheet(Worksheet):
-    """A worksheet whose cells are written with `put_cell` and `put_merge` (see the module
-    docstring); xlsxwriter's own write methods still work, on its slower path."""
+    """A worksheet whose cells are kept compactly (see the module docstring): those of
+    `put_cell` and `put_merge`, and of xlsxwriter's write_string, write_number, write_blank,
+    write and merge_range."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -222,11 +226,11 @@ class CellsSheet(Worksheet):
         return {k: f"{low + 1}:{high + 1}" for k, (low, high) in bounds.items()}
 
     def _write_merge_cells(self) -> None:
-        if not self.cells:  # only ranges of put_merge: xlsxwriter's own write them otherwise too
-            super()._write_merge_cells()
+        """xlsxwriter's <mergeCells>, without its escaping of every attribute (a plan sheet of a
+        ten-year report has ~70 ranges)."""
+        if not self.merge:
             return
-        letters = [xl_col_to_name(c) for c in range(self.dim_colmax + 1)]
-        if self.merge:
-            self.fh.write(f'<mergeCells count="{len(self.merge)}">' + "".join(
-                f'<mergeCell ref="{letters[c1]}{r1 + 1}:{letters[c2]}{r2 + 1}"/>' for r1, c1, r2, c2 in self.merge)
-                + "</mergeCells>")
+        letters = [xl_col_to_name(c) for c in range(max(c2 for _, _, _, c2 in self.merge) + 1)]
+        self.fh.write(f'<mergeCells count="{len(self.merge)}">' + "".join(
+            f'<mergeCell ref="{letters[c1]}{r1 + 1}:{letters[c2]}{r2 + 1}"/>' for r1, c1, r2, c2 in self.merge)
+            + "</mergeCells>")
