@@ -29,7 +29,6 @@ from xlsxwriter.utility import _utf16_len, _utf16_truncate, xl_col_to_name, xl_r
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import CellBlankTuple, CellNumberTuple, CellStringTuple, Worksheet
 
-_BLANK = "/>"
 # Sheets from `add_sheet` keep their cells compactly; False: xlsxwriter's own path, the
 # reference the tests compare them with.
 COMPACT = True
@@ -77,7 +76,7 @@ class CellsSheet(Worksheet):
         cut = len(string) > self.xls_strmax // 2 and _utf16_len(string) > self.xls_strmax
         if cut:
             string = _utf16_truncate(string, self.xls_strmax)
-        self._put(row, col, (cell_format, f' t="s"><v>{self.str_table._get_shared_string_index(string)}</v></c>'))
+        self._put(row, col, (cell_format, self.str_table._get_shared_string_index(string)))
         return -2 if cut else 0
 
     def _write_number(self, row: int, col: int, number, cell_format=None) -> int:
@@ -85,7 +84,7 @@ class CellsSheet(Worksheet):
             return super()._write_number(row, col, number, cell_format)  # its error, or its formula
         if number.__class__ is Fraction:
             number = float(number)
-        self._put(row, col, (cell_format, f"><v>{number:.16G}</v></c>", number))  # as _xml_number_element
+        self._put(row, col, (cell_format, number, None))
         return 0
 
     def _write_blank(self, row: int, col: int, blank, cell_format=None) -> int:
@@ -93,12 +92,13 @@ class CellsSheet(Worksheet):
             return 0
         if row < 0 or col < 0 or row >= self.xls_rowmax or col >= self.xls_colmax:
             return -1
-        self._put(row, col, (cell_format, _BLANK))
+        self._put(row, col, cell_format)
         return 0
 
-    def _put(self, row: int, col: int, cell: tuple) -> None:
-        """`cell`: its format, the rest of its <c> element after the s attribute, and a number's
-        value (for a chart's cached data)."""
+    def _put(self, row: int, col: int, cell) -> None:
+        """`cell`: a formatted blank is its format; a text (format, index in the shared strings);
+        a number (format, number, None). As small as that: the report's sheets other than the
+        plan sheets (集計 …) keep their cells until the workbook is closed."""
         self._extend(row, col, row, col)
         cells = self.cells.get(row)
         if cells is None:
@@ -125,7 +125,7 @@ class CellsSheet(Worksheet):
             if cell_format is not None:  # a blank without a format is no cell at all
                 cells = self.cells.setdefault(row, {})
                 for col in range(first_col, last_col + 1):
-                    cells[col] = (cell_format, _BLANK)
+                    cells[col] = cell_format
             if self.table.get(row):  # over cells xlsxwriter's own methods wrote: the blanks win
                 for col in range(first_col, last_col + 1):
                     self.table[row].pop(col, None)
@@ -160,15 +160,15 @@ class CellsSheet(Worksheet):
     def _to_table(self) -> None:
         """The cells moved into xlsxwriter's own table, as its write methods would have stored them."""
         for row, cells in self.cells.items():
-            for col, (cell_format, tail, *number) in cells.items():
+            for col, cell in cells.items():
                 if col in self.table[row]:
                     continue  # written later by xlsxwriter's own methods
-                if tail == _BLANK:
-                    self.table[row][col] = CellBlankTuple(cell_format)
-                elif number:
-                    self.table[row][col] = CellNumberTuple(number[0], cell_format)
-                else:  # ' t="s"><v>index</v></c>'
-                    self.table[row][col] = CellStringTuple(int(tail[10:tail.index("<", 10)]), cell_format)
+                if cell.__class__ is not tuple:
+                    self.table[row][col] = CellBlankTuple(cell)
+                elif len(cell) == 2:
+                    self.table[row][col] = CellStringTuple(cell[1], cell[0])
+                else:
+                    self.table[row][col] = CellNumberTuple(cell[1], cell[0])
         self.cells = {}
 
     def _get_range_data(self, row_start, col_start, row_end, col_end):
@@ -192,13 +192,17 @@ class CellsSheet(Worksheet):
             number, parts = row + 1, []
             for col in sorted(cells):
                 cell = cells[col]
-                cell_format = cell[0]
+                if cell.__class__ is tuple:  # as xlsxwriter's _xml_string_element, _xml_number_element
+                    cell_format = cell[0]
+                    tail = f' t="s"><v>{cell[1]}</v></c>' if len(cell) == 2 else f"><v>{cell[1]:.16G}</v></c>"
+                else:
+                    cell_format, tail = cell, "/>"
                 style = styles.get(id(cell_format))
                 if style is None:
                     style = self._style(row, col, cell_format)
                     if cell_format is not None:  # a cell without one takes its row's or column's
                         styles[id(cell_format)] = style
-                parts.append(f'<c r="{letters[col]}{number}"{style}{cell[1]}')
+                parts.append(f'<c r="{letters[col]}{number}"{style}{tail}')
             write("".join(parts))
             write("</row>")
 
