@@ -34,18 +34,38 @@ A4 = 9  # xlsxwriter's paper index
 
 
 class _DeflatingText(StringIO):
-    """One part of the package (a sheet's XML): written as xlsxwriter's in-memory parts are, and
-    deflated as soon as it is complete. xlsxwriter keeps every in-memory part (Japanese text at
-    two or four bytes a character) until the zip is written, or else writes each through a
-    temporary file (an open and a remove each, ~1.5 ms apiece on a busy disk, a thousand in a
-    report of 1,000 plans)."""
+    """One part of the package (a sheet's XML): taken by xlsxwriter as one of its in-memory parts
+    (a StringIO), but deflated as it is written, a batch of text at a time. xlsxwriter keeps
+    every in-memory part as text (Japanese at two or four bytes a character) until the zip is
+    written, or else writes each through a temporary file (an open and a remove each, ~1.5 ms
+    apiece on a busy disk, a thousand in a report of 1,000 plans)."""
 
-    data: bytes | None = None
+    BATCH = 1 << 18  # characters held before they are deflated
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: bytes | None = None
+        self._deflate, self._text, self._held, self._out = zlib.compressobj(1), [], 0, []
+
+    def write(self, text: str) -> int:
+        if self.data is not None:
+            raise ValueError("write to a finished workbook part")
+        self._text.append(text)
+        self._held += len(text)
+        if self._held >= self.BATCH:
+            self._deflate_held()
+        return len(text)
+
+    def _deflate_held(self) -> None:
+        self._out.append(self._deflate.compress("".join(self._text).encode("utf-8")))
+        self._text, self._held = [], 0
 
     def finish(self) -> None:
-        """The part is complete: deflated, and closed, so that a late write fails loudly."""
+        """The part is complete: the rest deflated, and closed, so that a late write fails loudly."""
         if self.data is None:
-            self.data = zlib.compress(super().getvalue().encode("utf-8"), 1)
+            self._deflate_held()
+            self.data = b"".join([*self._out, self._deflate.flush()])
+            self._out = []
             self.close()
 
     def getvalue(self) -> _Utf8:
