@@ -8,6 +8,7 @@ department, a year other than the one being collected, an identity this folder d
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import gc
@@ -77,9 +78,15 @@ class Judge:
     archive: Path | None = None  # where each judged file is kept, by the process that judged it
 
     def __post_init__(self):
-        # files accepted before (sha256 -> department, year, template id): the one use of the
-        # register's submissions in judging, so workers get this instead of every Submission
-        self.known = {s.sha256: (s.department, s.year, s.template_id) for s in self.reg.submissions}
+        # files accepted before (SHA-256 as bytes -> department, year, template id): the one use
+        # of the register's submissions in judging, so workers get this instead of every
+        # Submission; each (department, year, template) is one shared tuple (pickled once)
+        origins: dict[tuple, tuple] = {}
+        self.known = {}
+        for s in self.reg.submissions:
+            with contextlib.suppress(ValueError):  # not a digest (a hand edit): no file has it
+                origin = (s.department, s.year, s.template_id)
+                self.known[bytes.fromhex(s.sha256)] = origins.setdefault(origin, origin)
         self._index()
 
     def _index(self) -> None:
@@ -131,7 +138,7 @@ def judge(item: Received, ctx: Judge) -> FileResult:
     except OSError as e:
         return FileResult(item, Verdict.UNREADABLE, M.C001(reason=e.strerror or e))
     item.digest(data)
-    if known := ctx.known.get(item.sha256):
+    if known := ctx.known.get(bytes.fromhex(item.sha256)):
         return FileResult(item, Verdict.ALREADY, M.C002(), *known)
     if not item.name.lower().endswith(WORKBOOK_SUFFIXES):
         ext = Path(item.name).suffix or "（拡張子なし）"
