@@ -36,6 +36,8 @@ def test_a_compact_workbook_is_the_same_file_as_one_built_in_memory(tmp_path):
         assert a.namelist() == b.namelist() and len(a.namelist()) > 10
         for name in a.namelist():
             assert a.read(name) == b.read(name), name
+        # members deflated as they were written go in as they are: sizes and CRCs must be right
+        assert b.testzip() is None and {i.compress_type for i in b.infolist()} == {zipfile.ZIP_DEFLATED}
     ws = openpyxl.load_workbook(tmp_path / "compact.xlsx")["シート2"]
     assert ws["A1500"].value == "実施計画 2-1499：説明会を開催した。" * 3
     assert ws["B1500"].value == 1499 * 1.5 and ws["C1"].value == "=1+1 は数式にならない"

@@ -8,6 +8,7 @@ department, a year other than the one being collected, an identity this folder d
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import gc
@@ -23,7 +24,7 @@ from .. import messages as M
 from ..atomic import write_bytes
 from ..findings import ERROR, WARNING, Finding
 from ..progress import Progress
-from ..register.model import Lookup, Register, Submission, name_key
+from ..register.model import Lookup, Register, name_key
 from ..workbooks.identity import FORMAT_VERSION, Identity
 from .gather import Received
 from .read import BadFile, open_workbook
@@ -77,6 +78,18 @@ class Judge:
     archive: Path | None = None  # where each judged file is kept, by the process that judged it
 
     def __post_init__(self):
+        # files accepted before (SHA-256 as bytes -> department, year, template id): the one use
+        # of the register's submissions in judging, so workers get this instead of every
+        # Submission; each (department, year, template) is one shared tuple (pickled once)
+        origins: dict[tuple, tuple] = {}
+        self.known = {}
+        for s in self.reg.submissions:
+            with contextlib.suppress(ValueError):  # not a digest (a hand edit): no file has it
+                origin = (s.department, s.year, s.template_id)
+                self.known[bytes.fromhex(s.sha256)] = origins.setdefault(origin, origin)
+        self._index()
+
+    def _index(self) -> None:
         self.lookup = Lookup(self.reg)
         # The coordinating section forwards and saves others' mails: its own address says nothing
         # about whose file it is.
@@ -87,19 +100,17 @@ class Judge:
         self.names = sorted(names, key=lambda x: -len(x[0]))  # 市民税課 before 市民課
 
     def __getstate__(self):  # workers rebuild the lookups instead of unpickling them
-        state = {k: getattr(self, k) for k in ("reg", "key", "year", "issued", "archive")}
+        state = {k: getattr(self, k) for k in ("reg", "key", "year", "issued", "archive", "known")}
         # nor do they get the register's sheets as read and its 前回保存 copy (one more copy of
-        # every row, for `check` and `plan record` only), nor more of each past submission than
-        # the verdict 受理済み names: less to send and hold per worker, however long the history
+        # every row, for `check` and `plan record` only), nor its submissions (`known` has what
+        # the verdict 受理済み names): less to send and hold per worker, however long the history
         reg = state["reg"] = copy.copy(self.reg)
-        reg.tables, reg.saved_tables = {}, {}
-        reg.submissions = [Submission(s.template_id, s.department, s.year, "", s.sha256, "")
-                           for s in self.reg.submissions]
+        reg.tables, reg.saved_tables, reg.submissions = {}, {}, []
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        self.__post_init__()
+        self._index()
 
     def sender_department(self, address: str) -> str:
         return self.emails.get(address.lower(), "") if address else ""
@@ -127,9 +138,8 @@ def judge(item: Received, ctx: Judge) -> FileResult:
     except OSError as e:
         return FileResult(item, Verdict.UNREADABLE, M.C001(reason=e.strerror or e))
     item.digest(data)
-    if s := ctx.lookup.submissions.get(item.sha256):
-        return FileResult(item, Verdict.ALREADY, M.C002(),
-                          s.department, s.year, s.template_id)
+    if known := ctx.known.get(bytes.fromhex(item.sha256)):
+        return FileResult(item, Verdict.ALREADY, M.C002(), *known)
     if not item.name.lower().endswith(WORKBOOK_SUFFIXES):
         ext = Path(item.name).suffix or "（拡張子なし）"
         return FileResult(item, Verdict.WRONG_TYPE, M.C003(ext=ext),

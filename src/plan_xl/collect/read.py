@@ -368,20 +368,28 @@ def cell_index(address: str) -> tuple[int, int]:
 
 
 def open_workbook(data: bytes) -> Workbook:
-    """Pre-scan, then read every sheet's values and the identification with python-calamine."""
+    """Pre-scan, then read the identification and the values of the sheets it names (and those
+    its defined names point to, should a sheet have been renamed) with python-calamine. Other
+    sheets (the 記入要領, any a department added) are never read."""
     scan = prescan(data)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        present = set(book.sheet_names)
+        identity = _identity(book) if ID_SHEET in present else None
+        wanted = {s for s, _ in scan.names.values()}
+        if identity is not None:
+            wanted |= {f.sheet for f in identity.fields} | {p.sheet for p in identity.prints}
         values = {name: book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-                  for name in book.sheet_names}
+                  for name in book.sheet_names if name in wanted}
     except BadFile:
         raise
     except Exception:  # calamine's own error types for damaged content
         raise BadFile(Verdict.BROKEN, M.F022()) from None
-    identity = None
-    if ID_SHEET in values:
-        try:
-            identity = from_rows(values[ID_SHEET])
-        except (ValueError, KeyError, IndexError):
-            identity = None
     return Workbook(scan, identity, values)
+
+
+def _identity(book: CalamineWorkbook) -> Identity | None:
+    try:
+        return from_rows(book.get_sheet_by_name(ID_SHEET).to_python(skip_empty_area=False))
+    except (ValueError, KeyError, IndexError):
+        return None

@@ -66,6 +66,7 @@ def collect(ws: Workspace, paths: list[Path] | None = None, progress: Progress |
     items, skipped = gathered or gather(paths or [ws.inbox], opener)
     with RegisterLock(ws.workbooks / ".register.lock", notice=progress.notice):
         reg = loaded[0] if loaded and loaded[1] == ws.register_stamp() else ws.load()
+        reg.release_sheets()  # checked (by the caller) and not needed again: memory for the run
         year = ws.cycle_year(reg)
         results = judge_all(items, Judge(reg, key, year, ledger.issued_templates(ws), ws.archive), progress,
                             start_method)

@@ -412,6 +412,12 @@ class Register:
     def __getstate__(self):
         return {**self.__dict__, "_index": None}
 
+    def release_sheets(self) -> None:
+        """Let go of the sheets as read and their 前回保存 copy (a third of a long register's
+        memory). Only check (cell positions) and history.unrecorded (edits made in Excel) read
+        them, before anything changes the register; a later check works from the objects."""
+        self.tables, self.saved_tables = {}, {}
+
     @contextmanager
     def indexed(self):
         """Constant-time lookups (plan, indicator, progress_for, actual_for, plans_of, …) for a

@@ -8,6 +8,7 @@ a round trip through Excel and LibreOffice (LibreOffice turns veryHidden into hi
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import itertools
@@ -87,6 +88,7 @@ class Identity:
             ("revision", self.register_version), ("issued", self.issued), ("signature", self.signature))}
 
 
+@functools.lru_cache(maxsize=4096)  # labels, years and the plans' own texts recur in every file
 def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 

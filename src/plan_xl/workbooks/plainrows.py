@@ -3,10 +3,10 @@
 xlsxwriter keeps a cell object per value and a shared-string table, about 25 µs a cell; a
 register ten years into its plan holds ~300,000 cells (every past submission, progress row and
 actual), and collect saves it on every run, with a status workbook listing every file it judged.
-Such rows need none of that: each cell is a number or text with its column's format. `PlainRowsSheet` holds the rows as they are
-and writes each as inline strings and numbers (what xlsxwriter's constant_memory mode writes),
-with the same escaping, in one pass. Excel, LibreOffice, openpyxl and python-calamine read them
-as any other cells.
+Such rows need none of that: each cell is a number or text with its column's format.
+`PlainRowsSheet` holds the rows as they are and writes each as inline strings and numbers (what
+xlsxwriter's constant_memory mode writes), with the same escaping, in one pass. Excel,
+LibreOffice, openpyxl and python-calamine read them as any other cells.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import gc
+import zipfile
 import zlib
 from collections import defaultdict
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import xlsxwriter
+import xlsxwriter.workbook
 from xlsxwriter.exceptions import DuplicateWorksheetName
 from xlsxwriter.packager import Packager
 from xlsxwriter.utility import xl_col_to_name
@@ -36,34 +38,96 @@ A4 = 9  # xlsxwriter's paper index
 
 
 class _DeflatingText(StringIO):
-    """One part of the package (a sheet's XML): written as xlsxwriter's in-memory parts are, and
-    deflated as soon as it is complete. xlsxwriter keeps every in-memory part (Japanese text at
-    two or four bytes a character) until the zip is written, or else writes each through a
-    temporary file (an open and a remove each, ~1.5 ms apiece on a busy disk, a thousand in a
-    report of 1,000 plans)."""
+    """One part of the package (a sheet's XML): taken by xlsxwriter as one of its in-memory parts
+    (a StringIO), but deflated as it is written, a batch of text at a time, into what a zip
+    member holds, so that it goes into the file as it is (`_PackingZipFile`). xlsxwriter keeps
+    every in-memory part as text (Japanese at two or four bytes a character) until the zip is
+    written, then deflates it; or else it writes each through a temporary file (an open and a
+    remove each, ~1.5 ms apiece on a busy disk, a thousand in a report of 1,000 plans)."""
 
-    data: bytes | None = None
+    BATCH = 1 << 18  # characters held before they are deflated
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: _Deflated | None = None
+        # level 1: a third of the time of zip's default 6 (xlsxwriter's), files ~25 % larger
+        self._deflate, self._text, self._held, self._out = zlib.compressobj(1, zlib.DEFLATED, -15), [], 0, []
+        self._crc = self._size = 0
+
+    def write(self, text: str) -> int:
+        if self.data is not None:
+            raise ValueError("write to a finished workbook part")
+        self._text.append(text)
+        self._held += len(text)
+        if self._held >= self.BATCH:
+            self._deflate_held()
+        return len(text)
+
+    def _deflate_held(self) -> None:
+        data = "".join(self._text).encode("utf-8")
+        self._crc, self._size = zlib.crc32(data, self._crc), self._size + len(data)
+        self._out.append(self._deflate.compress(data))
+        self._text, self._held = [], 0
 
     def finish(self) -> None:
-        """The part is complete: deflated, and closed, so that a late write fails loudly."""
+        """The part is complete: the rest deflated, and closed, so that a late write fails loudly."""
         if self.data is None:
-            self.data = zlib.compress(super().getvalue().encode("utf-8"), 1)
+            self._deflate_held()
+            self.data = _Deflated(b"".join([*self._out, self._deflate.flush()]), self._crc, self._size)
+            self._out = []
             self.close()
 
-    def getvalue(self) -> _Utf8:
+    def getvalue(self) -> _Deflated:
         self.finish()
-        return _Utf8(zlib.decompress(self.data))
+        return self.data
+
+    def text(self) -> str:
+        self.finish()
+        return zlib.decompress(self.data, -15).decode("utf-8")
 
 
-class _Utf8(bytes):
-    """A part's text as UTF-8 bytes: all xlsxwriter does with `getvalue()` is `.encode("utf-8")`
-    and zip the result, so the text is never decoded only to be encoded again (the largest
-    sheet, 集計, held twice more while it is zipped)."""
+class _Deflated(bytes):
+    """A part as deflated for its zip member, with the CRC-32 and size of the text it holds. All
+    xlsxwriter does with a part's `getvalue()` is `.encode("utf-8")` and `writestr` the result
+    into its zip, which `_PackingZipFile` takes as it is."""
+
+    def __new__(cls, data: bytes, crc: int, size: int) -> _Deflated:
+        part = super().__new__(cls, data)
+        part.crc, part.size = crc, size
+        return part
 
     def encode(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
         if encoding.lower().replace("-", "") != "utf8":
             raise ValueError(f"a workbook part is UTF-8, not {encoding}")
         return self
+
+
+class _PackingZipFile(zipfile.ZipFile):
+    """The zip xlsxwriter writes a compact workbook into: a part deflated as it was written goes
+    in as it is (the same member zipfile writes, header, CRC and sizes included), instead of
+    being inflated to be deflated again; anything else as zipfile writes it."""
+
+    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
+        if not isinstance(data, _Deflated) or not isinstance(zinfo_or_arcname, zipfile.ZipInfo) \
+                or max(data.size, len(data)) >= zipfile.ZIP64_LIMIT:
+            if isinstance(data, _Deflated):
+                data = zlib.decompress(data, -15)
+            return super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+        zinfo = zinfo_or_arcname
+        zinfo.compress_type, zinfo.CRC, zinfo.file_size, zinfo.compress_size = (
+            zipfile.ZIP_DEFLATED, data.crc, data.size, len(data))
+        with self._lock:  # as ZipFile.mkdir writes a member whose content it knows
+            if self._seekable:
+                self.fp.seek(self.start_dir)
+            zinfo.header_offset = self.fp.tell()
+            self._writecheck(zinfo)
+            self._didModify = True
+            self.filelist.append(zinfo)
+            self.NameToInfo[zinfo.filename] = zinfo
+            self.fp.write(zinfo.FileHeader(False))
+            self.fp.write(data)
+            self.start_dir = self.fp.tell()
+        return None
 
 
 class _CompactPackager(Packager):
@@ -91,6 +155,18 @@ class _Workbook(xlsxwriter.Workbook):
 
     def _get_packager(self):
         return _CompactPackager() if self.compact else super()._get_packager()
+
+    def _store_workbook(self) -> None:
+        """xlsxwriter's own, with a compact workbook's parts zipped as deflated (`_PackingZipFile`
+        stands in for the ZipFile xlsxwriter's module names, for this call only)."""
+        if not self.compact:
+            super()._store_workbook()
+            return
+        xlsxwriter.workbook.ZipFile = _PackingZipFile
+        try:
+            super()._store_workbook()
+        finally:
+            xlsxwriter.workbook.ZipFile = zipfile.ZipFile
 
     def _check_sheetname(self, sheetname, is_chartsheet=False):
         sheets, self.worksheets_objs = self.worksheets_objs, []  # no earlier sheet to compare with
@@ -123,7 +199,7 @@ def finish_sheet(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
 
 
 def _write_finished(ws: Worksheet, part: _DeflatingText) -> None:
-    ws.fh.write(part.getvalue().decode("utf-8"))  # into the part the packager gives it at close
+    ws.fh.write(part.text())  # into the part the packager gives it at close
 
 
 def new_workbook(target: Path | BinaryIO, title: str, created: dt.datetime = FIXED_TIME,
