@@ -1,7 +1,8 @@
 """Benchmark `build_report` against two bare-xlsxwriter peers, at 20 / 200 / 1,000 / 5,000 plans
 with 1 and 10 reported years: "cells only" writes the same cell values (no formats, merges, row
 heights or charts); "same workbook" replays every xlsxwriter call plan-xl made (replay.py), the
-floor for writing the same file.
+floor for writing the same file with xlsxwriter cell by cell (plan-xl's own run keeps its sheets'
+cells compactly instead, workbooks/cells.py; a recorded run makes xlsxwriter's calls).
 
     python benchmarks/bench_report.py          # 20 / 200 / 1,000 / 5,000 plans × 1 year, 20 / 200 / 1,000 × 10
     python benchmarks/bench_report.py --plans 1000 --years 10
