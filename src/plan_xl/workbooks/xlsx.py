@@ -199,7 +199,13 @@ def finish_sheet(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
 
 
 def _write_finished(ws: Worksheet, part: _DeflatingText) -> None:
-    ws.fh.write(part.text())  # into the part the packager gives it at close
+    """At close, into the part the packager gives the sheet: the deflated part as it is, when
+    that is a fresh `_DeflatingText` (not inflated only to be deflated again); else its text."""
+    target = ws.fh
+    if isinstance(target, _DeflatingText) and target.data is None and not target._held and not target._out:
+        target.data = part.getvalue()
+    else:
+        target.write(part.text())
 
 
 def new_workbook(target: Path | BinaryIO, title: str, created: dt.datetime = FIXED_TIME,
