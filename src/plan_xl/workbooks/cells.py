@@ -99,7 +99,9 @@ class CellsSheet(Worksheet):
         """`cell`: a formatted blank is its format; a text (format, index in the shared strings);
         a number (format, number, None). As small as that: the report's sheets other than the
         plan sheets (集計 …) keep their cells until the workbook is closed."""
-        self._extend(row, col, row, col)
+        if (self.dim_rowmin is None or row < self.dim_rowmin or row > self.dim_rowmax
+                or col < self.dim_colmin or col > self.dim_colmax):  # most cells are inside already
+            self._extend(row, col, row, col)
         cells = self.cells.get(row)
         if cells is None:
             cells = self.cells[row] = {}
@@ -203,8 +205,8 @@ class CellsSheet(Worksheet):
                     if cell_format is not None:  # a cell without one takes its row's or column's
                         styles[id(cell_format)] = style
                 parts.append(f'<c r="{letters[col]}{number}"{style}{tail}')
+            parts.append("</row>")
             write("".join(parts))
-            write("</row>")
 
     def _style(self, row: int, col: int, cell_format) -> str:
         """The s attribute xlsxwriter's _write_cell gives a cell: its format's xf index, else
