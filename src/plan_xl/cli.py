@@ -42,6 +42,7 @@ from .register.history import (
     rename_department,
     retire,
     set_target,
+    split_department,
 )
 from .register.store import save_register
 from .workbooks.identity import load_or_create_key
@@ -895,6 +896,32 @@ def plan_merge_department(ctx: Context, old, into, year, reason) -> None:
       plan-xl plan merge-department 中央公民館 生涯学習課 --from 2024 --reason 組織改編
     """
     _change(ctx, year, reason, "plan merge-department", lambda reg, rec: merge_department(reg, old, into, rec))
+
+
+@plan_group.command("split-department")
+@click.argument("old")
+@click.option("--to", "parts", multiple=True, required=True, metavar="課名=計画ID,…",
+              help="分割先の所管課と、その課に移す実施計画（計画ID）・節（計画ID.節）。分割先ごとに一つ")
+@_from_option
+@_reason_option
+@click.pass_obj
+@handle_errors
+def plan_split_department(ctx: Context, old, parts, year, reason) -> None:
+    """所管課 OLD を --from の年度から分割（再編）します。OLD が所管・記入する実施計画と節を、
+    --to で指定した課に移します（全て指定が必要です）。分割先の課は先に plan add-department で
+    登録してください。OLD は前年度までの所管課として残り、その年度の提出は有効です。
+
+    \b
+    例:
+      plan-xl plan split-department こども課 --to こども家庭未来課=1-2-1,1-2-3 --to こども家庭支援課=1-2-2.2 --from 2024 --reason 組織改編
+    """
+    split = {}
+    for text in parts:
+        name, sep, items = text.partition("=")
+        if not sep or not name.strip() or not items.strip():
+            raise UsageError(M.H022(text=text))
+        split.setdefault(name.strip(), []).extend(i for i in re.split("[,、，]", items) if i.strip())
+    _change(ctx, year, reason, "plan split-department", lambda reg, rec: split_department(reg, old, split, rec))
 
 
 @plan_group.command("new-period")
