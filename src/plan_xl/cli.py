@@ -108,6 +108,9 @@ def handle_errors(func):
     return wrapper
 
 
+_JOIN_JAPANESE = re.compile(r"(?<=[^\x00-\x7f])\n *|\n *(?=[^\x00-\x7f])")
+
+
 class _Formatter(click.HelpFormatter):
     """--help with Japanese headings."""
 
@@ -122,6 +125,12 @@ class _Formatter(click.HelpFormatter):
 
     def write_heading(self, heading: str) -> None:
         super().write_heading(self.SECTIONS.get(heading, heading))
+
+    def write_text(self, text: str) -> None:
+        """A paragraph's lines are joined as click joins them, but without the space click puts
+        at a line break next to a Japanese character (「それより前の年度の 達成率」). Paragraphs
+        marked \\b keep their lines."""
+        super().write_text("\n\n".join(p if p.startswith("\b") else _JOIN_JAPANESE.sub("", p) for p in text.split("\n\n")))
 
     def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
         """Option and command lists, aligned by display width (a full-width character takes two
