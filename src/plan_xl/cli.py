@@ -3,6 +3,7 @@ Only this module imports click; errors become one Japanese line and an exit code
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import functools
 import re
@@ -66,12 +67,32 @@ class Context:
             click.echo(message)
 
 
+# Characters a cp932 console cannot show, and what it shows instead (the no-data rating 「–」
+# would otherwise print as 「?」); anything else it cannot show becomes 「?」, never a crash.
+CONSOLE_STAND_INS = {"\u2013": "\uff0d", "\u2014": "\u2015", "\u00a0": " "}
+
+
+def _console_stand_in(error: UnicodeEncodeError) -> tuple[str, int]:
+    out = []
+    for ch in error.object[error.start:error.end]:
+        stand_in = CONSOLE_STAND_INS.get(ch, "?")
+        try:
+            stand_in.encode(error.encoding)
+        except (UnicodeEncodeError, LookupError):
+            stand_in = "?"
+        out.append(stand_in)
+    return "".join(out), error.end
+
+
+codecs.register_error("plan_xl_console", _console_stand_in)
+
+
 def _reconfigure_console() -> None:
-    # A Windows console or a pipe in cp932 cannot show every character: replace, never crash.
+    # A Windows console or a pipe in cp932 cannot show every character: stand-ins, never a crash.
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             try:
-                stream.reconfigure(errors="replace")
+                stream.reconfigure(errors="plan_xl_console")
             except (ValueError, OSError):
                 pass
 
