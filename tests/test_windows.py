@@ -10,26 +10,24 @@ import pytest
 from support.returned import YEAR, copy_workspace, fill, identity, issue, typical_values
 
 from plan_xl.collect import Verdict, collect
-from plan_xl.collect.judge import PARALLEL_FROM, PARALLEL_FROM_ENV
+from plan_xl.collect.judge import PARALLEL_FROM
 
 
 @pytest.fixture(scope="module")
 def inbox(tmp_path_factory):
-    """A working folder with more returns than PARALLEL_FROM["fork"] (spawned workers are used for
-    them below: PLAN_XL_PARALLEL_FROM)."""
+    """A working folder with more returns than PARALLEL_FROM, so collect uses worker processes."""
     ws = issue(tmp_path_factory.mktemp("windows") / "作業フォルダ")
     reg = ws.load()
     for path in sorted(ws.templates_dir(YEAR).glob("*.xlsx")):
         ident = identity(path)
         (ws.inbox / path.name).write_bytes(fill(path, typical_values(reg, ident)))
-    for n in range(PARALLEL_FROM["fork"]):
+    for n in range(PARALLEL_FROM):
         (ws.inbox / f"メモ{n}.txt").write_bytes(b"not a workbook")
     return ws
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: collect judges in this process")
-def test_collect_under_spawn_gives_the_verdicts_of_fork(inbox, tmp_path, monkeypatch):
-    monkeypatch.setenv(PARALLEL_FROM_ENV, str(PARALLEL_FROM["fork"]))  # workers under spawn too
+def test_collect_under_spawn_gives_the_verdicts_of_fork(inbox, tmp_path):
     outcomes = {}
     for method in ("spawn", "fork"):
         ws = copy_workspace(inbox, tmp_path / method)

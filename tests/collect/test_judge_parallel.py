@@ -11,7 +11,7 @@ from support.returned import YEAR, editable, fill, identity, issue, typical_valu
 
 from plan_xl.collect import Judge, Received, Verdict, judge_all
 from plan_xl.collect import judge as judge_module
-from plan_xl.collect.judge import PARALLEL_FROM, PARALLEL_FROM_ENV, judge
+from plan_xl.collect.judge import PARALLEL_FROM, judge
 from plan_xl.collect.ledger import issued_templates
 from plan_xl.findings import ERROR, WARNING
 from plan_xl.register.source import load_source
@@ -45,7 +45,7 @@ def _mistakes(reg, ident) -> list[tuple[str, dict]]:
 @pytest.fixture(scope="module")
 def returns(tmp_path_factory):
     """Real returns of different departments (as files in the inbox, read lazily as collect
-    reads them): each department's careful one, and ones with mistakes; PARALLEL_FROM["fork"] + 4."""
+    reads them): each department's careful one, and ones with mistakes; PARALLEL_FROM + 4."""
     departments = departments_to_issue(load_source())[:8]
     ws = issue(tmp_path_factory.mktemp("parallel") / "作業フォルダ", departments)
     reg = ws.load()
@@ -55,7 +55,7 @@ def returns(tmp_path_factory):
         ident = identity(template)
         files.append((f"{department}.xlsx", fill(template, typical_values(reg, ident))))
         files += [(f"{department}_{what}.xlsx", fill(template, values)) for what, values in _mistakes(reg, ident)]
-    files = files[:PARALLEL_FROM["fork"] + 2] + [("壊れた.xlsx", b"PK\x03\x04 not really a zip"), ("メモ.xlsx", b"memo")]
+    files = files[:PARALLEL_FROM + 2] + [("壊れた.xlsx", b"PK\x03\x04 not really a zip"), ("メモ.xlsx", b"memo")]
     for name, data in files:
         (ws.inbox / name).write_bytes(data)
     ctx = Judge(reg, load_key(ws.key_path), YEAR, issued_templates(ws))
@@ -72,12 +72,11 @@ def _outcome(results) -> list[tuple]:
 
 
 @pytest.mark.parametrize("start_method", ["fork", "spawn"])
-def test_parallel_verdicts_equal_sequential_ones(returns, start_method, monkeypatch):
+def test_parallel_verdicts_equal_sequential_ones(returns, start_method):
     ws, names, ctx = returns
-    monkeypatch.setenv(PARALLEL_FROM_ENV, str(PARALLEL_FROM["fork"]))  # spawned workers too
     sequential = [judge(item, ctx) for item in _received(ws, names)]
     parallel = judge_all(_received(ws, names), ctx, start_method=start_method)
-    assert len(names) >= PARALLEL_FROM["fork"]  # judge_all uses its workers
+    assert len(names) >= PARALLEL_FROM  # judge_all uses its workers
     assert _outcome(parallel) == _outcome(sequential)
     # validation ran in the workers: accepted returns, and field-level findings of both kinds
     verdicts = {r.item.name: r for r in parallel}
@@ -104,28 +103,9 @@ def test_a_worker_that_aborts_costs_only_its_own_file(monkeypatch):
         return real(item, *args)
 
     monkeypatch.setattr(judge_module, "judge", judge_or_abort)
-    results = judge_all(_items(PARALLEL_FROM["fork"] + 4), _judge(), start_method="fork")
+    results = judge_all(_items(PARALLEL_FROM + 4), _judge(), start_method="fork")
     verdicts = {r.item.name: r for r in results}
-    assert len(results) == PARALLEL_FROM["fork"] + 4
+    assert len(results) == PARALLEL_FROM + 4
     assert verdicts["file3.xlsx"].message.code == "C010"  # the reader died
     assert all(r.verdict == Verdict.BROKEN and r.message.code != "C010"
                for name, r in verdicts.items() if name != "file3.xlsx")
-
-
-def test_a_batch_too_small_for_spawned_workers_is_judged_here(monkeypatch):
-    """Under spawn (Windows) workers pay off only from PARALLEL_FROM["spawn"] files; fewer are
-    judged in this process, more by workers."""
-    monkeypatch.delenv(PARALLEL_FROM_ENV, raising=False)
-    started = []
-
-    class Pool:  # stands in for the executor: records that workers were asked for
-        def __init__(self, *args, **kwargs):
-            started.append(kwargs.get("mp_context"))
-            raise RuntimeError("no workers here")
-
-    monkeypatch.setattr(judge_module, "ProcessPoolExecutor", Pool)
-    few = judge_all(_items(PARALLEL_FROM["spawn"] - 1), _judge(), start_method="spawn")
-    assert len(few) == PARALLEL_FROM["spawn"] - 1 and not started
-    with pytest.raises(RuntimeError):
-        judge_all(_items(PARALLEL_FROM["fork"]), _judge(), start_method="fork")
-    assert started and started[0].get_start_method() == "fork"

@@ -32,11 +32,7 @@ from .validate import Validation, validate
 from .verdict import Verdict
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
-# Below this many files, starting worker processes costs more than it saves. A forked worker
-# starts at once; a spawned one (Windows) starts an interpreter, imports plan-xl and unpickles the
-# register: ~0.6 s before its first verdict (N = 200: fork 1.4 s, spawn 2.0 s), which is what
-# judging ~250 files takes in this process at ~5.5 ms a file (two workers halve that).
-PARALLEL_FROM = {"fork": 16, "spawn": 250}
+PARALLEL_FROM = 16  # below this many files, starting worker processes costs more than it saves
 BATCH = 16  # files sent to a worker at once (fewer when there are few, so both cores stay busy)
 # For tests and benchmarks: PLAN_XL_START_METHOD=spawn starts workers as Windows does, and
 # PLAN_XL_PARALLEL_FROM=1 uses workers even for one file (so every collect test can run in them).
@@ -270,9 +266,7 @@ def judge_all(items: list[Received], ctx: Judge, progress: Progress | None = Non
     """Judge every file, in worker processes when there are many. A worker that dies on a file
     (a reader aborting the process) costs that file a verdict, never the run."""
     progress = progress or Progress()
-    mp = multiprocessing.get_context(start_method or os.environ.get(START_METHOD_ENV) or None)
-    least = os.environ.get(PARALLEL_FROM_ENV) or PARALLEL_FROM.get(mp.get_start_method(), PARALLEL_FROM["spawn"])
-    if len(items) < int(least) or (os.cpu_count() or 1) < 2:
+    if len(items) < int(os.environ.get(PARALLEL_FROM_ENV) or PARALLEL_FROM) or (os.cpu_count() or 1) < 2:
         out = []
         for item in items:
             out.append(judge_and_keep(item, ctx))
@@ -280,6 +274,8 @@ def judge_all(items: list[Received], ctx: Judge, progress: Progress | None = Non
         return out
     results: list[FileResult | None] = [None] * len(items)
     workers = min(os.cpu_count() or 2, 8)
+    method = start_method or os.environ.get(START_METHOD_ENV) or None
+    mp = multiprocessing.get_context(method) if method else None
     # Forked workers share the register with this process until they touch it; their garbage
     # collector would touch every object (and so copy every page) unless the objects that exist
     # now are frozen out of its reach (the gc module's advice for fork without exec).
