@@ -57,6 +57,8 @@ def test_help_of_every_command_is_japanese():
     version = run(["--version"])
     assert "バージョン" in version.output
     assert not found, found
+    # a docstring's line break between Japanese words is no space (click would put one there)
+    assert "それより前の年度の達成率" in run(["plan", "target", "--help"]).output
 
 
 @pytest.mark.parametrize("args", USAGE_ERRORS, ids=" ".join)

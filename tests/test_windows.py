@@ -48,3 +48,8 @@ def test_a_cp932_console_gets_every_line(inbox, tmp_path):
     assert proc.returncode == 1, proc.stderr.decode("cp932", "replace")
     assert "?田さんの調査票.xlsx" in out and "取りまとめ状況:" in out
     assert b"Traceback" not in proc.stderr
+    report = subprocess.run([sys.executable, "-m", "plan_xl", "--dir", str(ws.root), "report"], env=env,
+                            capture_output=True, timeout=300)
+    shown = report.stdout.decode("cp932")
+    assert report.returncode == 0, report.stderr.decode("cp932", "replace")
+    assert "評価:" in shown and "－" in shown and "?" not in shown  # the no-data rating 「–」 as 「－」

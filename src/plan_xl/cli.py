@@ -3,6 +3,7 @@ Only this module imports click; errors become one Japanese line and an exit code
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import functools
 import re
@@ -42,6 +43,7 @@ from .register.history import (
     rename_department,
     retire,
     set_target,
+    split_department,
 )
 from .register.store import save_register
 from .workbooks.identity import load_or_create_key
@@ -65,12 +67,32 @@ class Context:
             click.echo(message)
 
 
+# Characters a cp932 console cannot show, and what it shows instead (the no-data rating 「–」
+# would otherwise print as 「?」); anything else it cannot show becomes 「?」, never a crash.
+CONSOLE_STAND_INS = {"\u2013": "\uff0d", "\u2014": "\u2015", "\u00a0": " "}
+
+
+def _console_stand_in(error: UnicodeEncodeError) -> tuple[str, int]:
+    out = []
+    for ch in error.object[error.start:error.end]:
+        stand_in = CONSOLE_STAND_INS.get(ch, "?")
+        try:
+            stand_in.encode(error.encoding)
+        except (UnicodeEncodeError, LookupError):
+            stand_in = "?"
+        out.append(stand_in)
+    return "".join(out), error.end
+
+
+codecs.register_error("plan_xl_console", _console_stand_in)
+
+
 def _reconfigure_console() -> None:
-    # A Windows console or a pipe in cp932 cannot show every character: replace, never crash.
+    # A Windows console or a pipe in cp932 cannot show every character: stand-ins, never a crash.
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             try:
-                stream.reconfigure(errors="replace")
+                stream.reconfigure(errors="plan_xl_console")
             except (ValueError, OSError):
                 pass
 
@@ -107,6 +129,9 @@ def handle_errors(func):
     return wrapper
 
 
+_JOIN_JAPANESE = re.compile(r"(?<=[^\x00-\x7f])\n *|\n *(?=[^\x00-\x7f])")
+
+
 class _Formatter(click.HelpFormatter):
     """--help with Japanese headings."""
 
@@ -121,6 +146,12 @@ class _Formatter(click.HelpFormatter):
 
     def write_heading(self, heading: str) -> None:
         super().write_heading(self.SECTIONS.get(heading, heading))
+
+    def write_text(self, text: str) -> None:
+        """A paragraph's lines are joined as click joins them, but without the space click puts
+        at a line break next to a Japanese character (「それより前の年度の 達成率」). Paragraphs
+        marked \\b keep their lines."""
+        super().write_text("\n\n".join(p if p.startswith("\b") else _JOIN_JAPANESE.sub("", p) for p in text.split("\n\n")))
 
     def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
         """Option and command lists, aligned by display width (a full-width character takes two
@@ -895,6 +926,32 @@ def plan_merge_department(ctx: Context, old, into, year, reason) -> None:
       plan-xl plan merge-department 中央公民館 生涯学習課 --from 2024 --reason 組織改編
     """
     _change(ctx, year, reason, "plan merge-department", lambda reg, rec: merge_department(reg, old, into, rec))
+
+
+@plan_group.command("split-department")
+@click.argument("old")
+@click.option("--to", "parts", multiple=True, required=True, metavar="課名=計画ID,…",
+              help="分割先の所管課と、その課に移す実施計画（計画ID）・節（計画ID.節）。分割先ごとに一つ")
+@_from_option
+@_reason_option
+@click.pass_obj
+@handle_errors
+def plan_split_department(ctx: Context, old, parts, year, reason) -> None:
+    """所管課 OLD を --from の年度から分割（再編）します。OLD が所管・記入する実施計画と節を、
+    --to で指定した課に移します（全て指定が必要です）。分割先の課は先に plan add-department で
+    登録してください。OLD は前年度までの所管課として残り、その年度の提出は有効です。
+
+    \b
+    例:
+      plan-xl plan split-department こども課 --to こども家庭未来課=1-2-1,1-2-3 --to こども家庭支援課=1-2-2.2 --from 2024 --reason 組織改編
+    """
+    split = {}
+    for text in parts:
+        name, sep, items = text.partition("=")
+        if not sep or not name.strip() or not items.strip():
+            raise UsageError(M.H022(text=text))
+        split.setdefault(name.strip(), []).extend(i for i in re.split("[,、，]", items) if i.strip())
+    _change(ctx, year, reason, "plan split-department", lambda reg, rec: split_department(reg, old, split, rec))
 
 
 @plan_group.command("new-period")

@@ -219,6 +219,12 @@ H015 = Message(STOP, "台帳に Excel での変更があり、まだ変更履歴
 H016 = Message(ERROR, "この調査票の発行後に台帳が変わり（{what}）、記入欄が増えました: {missing}。"
                       "新しい調査票を送りますので、そちらに記入してください。")
 H017 = Message(WARNING, "この調査票の発行後に台帳が変わりました（{what}）。記入が必要な欄に不足はないため受け付けました。")
+H018 = Message(USAGE, "分割先に元の所管課「{old}」は指定できません。")
+H019 = Message(USAGE, "「{item}」は{old}が所管する実施計画（計画ID）でも節（計画ID.節）でもありません。")
+H020 = Message(USAGE, "「{item}」が二つの分割先に指定されています。")
+H021 = Message(USAGE, "{old}の所管で、分割先が決まっていないものがあります: {items}。"
+                      "--to 課名=計画ID,計画ID.節 で全て指定してください。")
+H022 = Message(USAGE, "--to は 課名=計画ID,計画ID.節 の形で指定してください（「{text}」）。")
 
 # --- V: collect, validation of a returned workbook (collect/validate.py)
 V001 = Message(ERROR, "調査票の識別情報（署名）が、この作業フォルダで発行したものと一致しません。別の作業フォルダで作成された調査票か、"

@@ -13,7 +13,17 @@ from click.testing import CliRunner
 from plan_xl.cli import main
 from plan_xl.collect import collect
 from plan_xl.demo import fill_template
-from plan_xl.register.history import Recorder, as_of, field_owners, retire, set_target
+from plan_xl.errors import UsageError
+from plan_xl.register.checks import check_register
+from plan_xl.register.history import (
+    Recorder,
+    add_department,
+    as_of,
+    field_owners,
+    retire,
+    set_target,
+    split_department,
+)
 from plan_xl.register.store import load_register, save_register
 from plan_xl.workbooks.identity import load_or_create_key
 from plan_xl.workbooks.templates import TemplateOptions, generate_templates
@@ -44,6 +54,66 @@ def type_over(ws: Workspace, sheet: str, matches, column: str, value) -> None:
              if matches(dict(zip(head, [c.value for c in table[r]], strict=False))))
     table.cell(r, head.index(column) + 1).value = value
     wb.save(ws.register_path)
+
+
+def test_a_split_department_gives_every_item_it_held_a_new_owner(register):
+    """人事課 split in two from FY2024: each plan item and section goes where the command says,
+    人事課 ends with FY2023 (再編, both successors named), and FY2023 stays as it was."""
+    rec = Recorder(register, 2024, "組織改編", "test")
+    for name in ("人材育成課", "職員課"):
+        add_department(register, name, "", 2024, rec)
+    with pytest.raises(UsageError, match="1-4-2.1"):  # nothing may be left without an owner
+        split_department(register, "人事課", {"人材育成課": ["1-1-2", "1-4-1"], "職員課": ["1-4-6", "1-4-2.2"]}, rec)
+    with pytest.raises(UsageError, match="1-3-5"):  # not 人事課's
+        split_department(register, "人事課", {"人材育成課": ["1-3-5"]}, rec)
+    with pytest.raises(UsageError, match="二つ"):
+        split_department(register, "人事課", {"人材育成課": ["1-4-2"], "職員課": ["1-4-2"]}, rec)
+    assert register.department("人事課").validity.end is None and not any(
+        c.sheet in ("計画", "節") for c in register.changes)  # a refused split changes nothing
+
+    split_department(register, "人事課", {"人材育成課": ["1-1-2", "1-4-1", "1-4-2.1"],
+                                         "職員課": ["1-4-2", "1-4-6"]}, rec)
+    v = register.department("人事課").validity
+    assert (v.end, v.how, v.successor) == (2023, "再編", "人材育成課、職員課")
+    plan = register.plan("1-4-2")
+    assert "人事課" not in plan.departments and "職員課" in plan.departments
+    assert {s.number: s.departments for s in plan.sections}[1] == ["人材育成課"]
+    assert "職員課" in {s.number: s.departments for s in plan.sections}[2]
+    assert register.plan("1-1-2").departments == ["人材育成課"]
+    assert {"人材育成課", "職員課"} <= field_owners(register, 2024) and "人事課" not in field_owners(register, 2024)
+    assert "人事課" in field_owners(register, 2023) and register.plan("1-1-2").id in {
+        p.id for p in as_of(register, 2023).plans if "人事課" in p.departments}
+    assert not [f for f in check_register(register) if f.severity == "誤り"]
+
+
+def test_a_split_follows_a_co_owner_and_its_assignments(register):
+    """上下水道局総務課 co-owns 1-4-2 and fills a box of it (記入課): giving only its section leaves
+    the plan item without an owner; giving the item moves the section and the assignment too."""
+    rec = Recorder(register, 2024, "組織改編", "test")
+    add_department(register, "経営企画課", "", 2024, rec)
+    add_department(register, "水道総務課", "", 2024, rec)
+    with pytest.raises(UsageError, match="1-4-2"):
+        split_department(register, "上下水道局総務課", {"経営企画課": ["1-4-2.2"]}, rec)
+    with pytest.raises(UsageError, match="元の所管課"):
+        split_department(register, "上下水道局総務課", {"上下水道局総務課": ["1-4-2"]}, rec)
+    split_department(register, "上下水道局総務課", {"経営企画課": ["1-4-2"], "水道総務課": ["1-4-2.2"]}, rec)
+    plan = register.plan("1-4-2")
+    assert "経営企画課" in plan.departments and "水道総務課" in plan.sections[1].departments
+    assert [a.department for a in register.assignments if a.plan_id == "1-4-2"] == ["経営企画課"]
+
+
+def test_split_department_on_the_command_line(tmp_path):
+    ws = new_folder(tmp_path)
+    for name in ("人材育成課", "職員課"):
+        run(ws, "plan", "add-department", name, "--from", "2024", "--reason", "組織改編")
+    refused = CliRunner().invoke(main, ["--dir", str(ws.root), "plan", "split-department", "人事課",
+                                        "--to", "人材育成課", "--from", "2024", "--reason", "組織改編"])
+    assert refused.exit_code != 0 and "課名=計画ID" in refused.output
+    out = run(ws, "plan", "split-department", "人事課", "--to", "人材育成課=1-1-2,1-4-1,1-4-2.1",
+              "--to", "職員課=1-4-2、1-4-6", "--from", "2024", "--reason", "組織改編")
+    assert "変更履歴に" in out
+    reg = ws.load()
+    assert reg.department("人事課").validity.how == "再編" and reg.plan("1-4-6").departments == ["職員課"]
 
 
 def test_target_history_rates_each_year_against_its_own_target(register):

@@ -21,6 +21,7 @@ import dataclasses
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import messages as M
@@ -419,23 +420,62 @@ def merge_department(reg: Register, old: str, into: str, rec: Recorder) -> None:
     _reassign(reg, dept.name, target, rec)
 
 
-def _reassign(reg: Register, old: str, new: str, rec: Recorder) -> None:
+def split_department(reg: Register, old: str, parts: dict[str, list[str]], rec: Recorder) -> None:
+    """再編 (分割) from rec.year: `old` ends the year before, and each plan item and section it
+    holds in force (as 所管課 or 記入課) moves to the department `parts` gives it ({department:
+    ["1-3-2", "1-3-5.2"]}: a plan item with its sections, or one section). Every one must be given
+    to exactly one department, so that nothing is left without an owner. Accepted returns stay
+    valid history."""
+    dept = reg.department(_department(reg, old))
+    held = _holdings(reg, dept.name, rec.year)
+    owner: dict[tuple[str, int], str] = {}  # (plan id, section; 0 = the plan item) -> department
+    for name, items in parts.items():
+        new = _department(reg, name)
+        if new == dept.name:
+            raise UsageError(M.H018(old=dept.name))
+        for item in items:
+            plan_id, _, number = item.strip().partition(".")
+            key = (_plan(reg, plan_id).id, int(number) if number.isdigit() else -1 if number else 0)
+            if key not in held and not (key[1] == 0 and any(p == key[0] for p, _ in held)):
+                raise UsageError(M.H019(item=item, old=dept.name))
+            if owner.setdefault(key, new) != new:
+                raise UsageError(M.H020(item=item))
+    left = [f"{p}.{n}" if n else p for p, n in sorted(held) if (p, n) not in owner and (p, 0) not in owner]
+    if left:
+        raise UsageError(M.H021(old=dept.name, items="、".join(left)))
+    _end(dept.validity, "所管課", dept.name, rec.year - 1, "再編", "、".join(dict.fromkeys(owner.values())), rec)
+    _reassign(reg, dept.name, lambda plan_id, number: owner.get((plan_id, number)) or owner.get((plan_id, 0)), rec)
+
+
+def _holdings(reg: Register, department: str, year: int) -> set[tuple[str, int]]:
+    """(plan id, section; 0 = the plan item) of what `department` owns or fills (記入課) in
+    plan items in force in `year`."""
+    in_force = {p.id: p for p in reg.plans if p.validity.end is None or p.validity.end >= year}
+    held = {(p.id, 0) for p in in_force.values() if department in p.departments}
+    held |= {(p.id, s.number) for p in in_force.values() for s in p.sections if department in s.departments}
+    return held | {(a.plan_id, a.section) for a in reg.assignments if a.department == department and a.plan_id in in_force}
+
+
+def _reassign(reg: Register, old: str, new: str | Callable[[str, int], str | None], rec: Recorder) -> None:
+    """`old`'s plan items, sections and 記入課 assignments in force from rec.year go to `new`: a
+    department's name, or (plan id, section; 0 = the plan item) -> name (None: left as it is)."""
+    new_for = new if callable(new) else lambda plan_id, number: new
     for p in reg.plans:
         if p.validity.end is not None and p.validity.end < rec.year:
             continue  # an item that ended before the change keeps its department in history
-        if old in p.departments:
-            after = list(dict.fromkeys(new if d == old else d for d in p.departments))
+        if old in p.departments and (name := new_for(p.id, 0)):
+            after = list(dict.fromkeys(name if d == old else d for d in p.departments))
             rec("計画", p.id, "所管課", "、".join(p.departments), "、".join(after))
             p.departments = after
         for s in p.sections:
-            if old in s.departments:
-                after = list(dict.fromkeys(new if d == old else d for d in s.departments))
+            if old in s.departments and (name := new_for(p.id, s.number)):
+                after = list(dict.fromkeys(name if d == old else d for d in s.departments))
                 rec("節", f"{p.id}|{s.number}", "所管課", "、".join(s.departments), "、".join(after))
                 s.departments = after
     for a in reg.assignments:  # who fills what (記入課) follows; past parts keep the old name
-        if a.department == old:
-            a.department = new
-            rec("記入課", "|".join([a.plan_id, a.kind, str(a.section), a.indicator_id, new]), "記入課", old, new)
+        if a.department == old and (name := new_for(a.plan_id, a.section)):
+            a.department = name
+            rec("記入課", "|".join([a.plan_id, a.kind, str(a.section), a.indicator_id, name]), "記入課", old, name)
 
 
 def new_period(reg: Register, start: int, end: int, rec: Recorder) -> list[str]:
