@@ -5,13 +5,14 @@ cells, formulas, the identity; and what is no .xlsx at all is told apart before 
 from __future__ import annotations
 
 import io
+import zipfile
 
 import pytest
 import xlsxwriter
 from support.returned import YEAR, fill, identity, issue, typical_values
 from support.zipbuild import parts_of, zip_of
 
-from plan_xl.collect.read import BadFile, cell_index, open_workbook, prescan, sniff
+from plan_xl.collect.read import BadFile, _inflate, cell_index, open_workbook, prescan, sniff
 from plan_xl.collect.verdict import Verdict
 from plan_xl.workbooks.identity import ID_SHEET, PROPERTY_PREFIX
 
@@ -126,3 +127,21 @@ def test_cell_index(address, index):
 def test_cell_index_refuses_what_is_no_address(address):
     with pytest.raises(ValueError):
         cell_index(address)
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED])
+def test_members_are_inflated_as_zipfile_reads_them(filled, compression):
+    """The pre-scan inflates members from the file's bytes itself: the same bytes as zipfile's,
+    and a damaged member (CRC) or a local header naming another file is a broken file, as with
+    zipfile."""
+    data = zip_of(parts_of(filled[2]), compression)
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    assert all(_inflate(data, zf, i) == zf.read(i.filename) for i in zf.infolist())
+    info = zf.getinfo("xl/workbook.xml")
+    start = info.header_offset + 30 + len(info.filename)
+    flipped = data[:start + 40] + bytes([data[start + 40] ^ 0xFF]) + data[start + 41:]
+    renamed = data[:info.header_offset + 30] + b"xl/workbooX.xml" + data[info.header_offset + 45:]
+    for damaged in (flipped, renamed):
+        with pytest.raises(BadFile) as e:
+            _inflate(damaged, zipfile.ZipFile(io.BytesIO(damaged)), info)
+        assert e.value.verdict == Verdict.BROKEN

@@ -13,7 +13,9 @@ from __future__ import annotations
 import html
 import io
 import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 from defusedxml import ElementTree as SafeET
@@ -121,7 +123,7 @@ def prescan(data: bytes) -> Scan:
         raise BadFile(Verdict.ODS, M.F012())
     if "xl/workbook.xml" not in names or "[Content_Types].xml" not in names:
         raise BadFile(Verdict.NOT_XLSX, M.F013())
-    parts = {i.filename: _read(zf, i.filename) for i in infos if i.filename.endswith((".xml", ".rels"))}
+    parts = {i.filename: _inflate(data, zf, i) for i in infos if i.filename.endswith((".xml", ".rels"))}
     for xml in parts.values():  # every XML part inflated once, for this check and what follows
         if _DOCTYPE.search(xml):
             raise BadFile(Verdict.BAD_XML, M.F014())
@@ -222,6 +224,30 @@ def _read(zf: zipfile.ZipFile, name: str) -> bytes:
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
         # CRC errors (a lying header), truncated data, unknown compression
         raise BadFile(Verdict.BROKEN, M.F018()) from None
+
+
+def _inflate(data: bytes, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """A member's bytes, inflated straight from the file's bytes and checked as zipfile checks
+    them (its name in the local header, size, CRC): zipfile's own reader costs ~30 µs a member on
+    top, and a returned file has a dozen. Anything else (encrypted, another compression method,
+    a local header that is not plainly this member's) goes through zipfile."""
+    head = info.header_offset
+    if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) \
+            or data[head:head + 4] != b"PK\x03\x04":
+        return _read(zf, info.filename)
+    name_length, extra_length = struct.unpack_from("<HH", data, head + 26)
+    name = data[head + 30:head + 30 + name_length]
+    if name != info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace"):
+        return _read(zf, info.filename)
+    start = head + 30 + name_length + extra_length
+    raw = data[start:start + info.compress_size]
+    try:
+        body = zlib.decompressobj(-15).decompress(raw, info.file_size + 1) if info.compress_type else raw
+    except zlib.error:
+        raise BadFile(Verdict.BROKEN, M.F018()) from None
+    if len(body) != info.file_size or zlib.crc32(body) != info.CRC:
+        raise BadFile(Verdict.BROKEN, M.F018())
+    return body
 
 
 # Every <row>, <c> and <dimension> tag, with any namespace prefix, as a reader sees it. The cell
