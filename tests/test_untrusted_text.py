@@ -9,11 +9,11 @@ and chart series references into the same workbook.
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET  # plan-xl's own output
 import zipfile
 from pathlib import Path
 
 import pytest
-from defusedxml import ElementTree as ET
 from support.mutations import cell_xml, set_cell
 from support.returned import YEAR, fill, identity, issue, sensible_values
 from support.zipbuild import parts_of, zip_of

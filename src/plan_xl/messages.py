@@ -301,7 +301,6 @@ F018 = Message(VERDICT, "ファイルの一部が壊れています。保存し�
 F019 = Message(VERDICT, "シート「{sheet}」の範囲が大きすぎます（{where} まで。上限は {max_rows:,} 行・{max_cols} 列）"
                         "。調査票の範囲外のセルに入力や書式がないか確かめ、不要な行・列を削除して保存し直してください。")
 F020 = Message(VERDICT, "シート「{sheet}」の{what}「{text}」が読めません。保存し直してから送ってください。")
-F021 = Message(VERDICT, "ファイル内の文字列の一覧が壊れています（件数が実際と合いません）。保存し直してから送ってください。")
 F022 = Message(VERDICT, "ファイルの内容を読み取れません。Excel で開けることを確かめて、保存し直してから送ってください。")
 
 # --- C: collect, verdicts and merging (collect/gather.py, judge.py, merge.py, run.py)

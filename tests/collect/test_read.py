@@ -12,7 +12,7 @@ import xlsxwriter
 from support.returned import YEAR, fill, identity, issue, typical_values
 from support.zipbuild import parts_of, zip_of
 
-from plan_xl.collect.read import BadFile, _inflate, cell_index, open_workbook, prescan, sniff
+from plan_xl.collect.read import BadFile, _inflate, open_workbook, prescan, sniff
 from plan_xl.collect.verdict import Verdict
 from plan_xl.workbooks.identity import ID_SHEET, PROPERTY_PREFIX
 
@@ -115,18 +115,6 @@ def test_document_properties_are_read_without_their_prefix(filled):
     _, _, data = filled
     props = open_workbook(data).scan.properties
     assert props and all(not k.startswith(PROPERTY_PREFIX) for k in props)  # the prefix is taken off
-
-
-@pytest.mark.parametrize("address, index", [("A1", (0, 0)), ("B3", (2, 1)), ("Z10", (9, 25)),
-                                            ("AA1", (0, 26)), ("XFD1048576", (1048575, 16383))])
-def test_cell_index(address, index):
-    assert cell_index(address) == index
-
-
-@pytest.mark.parametrize("address", ["a1", "A0x", "1A", "", "A"])
-def test_cell_index_refuses_what_is_no_address(address):
-    with pytest.raises(ValueError):
-        cell_index(address)
 
 
 @pytest.mark.parametrize("compression", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED])

@@ -47,6 +47,9 @@ MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 WORKBOOK = ('<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{ns}" xmlns:r="http://schemas.'
             'openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" '
             'r:id="rId1"/></sheets></workbook>')
+# a defined name points at Sheet1, so that it is read for values (and its shared strings with it)
+WORKBOOK_NAMED = WORKBOOK.format(ns=MAIN).replace("</sheets>", "</sheets><definedNames><definedName "
+                                                  "name=\"入力\">Sheet1!$A$1</definedName></definedNames>")
 WB_RELS = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
            'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
            'officeDocument/2006/relationships/worksheet" Target="{target}"/></Relationships>')
@@ -171,6 +174,11 @@ XXE = ('<?xml version="1.0"?><!DOCTYPE sst [<!ENTITY xxe SYSTEM "file:///etc/pas
        f'<sst xmlns="{MAIN}" count="1" uniqueCount="1"><si><t>&xxe;</t></si></sst>')
 
 
+def with_external_entity(sheet: bytes) -> bytes:
+    return (b'<!DOCTYPE w [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>' + sheet.split(b"?>", 1)[-1]).replace(
+        b"</sheetData>", b'<row r="999"><c r="A999" t="inlineStr"><is><t>&xxe;</t></is></c></row></sheetData>', 1)
+
+
 def corpus(ws) -> dict[str, tuple[bytes, str]]:
     """file name -> (bytes, expected verdict)."""
     reg = ws.load()
@@ -233,7 +241,12 @@ def corpus(ws) -> dict[str, tuple[bytes, str]]:
                                                   '<x:c r="A1048576"><x:v>1</x:v></x:c></x:row></x:sheetData>'
                                                   '</x:worksheet>'), TOO_BIG),
         "billion_laughs.xlsx": (mini_xlsx(workbook=BILLION_LAUGHS), XML),
-        "external_entity.xlsx": (mini_xlsx(extra={"xl/sharedStrings.xml": XXE.encode()}), XML),
+        # every part is held to the DTD gate when it is read: here a plan sheet, the entity in a cell
+        "external_entity.xlsx": (rezip(good, lambda n, d: with_external_entity(d) if n == "xl/worksheets/sheet2.xml"
+                                       else d), XML),
+        "external_entity_strings.xlsx": (mini_xlsx(data='<row r="1"><c r="A1" t="s"><v>0</v></c></row>',
+                                                   workbook=WORKBOOK_NAMED,
+                                                   extra={"xl/sharedStrings.xml": XXE.encode()}), XML),
         "doctype_in_sheet.xlsx": (mini_xlsx(sheet='<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "b">]>'
                                                   f'<worksheet xmlns="{MAIN}"><sheetData/></worksheet>'), XML),
         "not_a_template.xlsx": (not_a_template(), NOT_TEMPLATE),
@@ -321,6 +334,7 @@ CASES = [
     "zip_bomb_entries.xlsx", "zip_bomb_declared_size.xlsx", "duplicate_entries.xlsx",
     "dimension_XFD1048576.xlsx", "cell_XFD1048576.xlsx", "row_1048576_no_cell_ref.xlsx",
     "cell_single_quoted.xlsx", "cell_prefixed_ns.xlsx", "billion_laughs.xlsx", "external_entity.xlsx",
+    "external_entity_strings.xlsx",
     "doctype_in_sheet.xlsx", "not_a_template.xlsx", "fake_identification.xlsx", "openpyxl_blank.xlsx",
     "tampered_signature.xlsx", "tampered_hidden_sheet.xlsx", "tampered_property.xlsx",
     "other_working_folder.xlsx", "wrong_year.xlsx", "newer_register_revision.xlsx", "later_identity_format.xlsx",

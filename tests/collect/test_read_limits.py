@@ -12,7 +12,7 @@ from support.zipbuild import parts_of, zip_of
 
 from plan_xl import messages as M
 from plan_xl.collect import read as reader
-from plan_xl.collect.read import LIMITS, BadFile, prescan
+from plan_xl.collect.read import LIMITS, BadFile, open_workbook, prescan
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "LIMITS.md"
 
@@ -58,7 +58,7 @@ def test_uncompressed_total_message(monkeypatch):
 ])
 def test_rows_and_columns_message(xml, where):
     with pytest.raises(BadFile) as e:
-        prescan(book_with_sheet(xml))
+        open_workbook(book_with_sheet(xml))
     assert e.value.verdict == "大きすぎる"
     assert e.value.message == M.F019(sheet="シート1", where=where, max_rows=20_000, max_cols=200)
 
@@ -78,16 +78,16 @@ def test_the_limits_hold_however_a_cell_is_written(cell, within):
                 f'<x:sheetData><x:row r="{row}"><x:c r="{cell}"/></x:row></x:sheetData>'):
         data = book_with_sheet(xml.encode())
         if within:
-            assert prescan(data).sheets == {"シート1": "xl/worksheets/sheet1.xml"}
+            assert open_workbook(data).scan.sheets == {"シート1": "xl/worksheets/sheet1.xml"}
         else:
             with pytest.raises(BadFile) as e:
-                prescan(data)
+                open_workbook(data)
             assert e.value.verdict == "大きすぎる", xml
 
 
 def test_a_template_sized_sheet_passes():
-    scan = prescan(book_with_sheet(b'<dimension ref="A1:L400"/><sheetData><row r="400"><c r="L400"/></row>'
-                                   b"</sheetData>"))
+    scan = open_workbook(book_with_sheet(b'<dimension ref="A1:L400"/><sheetData><row r="400"><c r="L400"/></row>'
+                                   b"</sheetData>")).scan
     assert scan.sheets == {"シート1": "xl/worksheets/sheet1.xml"}
 
 

@@ -11,7 +11,7 @@ import pickle
 import pytest
 import xlsxwriter
 
-from plan_xl.collect.read import prescan
+from plan_xl.collect.read import open_workbook
 from plan_xl.register.history import as_of
 from plan_xl.register.model import Contribution, Register, Submission
 from plan_xl.register.source import load_source
@@ -95,5 +95,5 @@ def sheet_with(formula: bool, validation: bool) -> bytes:
 
 @pytest.mark.parametrize("validation", [False, True])
 def test_formula_cells_found_and_data_validation_is_no_formula(validation):
-    assert prescan(sheet_with(False, validation)).formulas["計画"] == set()
-    assert prescan(sheet_with(True, validation)).formulas["計画"] == {"C3"}
+    assert open_workbook(sheet_with(False, validation)).scan.formulas["計画"] == set()
+    assert open_workbook(sheet_with(True, validation)).scan.formulas["計画"] == {"C3"}

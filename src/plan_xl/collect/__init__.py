@@ -1,7 +1,8 @@
 """Collect: returned workbooks in, verdicts, register and feedback out, as one-way stages.
 
     gather.py    files, folders, saved mails (.eml, Outlook .msg), forwarded mails, .zip
-    read.py      limits before any parser, then the workbook's values (python-calamine)
+    read.py      limits before any parser, the workbook's structure and identity
+    sheets.py    the cells of a sheet, from its XML, in one pass with its limits
     validate.py  values in, findings out (no files, no verdict)
     judge.py     one verdict per file, in worker processes
     merge.py     accepted data into the register

@@ -23,8 +23,8 @@ from ..register.history import stale_findings
 from ..register.model import NOTHING_TO_ADD, FieldKey, Indicator, Lookup, Register, format_number
 from ..workbooks.identity import FORMAT_VERSION, Identity, digest
 from ..workbooks.layout import INPUT_FILL_NAME
-from ..workbooks.xlsx import column_letter
 from .read import LIMITS, Workbook
+from .sheets import position
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NUMBER = re.compile(r"^([+-]?)(\d+(?:\.\d+)?)(.*)$")
@@ -265,20 +265,13 @@ def _check_prefilled(book: Workbook, ident: Identity, inputs: dict, v: Validatio
         if sheet not in book.values:
             find(ERROR, M.V022(sheet=sheet), sheet)
             continue
-        current = []
-        rows = book.values[sheet]
-        letters = [column_letter(c) for c in range(max(map(len, rows), default=0))]
-        for r, row in enumerate(rows, start=1):
-            for c, value in enumerate(row):
-                if value == "" or value is None:  # most cells of a sheet; read as "" by calamine
-                    continue
-                text = value if value.__class__ is str else _as_text(value)
-                addr = f"{letters[c]}{r}"
-                if text != "" and (sheet, addr) not in input_cells:
-                    current.append((addr, digest(text), text))
+        inputs_here = {c for s, c in input_cells if s == sheet}
+        current = [(addr, digest(text), text) for addr, value in book.values[sheet].items()
+                   if addr not in inputs_here and (text := value if value.__class__ is str else _as_text(value))]
         issued = [p.digest for p in prints]
         if issued == [d for _, d, _ in current]:  # as issued: nothing to align
             continue
+        current.sort(key=lambda c: position(c[0]))  # reading order, should a writer have put cells out of it
         matcher = difflib.SequenceMatcher(a=issued, b=[d for _, d, _ in current], autojunk=False)
         for op, i1, i2, j1, j2 in matcher.get_opcodes():
             if op == "equal":
