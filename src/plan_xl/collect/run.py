@@ -107,10 +107,13 @@ def _unresolved(reg: Register, rejected: list[FileResult]) -> list[FileResult]:
 def _retire_corrections(ws: Workspace, accepted: list[FileResult], still_rejected: set) -> None:
     """A correction copy is obsolete once its department is accepted: move it aside so that
     `plan-xl mail corrections` does not send it again."""
-    for r in accepted:
-        path = ws.correction_path(r.year, r.department)
-        if path.exists() and (r.year, r.department) not in still_rejected:
-            done = ws.corrections_dir(r.year) / "受理済み"
+    waiting = {(r.year, r.department) for r in accepted} - still_rejected
+    present = {p for year in {y for y, _ in waiting} if ws.corrections_dir(year).is_dir()
+               for p in ws.corrections_dir(year).iterdir()}  # one listing, not a look per file
+    for year, department in sorted(waiting):
+        path = ws.correction_path(year, department)
+        if path in present:
+            done = ws.corrections_dir(year) / "受理済み"
             done.mkdir(parents=True, exist_ok=True)
             path.replace(done / path.name)
 
