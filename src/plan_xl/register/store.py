@@ -354,12 +354,9 @@ def where(sheet: str, row: int, header: str | None = None, headers: list[str] | 
 
 
 class _Row:
-    """One sheet row: typed getters that raise CellError naming the column.
-
-    Texts and integers go through `shared`, one dict for the whole load: every cell is a new
-    object as read, yet a register repeats most of them (a department, template id or receipt
-    time on every submission and provenance, a superseded file's SHA-256, a year on every row);
-    the objects built keep one copy of each (~1/3 of a 10-year register's submissions)."""
+    """One sheet row: typed getters that raise CellError naming the column. The integers and
+    provenance made from the rows go through `shared`, one dict for the register built (a year
+    on every row, a file's provenance on each of its rows): one object for each value."""
 
     def __init__(self, sheet: str, n: int, values: dict, shared: dict | None = None):
         self.sheet, self.n, self.values = sheet, n, values
@@ -375,7 +372,7 @@ class _Row:
     def text(self, header: str) -> str:
         v = self.values.get(header)
         if type(v) is str:  # nearly every cell: skip the checks below
-            return self.shared.setdefault(v, v)
+            return v
         if isinstance(v, float) and v.is_integer():
             v = int(v)
         if isinstance(v, (dt.date, dt.datetime, dt.time, dt.timedelta)):
@@ -427,19 +424,26 @@ def read_tables(path: Path) -> tuple[dict, dict, dict, list[Finding]]:
     if missing:
         raise RegisterError(M.S010(name=path.name, missing="」「".join(missing)))
     tables, extras, problems = {"_headers": {}}, {}, []
+    # Every cell is read as a new object, yet a register repeats most texts (a department,
+    # template id or receipt time on every submission and provenance, a superseded file's
+    # SHA-256, a header in every row of the 前回保存 copy): the rows keep one copy of each text,
+    # and so does everything built from them (a 10-year register's submissions: ~1/3 smaller).
+    shared: dict[str, str] = {}
     for sheet in SHEETS:
         rows = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False) if sheet in names else []
-        tables[sheet], extras[sheet] = _sheet_rows(path, sheet, rows, problems)
+        tables[sheet], extras[sheet] = _sheet_rows(path, sheet, rows, problems, shared)
         tables["_headers"][sheet] = [str(h).strip() if h is not None else "" for h in rows[0]] if rows else None
     saved = {}
     if SAVED_SHEET in names:
         for row in wb.get_sheet_by_name(SAVED_SHEET).to_python(skip_empty_area=False):
             if len(row) >= 4 and row[0]:
-                saved.setdefault(str(row[0]), {}).setdefault(str(row[1]), {})[str(row[2])] = row[3]
+                value = shared.setdefault(row[3], row[3]) if type(row[3]) is str else row[3]
+                header = shared.setdefault(str(row[2]), str(row[2]))
+                saved.setdefault(str(row[0]), {}).setdefault(str(row[1]), {})[header] = value
     return tables, saved, extras, problems
 
 
-def _sheet_rows(path: Path, sheet: str, rows: list[list], problems: list[Finding]):
+def _sheet_rows(path: Path, sheet: str, rows: list[list], problems: list[Finding], shared: dict[str, str]):
     headers = [str(h).strip() if h is not None else "" for h in rows[0]] if rows else []
     missing = [h for h, _ in SHEETS[sheet] if h not in headers and h not in OPTIONAL_HEADERS
                and (sheet, h) not in OPTIONAL_COLUMNS]
@@ -453,10 +457,16 @@ def _sheet_rows(path: Path, sheet: str, rows: list[list], problems: list[Finding
     extra = [(c, h) for c, h in enumerate(headers) if h and h not in known and not h.startswith("_")]
     out, added = [], {h: {} for _, h in extra}
     columns = [(h, headers.index(h)) for h, _ in SHEETS[sheet] if h in headers]
+    share = shared.setdefault
     for n, row in enumerate(rows[1:], 2):
         if not any(v not in ("", None) for v in row):
             continue
-        values = {h: (row[c] if c < len(row) and row[c] != "" else None) for h, c in columns}
+        values = {}
+        for h, c in columns:
+            v = row[c] if c < len(row) else None
+            if type(v) is str:
+                v = share(v, v) if v else None
+            values[h] = v
         out.append((n, values))
         for c, h in extra:
             if c < len(row) and row[c] not in ("", None):
