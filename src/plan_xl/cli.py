@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import functools
+import importlib.util
 import re
 import sys
 import traceback
@@ -1027,4 +1028,19 @@ def usage_message(e: click.UsageError) -> str:
 
 def run() -> None:
     """The console entry point (`plan-xl`, `py -m plan_xl`): usage errors in Japanese, exit 2."""
+    _name_script_as_package_main()
     main.main(prog_name="plan-xl")
+
+
+def _name_script_as_package_main() -> None:
+    """Give the `plan-xl` script the module name `python -m plan_xl` has (plan_xl.__main__).
+
+    A spawned process (collect's judge workers, where processes start by spawn) first re-runs
+    its parent's main script, unless that script's module name is a package's __main__. The
+    script pip writes on Linux and macOS is a file that imports this module: every worker would
+    import every command of plan-xl (~3 MB each) before judging a file. On Windows the script is
+    a launcher run as __main__, which multiprocessing already leaves alone; a main that has a
+    module name (`python -m`, that launcher) or no file (`python -c`) is left as it is."""
+    script = sys.modules["__main__"]
+    if getattr(script, "__spec__", None) is None and getattr(script, "__file__", None):
+        script.__spec__ = importlib.util.find_spec("plan_xl.__main__")

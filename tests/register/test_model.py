@@ -14,6 +14,8 @@ from plan_xl.register.model import (
     Lookup,
     Plan,
     Progress,
+    Provenance,
+    Submission,
     Target,
     format_number,
     name_key,
@@ -116,3 +118,23 @@ def test_a_register_saved_and_loaded_looks_up_the_same(source_register, tmp_path
             assert loaded.department_name(alias) == d.name
     assert loaded.field_owners() == source_register.field_owners()
     assert loaded.first_open_year() == source_register.first_open_year()
+
+
+def test_a_loaded_register_keeps_one_copy_of_a_repeated_value(register, tmp_path):
+    """Every cell is read as a new object; the records built share equal texts, years and
+    provenance (immutable, so nothing changes for anyone), and still save as they were."""
+    department = register.departments[0].name
+    source = Provenance("a.xlsx", "a" * 64, department, "T1", "2023-05-01T09:00:00")
+    register.submissions += [Submission("T1", department, 2022, f"{k}.xlsx", f"{k}" * 64, "2023-05-01T09:00:00",
+                                        superseded_by="1" * 64 if k == 0 else "") for k in range(2)]
+    register.progress += [Progress("1-3-1", 0, 2099, "実績", "", source), Progress("1-3-2", 0, 2099, "実績", "", source)]
+    path = tmp_path / "台帳.xlsx"
+    save_register(register, path)
+    loaded = load_register(path)
+    first, second = loaded.submissions[-2:]
+    assert (first, second) == tuple(register.submissions[-2:])
+    assert first.department is second.department and first.received is second.received
+    assert first.year is second.year and first.superseded_by is second.sha256
+    a, b = [pr for pr in loaded.progress if pr.year == 2099]
+    assert a.source == source and a.source is b.source and a.results is b.results
+    assert not hasattr(a, "__dict__") and not hasattr(first, "__dict__")  # slots: records hold no dict

@@ -3,6 +3,11 @@
 goal (重点推進目標) → initiative (取組事項) → plan (実施計画) → sections (〈…〉 sub-programmes)
 → actions (取組内容, with a per-year schedule) and indicators (数値目標), plus progress
 (進捗状況: 実績 and 計画の見直し) and indicator actuals per fiscal year.
+
+The records a register gathers by the thousand every year (progress, actuals, submissions,
+their provenance, changes, contributions) and the field keys of every returned file are slotted
+dataclasses: no dict per object (~100 bytes each). The plan part keeps plain dataclasses: it is
+few objects, and history's copies of it go through each object's __dict__.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ def format_number(value: float | None) -> str:
     return f"{value:.10g}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Provenance:
     """Where a collected value came from (empty for values from the FY2022 reference)."""
 
@@ -73,7 +78,7 @@ class Target:
     note: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Change:
     """One recorded change of the plan (変更履歴): what, from which year, why, when, by what."""
 
@@ -215,7 +220,7 @@ class Plan:
         return self.section_departments(section)[0]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FieldKey:
     """One input field of a year: 実績 (results) or 計画の見直し (revision) of a plan's progress
     row (section 0 = the whole plan), or an indicator's actual value (section unused, 0).
@@ -256,7 +261,7 @@ class FieldKey:
 PART_KINDS = ("part_results", "part_revision", "part_none")  # a co-owner's box and its 「特になし」
 
 
-@dataclass
+@dataclass(slots=True)
 class Progress:
     """進捗状況 of one plan (section 0) or one section in one fiscal year."""
 
@@ -269,7 +274,7 @@ class Progress:
     self_rating: str = ""  # 自己評価: a label of the rating scale, for items without numbers
 
 
-@dataclass
+@dataclass(slots=True)
 class Actual:
     """An indicator's actual value in one fiscal year."""
 
@@ -335,7 +340,7 @@ class Assignment:
     indicator_id: str = ""  # ASSIGN_ACTUAL: the indicator
 
 
-@dataclass
+@dataclass(slots=True)
 class Contribution:
     """A co-owning department's part (関係課の記入) of one progress row in one fiscal year,
     printed after the lead's text with the department's name."""
@@ -350,7 +355,7 @@ class Contribution:
     source: Provenance = field(default_factory=Provenance)
 
 
-@dataclass
+@dataclass(slots=True)
 class Submission:
     """An accepted returned workbook (提出)."""
 

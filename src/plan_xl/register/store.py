@@ -354,10 +354,17 @@ def where(sheet: str, row: int, header: str | None = None, headers: list[str] | 
 
 
 class _Row:
-    """One sheet row: typed getters that raise CellError naming the column."""
+    """One sheet row: typed getters that raise CellError naming the column. The integers and
+    provenance made from the rows go through `shared`, one dict for the register built (a year
+    on every row, a file's provenance on each of its rows): one object for each value."""
 
-    def __init__(self, sheet: str, n: int, values: dict):
+    def __init__(self, sheet: str, n: int, values: dict, shared: dict | None = None):
         self.sheet, self.n, self.values = sheet, n, values
+        self.shared = {} if shared is None else shared
+
+    def share(self, value):
+        """The load's one copy of an immutable value (a str, an int or a frozen dataclass)."""
+        return self.shared.setdefault(value, value)
 
     def raw(self, header: str):
         return self.values.get(header)
@@ -370,7 +377,7 @@ class _Row:
             v = int(v)
         if isinstance(v, (dt.date, dt.datetime, dt.time, dt.timedelta)):
             raise CellError(header, M.S004(header=header, value=v))
-        return "" if v is None else str(v)
+        return "" if v is None else self.share(str(v))
 
     def number(self, header: str, required: bool = True) -> float | None:
         v = self.values.get(header)
@@ -389,13 +396,13 @@ class _Row:
     def integer(self, header: str, required: bool = True) -> int | None:
         v = self.values.get(header)
         if type(v) is float and v.is_integer():  # a year, a section: the common case
-            return int(v)
+            return self.share(int(v))
         v = self.number(header, required)
         if v is None:
             return None
         if not v.is_integer():
             raise CellError(header, M.S007(header=header, value=v))
-        return int(v)
+        return self.share(int(v))
 
     def validity(self) -> Validity:
         return Validity(self.integer("適用開始", False), self.integer("適用終了", False),
@@ -417,19 +424,26 @@ def read_tables(path: Path) -> tuple[dict, dict, dict, list[Finding]]:
     if missing:
         raise RegisterError(M.S010(name=path.name, missing="」「".join(missing)))
     tables, extras, problems = {"_headers": {}}, {}, []
+    # Every cell is read as a new object, yet a register repeats most texts (a department,
+    # template id or receipt time on every submission and provenance, a superseded file's
+    # SHA-256, a header in every row of the 前回保存 copy): the rows keep one copy of each text,
+    # and so does everything built from them (a 10-year register's submissions: ~1/3 smaller).
+    shared: dict[str, str] = {}
     for sheet in SHEETS:
         rows = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False) if sheet in names else []
-        tables[sheet], extras[sheet] = _sheet_rows(path, sheet, rows, problems)
+        tables[sheet], extras[sheet] = _sheet_rows(path, sheet, rows, problems, shared)
         tables["_headers"][sheet] = [str(h).strip() if h is not None else "" for h in rows[0]] if rows else None
     saved = {}
     if SAVED_SHEET in names:
         for row in wb.get_sheet_by_name(SAVED_SHEET).to_python(skip_empty_area=False):
             if len(row) >= 4 and row[0]:
-                saved.setdefault(str(row[0]), {}).setdefault(str(row[1]), {})[str(row[2])] = row[3]
+                value = shared.setdefault(row[3], row[3]) if type(row[3]) is str else row[3]
+                header = shared.setdefault(str(row[2]), str(row[2]))
+                saved.setdefault(str(row[0]), {}).setdefault(str(row[1]), {})[header] = value
     return tables, saved, extras, problems
 
 
-def _sheet_rows(path: Path, sheet: str, rows: list[list], problems: list[Finding]):
+def _sheet_rows(path: Path, sheet: str, rows: list[list], problems: list[Finding], shared: dict[str, str]):
     headers = [str(h).strip() if h is not None else "" for h in rows[0]] if rows else []
     missing = [h for h, _ in SHEETS[sheet] if h not in headers and h not in OPTIONAL_HEADERS
                and (sheet, h) not in OPTIONAL_COLUMNS]
@@ -443,10 +457,16 @@ def _sheet_rows(path: Path, sheet: str, rows: list[list], problems: list[Finding
     extra = [(c, h) for c, h in enumerate(headers) if h and h not in known and not h.startswith("_")]
     out, added = [], {h: {} for _, h in extra}
     columns = [(h, headers.index(h)) for h, _ in SHEETS[sheet] if h in headers]
+    share = shared.setdefault
     for n, row in enumerate(rows[1:], 2):
         if not any(v not in ("", None) for v in row):
             continue
-        values = {h: (row[c] if c < len(row) and row[c] != "" else None) for h, c in columns}
+        values = {}
+        for h, c in columns:
+            v = row[c] if c < len(row) else None
+            if type(v) is str:
+                v = share(v, v) if v else None
+            values[h] = v
         out.append((n, values))
         for c, h in extra:
             if c < len(row) and row[c] not in ("", None):
@@ -464,7 +484,7 @@ def load_register(path: Path) -> Register:
 
 
 def _provenance(row: _Row) -> Provenance:
-    return Provenance(*(row.text(h) for h in PROVENANCE_HEADERS))
+    return row.share(Provenance(*(row.text(h) for h in PROVENANCE_HEADERS)))  # frozen: one per file
 
 
 def register_from_tables(tables: dict, problems: list[Finding] | None = None) -> Register:
@@ -474,9 +494,10 @@ def register_from_tables(tables: dict, problems: list[Finding] | None = None) ->
     reg = Register(meta={}, goals=[], initiatives=[], departments=[], plans=[], load_findings=problems,
                    tables=tables)
     state = {"plans": {}, "sections": {}, "actions": {}, "indicators": {}}
+    shared: dict = {}  # see _Row
     for sheet, build in _BUILDERS:
         for n, values in tables.get(sheet, []):
-            row = _Row(sheet, n, values)
+            row = _Row(sheet, n, values, shared)
             try:
                 build(reg, row, state)
             except (CellError, _Dangling) as e:
