@@ -10,24 +10,25 @@ import pytest
 from support.returned import YEAR, copy_workspace, fill, identity, issue, typical_values
 
 from plan_xl.collect import Verdict, collect
-from plan_xl.collect.judge import PARALLEL_FROM
+from plan_xl.collect.judge import PARALLEL_FROM, PARALLEL_FROM_ENV
 
 
 @pytest.fixture(scope="module")
 def inbox(tmp_path_factory):
-    """A working folder with more returns than PARALLEL_FROM, so collect uses worker processes."""
+    """A working folder with more returns than a forked collect judges in one process."""
     ws = issue(tmp_path_factory.mktemp("windows") / "作業フォルダ")
     reg = ws.load()
     for path in sorted(ws.templates_dir(YEAR).glob("*.xlsx")):
         ident = identity(path)
         (ws.inbox / path.name).write_bytes(fill(path, typical_values(reg, ident)))
-    for n in range(PARALLEL_FROM):
+    for n in range(PARALLEL_FROM["fork"]):
         (ws.inbox / f"メモ{n}.txt").write_bytes(b"not a workbook")
     return ws
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: collect judges in this process")
-def test_collect_under_spawn_gives_the_verdicts_of_fork(inbox, tmp_path):
+def test_collect_under_spawn_gives_the_verdicts_of_fork(inbox, tmp_path, monkeypatch):
+    monkeypatch.setenv(PARALLEL_FROM_ENV, "2")  # spawned workers even for a city's few dozen files
     outcomes = {}
     for method in ("spawn", "fork"):
         ws = copy_workspace(inbox, tmp_path / method)

@@ -11,7 +11,7 @@ from support.returned import YEAR, editable, fill, identity, issue, typical_valu
 
 from plan_xl.collect import Judge, Received, Verdict, judge_all
 from plan_xl.collect import judge as judge_module
-from plan_xl.collect.judge import PARALLEL_FROM, judge
+from plan_xl.collect.judge import PARALLEL_FROM, PARALLEL_FROM_ENV, judge
 from plan_xl.collect.ledger import issued_templates
 from plan_xl.findings import ERROR, WARNING
 from plan_xl.register.source import load_source
@@ -45,7 +45,7 @@ def _mistakes(reg, ident) -> list[tuple[str, dict]]:
 @pytest.fixture(scope="module")
 def returns(tmp_path_factory):
     """Real returns of different departments (as files in the inbox, read lazily as collect
-    reads them): each department's careful one, and ones with mistakes; PARALLEL_FROM + 4."""
+    reads them): each department's careful one, and ones with mistakes; PARALLEL_FROM["fork"] + 4."""
     departments = departments_to_issue(load_source())[:8]
     ws = issue(tmp_path_factory.mktemp("parallel") / "作業フォルダ", departments)
     reg = ws.load()
@@ -55,7 +55,7 @@ def returns(tmp_path_factory):
         ident = identity(template)
         files.append((f"{department}.xlsx", fill(template, typical_values(reg, ident))))
         files += [(f"{department}_{what}.xlsx", fill(template, values)) for what, values in _mistakes(reg, ident)]
-    files = files[:PARALLEL_FROM + 2] + [("壊れた.xlsx", b"PK\x03\x04 not really a zip"), ("メモ.xlsx", b"memo")]
+    files = files[:PARALLEL_FROM["fork"] + 2] + [("壊れた.xlsx", b"PK\x03\x04 not really a zip"), ("メモ.xlsx", b"memo")]
     for name, data in files:
         (ws.inbox / name).write_bytes(data)
     ctx = Judge(reg, load_key(ws.key_path), YEAR, issued_templates(ws))
@@ -72,11 +72,12 @@ def _outcome(results) -> list[tuple]:
 
 
 @pytest.mark.parametrize("start_method", ["fork", "spawn"])
-def test_parallel_verdicts_equal_sequential_ones(returns, start_method):
+def test_parallel_verdicts_equal_sequential_ones(returns, start_method, monkeypatch):
+    monkeypatch.setenv(PARALLEL_FROM_ENV, str(PARALLEL_FROM["fork"]))  # workers under spawn too
     ws, names, ctx = returns
     sequential = [judge(item, ctx) for item in _received(ws, names)]
     parallel = judge_all(_received(ws, names), ctx, start_method=start_method)
-    assert len(names) >= PARALLEL_FROM  # judge_all uses its workers
+    assert len(names) >= PARALLEL_FROM["fork"]  # judge_all uses its workers
     assert _outcome(parallel) == _outcome(sequential)
     # validation ran in the workers: accepted returns, and field-level findings of both kinds
     verdicts = {r.item.name: r for r in parallel}
@@ -99,13 +100,26 @@ def test_a_worker_that_aborts_costs_only_its_own_file(monkeypatch):
     def judge_or_abort(item, *args):
         if item.name == "file3.xlsx":
             faulthandler.disable()  # the worker's abort is the point; no traceback dump in the log
-            os.abort()  # what python-calamine does on absurd sheet sizes
+            os.abort()  # what a native reader does on absurd input (python-calamine, the register's)
         return real(item, *args)
 
     monkeypatch.setattr(judge_module, "judge", judge_or_abort)
-    results = judge_all(_items(PARALLEL_FROM + 4), _judge(), start_method="fork")
+    results = judge_all(_items(PARALLEL_FROM["fork"] + 4), _judge(), start_method="fork")
     verdicts = {r.item.name: r for r in results}
-    assert len(results) == PARALLEL_FROM + 4
+    assert len(results) == PARALLEL_FROM["fork"] + 4
     assert verdicts["file3.xlsx"].message.code == "C010"  # the reader died
     assert all(r.verdict == Verdict.BROKEN and r.message.code != "C010"
                for name, r in verdicts.items() if name != "file3.xlsx")
+
+
+def test_a_city_sized_batch_under_spawn_is_judged_in_this_process(monkeypatch):
+    """Spawned workers (Windows) cost ~0.65 s before their first file: a few dozen files are
+    judged here instead; forked ones are ready at once and take the same batch."""
+    def no_workers(*args, **kwargs):
+        raise AssertionError("worker processes started")
+
+    monkeypatch.setattr(judge_module, "ProcessPoolExecutor", no_workers)
+    items = _items(PARALLEL_FROM["fork"] + 4)
+    assert len(judge_all(items, _judge(), start_method="spawn")) == len(items)
+    with pytest.raises(AssertionError, match="worker processes started"):
+        judge_all(items, _judge(), start_method="fork")
