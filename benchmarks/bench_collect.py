@@ -1,6 +1,7 @@
 """Benchmark: `collect` on N filled returned workbooks against the naive openpyxl loop a Python
 user writes (default mode, every cell of every sheet) and the bare floor (unzip and inflate
-every member), with worker processes started by fork (Linux) and spawn (what Windows does),
+every member), with worker processes started by fork (Linux) and spawn (what Windows does; below
+collect.judge.PARALLEL_FROM["spawn"] files collect judges in its own process, as it does there),
 on a register without history and one with 10 reported years, ~18,000 past submissions and
 their verdict log.
 

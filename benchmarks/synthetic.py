@@ -203,17 +203,23 @@ def self_peak() -> dict:
 
 
 def tree_memory(pid: int) -> tuple[int, int]:
-    """Resident and proportional bytes (RSS, PSS) of a process and all its descendants, from /proc."""
+    """Resident and proportional bytes (RSS, PSS) of a process and all its descendants, from /proc.
+    A child caught between vfork and exec (how Python starts a spawned worker) still runs in its
+    parent's memory and reports the parent's figures as its own: it is not counted twice."""
     tree = _descendants(pid) | {pid}
-    rss = pss = 0
+    seen: dict[int, tuple] = {}
     for p in tree:
         try:
-            rss += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            rss = int(Path(f"/proc/{p}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
             rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
-            pss += next(int(line.split()[1]) * 1024 for line in rollup.splitlines() if line.startswith("Pss:"))
+            pss = next(int(line.split()[1]) * 1024 for line in rollup.splitlines() if line.startswith("Pss:"))
+            parent = int(Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            seen[p] = (parent, rss, pss, Path(f"/proc/{p}/cmdline").read_bytes())
         except (OSError, IndexError, ValueError, StopIteration):
             continue
-    return rss, pss
+    counted = [(rss, pss) for p, (parent, rss, pss, cmd) in seen.items()
+               if not (parent in seen and seen[parent][1:] == (rss, pss, cmd))]
+    return sum(r for r, _ in counted), sum(q for _, q in counted)
 
 
 def _descendants(pid: int) -> set[int]:
