@@ -15,7 +15,9 @@ once, from the bytes already in hand. Every part has two readers that give the s
 A sheet goes to the exact reader as a whole as soon as the fast one meets a tag it does not
 recognise, so no cell is ever skipped. Values are what python-calamine gives for the same cells
 (tests/collect/test_sheets.py compares them): text, float, bool, dates as datetime objects by
-the cell's number format, "" for an empty cell or an error value.
+the cell's number format, "" for an empty cell or an error value. Where the two part ways, this
+reader follows XML: it refuses broken markup that calamine reads leniently, and it resolves a
+character reference inside a number (<v>&#49;5</v>), which calamine drops.
 """
 
 from __future__ import annotations
