@@ -55,13 +55,6 @@ def sheet_name(plan: Plan) -> str:
     return _SHEET_NAME_BAD.sub("・", f"{plan.id} {plan.name}")[:31].rstrip()
 
 
-def display_width(text: str) -> int:
-    """Width in half-width character units (full-width characters count 2)."""
-    if text.isascii():
-        return len(text)
-    return _wide_width(text)
-
-
 # Characters that are all wide (F or W) by unicodedata: CJK punctuation, kana, ideographs and
 # full-width forms, most of a Japanese text. A run of them is counted in one regex pass, ~15x
 # quicker than asking east_asian_width for each character: a report of 20 plans measures ~20,000
@@ -70,10 +63,14 @@ def display_width(text: str) -> int:
 _WIDE_RUN = re.compile("[\u3000-\u303e\u3041-\u3096\u3099-\u30ff\u4e00-\u9fff\uff01-\uff60\uffe0-\uffe6]+")
 
 
-@functools.lru_cache(maxsize=16384)  # the same texts are measured for every year and row
-def _wide_width(text: str) -> int:
+def display_width(text: str) -> int:
+    """Width in half-width character units (full-width characters count 2)."""
+    if text.isascii():
+        return len(text)
     rest = _WIDE_RUN.sub("", text)  # what is left: ASCII, and the odd ambiguous symbol (●, ※, ①)
-    wide = len(text) - len(rest) + sum(unicodedata.east_asian_width(ch) in "FWA" for ch in rest if not ch.isascii())
+    wide = len(text) - len(rest)
+    if not rest.isascii():
+        wide += sum(unicodedata.east_asian_width(ch) in "FWA" for ch in rest if not ch.isascii())
     return len(text) + wide
 
 
@@ -102,7 +99,10 @@ def text_lines(text: str, width_chars: float, columns: int = 1) -> int:
     """How many lines `text` needs in a wrapped cell `width_chars` wide spanning `columns`."""
     usable_px = width_chars * DIGIT_PX + COLUMN_PADDING_PX * columns - CELL_MARGIN_PX
     per_line = max(usable_px / (HALF_WIDTH_PX * FONT_SAFETY), 4)
-    return sum(max(1, math.ceil(display_width(line) / per_line)) for line in str(text).split("\n"))
+    text = str(text)
+    if "\n" not in text:  # most cells: no list of one line, no generator
+        return max(1, math.ceil(display_width(text) / per_line))
+    return sum(max(1, math.ceil(display_width(line) / per_line)) for line in text.split("\n"))
 
 
 @functools.lru_cache(maxsize=16384)  # labels on every sheet, the same texts in every year's row
