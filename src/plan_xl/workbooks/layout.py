@@ -462,9 +462,11 @@ def _progress(sheet: PlanSheet, r: int, reg: Register, plan: Plan, section: int,
 
 
 def _rows_for(results: str, revision: str) -> int:
-    """Rows a reported year spans: one, or more when its text needs more than Excel's tallest row."""
-    need = max(text_height(results, span_width(2, 6), columns=5) if results else 0,
-               text_height(revision, span_width(7, LAST_COL), columns=LAST_COL - 6) if revision else 0)
+    """Rows a reported year spans: one, or more when its text needs more than Excel's tallest row.
+    Measured with the arguments `PlanSheet.put` gives when it writes the text, all positional:
+    text_height's cache keys keyword and positional calls apart, so the text is measured once."""
+    need = max(text_height(results, span_width(2, 6), False, 5, FONT_SIZE) if results else 0,
+               text_height(revision, span_width(7, LAST_COL), False, LAST_COL - 6, FONT_SIZE) if revision else 0)
     return max(1, math.ceil(need / MAX_ROW_HEIGHT))
 
 
