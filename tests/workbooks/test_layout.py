@@ -4,10 +4,13 @@ lines, height), numbers as printed, sheet names within Excel's rules; and on a r
 
 from __future__ import annotations
 
+import unicodedata
+
 import openpyxl
 import pytest
 from support.returned import YEAR, editable, identity, issue
 
+from plan_xl.workbooks import layout
 from plan_xl.workbooks.identity import ID_SHEET
 from plan_xl.workbooks.layout import (
     COLUMN_WIDTHS,
@@ -30,6 +33,15 @@ DX = "DX戦略課"
 @pytest.mark.parametrize("text, width", [("abc", 3), ("あいう", 6), ("ＡB", 3), ("", 0), ("①ｱ", 3)])
 def test_display_width_counts_full_width_twice(text, width):
     assert display_width(text) == width
+
+
+def test_wide_runs_are_wide_by_unicodedata():
+    """The regex that counts runs of wide characters at once matches only characters
+    east_asian_width calls wide, so a width is the same as counting one character at a time."""
+    matched = [chr(c) for c in range(0x110000) if layout._WIDE_RUN.fullmatch(chr(c))]
+    assert len(matched) > 20_000 and all(unicodedata.east_asian_width(ch) in "FW" for ch in matched)
+    text = "●計画ＡB「説明会」を３回、①ｱ ×2\tです。\u303f"
+    assert display_width(text) == sum(2 if unicodedata.east_asian_width(ch) in "FWA" else 1 for ch in text)
 
 
 def test_lines_grow_with_text_and_shrink_with_width():

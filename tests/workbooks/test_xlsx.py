@@ -5,11 +5,14 @@ always gives the collector back; a sheet finished early is the same sheet."""
 from __future__ import annotations
 
 import gc
+import io
 import zipfile
 
 import openpyxl
 import pytest
+from xlsxwriter.sharedstrings import SharedStrings, SharedStringTable
 
+from plan_xl.workbooks import xlsx
 from plan_xl.workbooks.xlsx import collector_paused, finish_sheet, new_workbook
 
 
@@ -83,3 +86,23 @@ def test_a_sheet_finished_early_is_the_same_sheet(tmp_path):
     write(tmp_path / "held.xlsx", finish=False)
     write(tmp_path / "finished.xlsx", finish=True)
     assert _sheets(tmp_path / "held.xlsx") == _sheets(tmp_path / "finished.xlsx")
+
+
+def test_shared_strings_are_the_bytes_xlsxwriter_writes():
+    """Plain strings take a quicker path than xlsxwriter's escaping: the part must not change,
+    whatever a string holds (escapes, control characters, spaces at either end, rich text)."""
+    strings = ["実施計画", " 前に空白", "後ろに空白 ", "\u3000全角空白", "改行で終わる\n", "途中\nの改行", "a&b<c>d\"e",
+               "制御\x01文字\x1f", "_x000D_ はそのまま書けない", "_x12G4_", "\ufffe\uffff", "\t", "",
+               "<r><t>豊かな</t></r>", "タブ\tは\tそのまま", "\r\n"]
+    table = SharedStringTable()
+    for s in strings:
+        table._get_shared_string_index(s)
+    table._sort_string_data()
+    parts = []
+    for cls in (SharedStrings, xlsx._SharedStrings):
+        sst, out = cls(), io.StringIO()
+        sst.string_table = table
+        sst._set_xml_writer(out)
+        sst._assemble_xml_file()
+        parts.append(out.getvalue())
+    assert parts[0] == parts[1] and parts[0].count("<si>") == len(strings)

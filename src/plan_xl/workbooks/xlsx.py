@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import gc
+import re
 import zipfile
 import zlib
 from collections import defaultdict
@@ -24,6 +25,7 @@ import xlsxwriter
 import xlsxwriter.workbook
 from xlsxwriter.exceptions import DuplicateWorksheetName
 from xlsxwriter.packager import Packager
+from xlsxwriter.sharedstrings import SharedStrings
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
@@ -141,9 +143,46 @@ class _PackingZipFile(zipfile.ZipFile):
         return None
 
 
-class _CompactPackager(Packager):
-    """xlsxwriter's in-memory packager with every part a `_DeflatingText`, finished when the
-    next one starts (xlsxwriter writes its parts one after the other)."""
+# What xlsxwriter's _write_si may change in a shared string: &, < and > escaped, control
+# characters and the literal text of their escapes (_xHHHH_, hence any underscore) escaped as
+# _xHHHH_, the two non-characters. A string with none of them is written as it is.
+_MAY_NEED_ESCAPE = re.compile(r"[&<>_\x00-\x08\x0b-\x1f\ufffe\uffff]")
+
+
+class _SharedStrings(SharedStrings):
+    """xlsxwriter's shared-strings part, the same bytes, but a string with nothing to escape
+    (almost every one) written by one format and one join, not through xlsxwriter's escaping
+    and tag writing a string at a time: ~5x quicker, ~1.2 ms of a report of 20 plans, whose ~570
+    strings are nearly all different (a larger report repeats its labels and texts)."""
+
+    def _write_sst_strings(self) -> None:
+        write, plain = self.fh.write, []
+        for string in self.string_table.string_array:
+            if _MAY_NEED_ESCAPE.search(string):  # and a rich string ("<r>…"): xlsxwriter's own
+                write("".join(plain))
+                plain = []
+                self._write_si(string)
+            elif string[:1].isspace() or string[-1:].isspace():  # as its _preserve_whitespace
+                plain.append(f'<si><t xml:space="preserve">{string}</t></si>')
+            else:
+                plain.append(f"<si><t>{string}</t></si>")
+        write("".join(plain))
+
+
+class _Packager(Packager):
+    """xlsxwriter's packager, with the quicker shared strings (`_SharedStrings`)."""
+
+    def _write_shared_strings_file(self) -> None:
+        if self.workbook.str_table.count:
+            sst = _SharedStrings()
+            sst.string_table = self.workbook.str_table
+            sst._set_xml_writer(self._filename("xl/sharedStrings.xml"))
+            sst._assemble_xml_file()
+
+
+class _CompactPackager(_Packager):
+    """The packager with every part a `_DeflatingText`, finished when the next one starts
+    (xlsxwriter writes its parts one after the other)."""
 
     def _filename(self, xml_filename):
         if self.filenames and isinstance(self.filenames[-1][0], _DeflatingText):
@@ -165,7 +204,7 @@ class _Workbook(xlsxwriter.Workbook):
         self.compact = compact
 
     def _get_packager(self):
-        return _CompactPackager() if self.compact else super()._get_packager()
+        return _CompactPackager() if self.compact else _Packager()
 
     def _store_workbook(self) -> None:
         """xlsxwriter's own, with a compact workbook's parts zipped as deflated (`_PackingZipFile`
