@@ -7,10 +7,13 @@ import subprocess
 import sys
 
 import pytest
-from support.returned import YEAR, copy_workspace, fill, identity, issue, typical_values
+from support.returned import ISSUED, YEAR, copy_workspace, fill, identity, issue, typical_values
 
 from plan_xl.collect import Verdict, collect
-from plan_xl.collect.judge import PARALLEL_FROM, PARALLEL_FROM_ENV
+from plan_xl.collect.judge import PARALLEL_FROM
+from plan_xl.workbooks import templates
+from plan_xl.workbooks.templates import TemplateOptions, generate_templates
+from plan_xl.workers import PARALLEL_FROM_ENV, START_METHOD_ENV
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +28,26 @@ def inbox(tmp_path_factory):
         (ws.inbox / f"メモ{n}.txt").write_bytes(b"not a workbook")
     return ws
 
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: templates are written in this process")
+def test_templates_under_spawn_are_the_files_one_process_writes(inbox, tmp_path, monkeypatch):
+    """A city's templates are written in this process where workers would be spawned (starting
+    them costs more than they save), and spawned workers, where they pay, write the same files."""
+    reg, key = inbox.load(), inbox.key_path.read_bytes()
+    monkeypatch.setenv(START_METHOD_ENV, "spawn")
+
+    def no_workers(*args, **kwargs):
+        raise AssertionError("worker processes started")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(templates, "ProcessPoolExecutor", no_workers)
+        here = generate_templates(reg, TemplateOptions(YEAR, issued=ISSUED), key, tmp_path / "here")
+    assert len(here) >= 13
+    monkeypatch.setenv(PARALLEL_FROM_ENV, "2")
+    spawned = generate_templates(reg, TemplateOptions(YEAR, issued=ISSUED), key, tmp_path / "spawned")
+    assert [p.name for p in spawned] == [p.name for p in here]
+    assert all(a.read_bytes() == b.read_bytes() for a, b in zip(here, spawned, strict=True))
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: collect judges in this process")
 def test_collect_under_spawn_gives_the_verdicts_of_fork(inbox, tmp_path, monkeypatch):

@@ -11,12 +11,13 @@ from support.returned import YEAR, editable, fill, identity, issue, typical_valu
 
 from plan_xl.collect import Judge, Received, Verdict, judge_all
 from plan_xl.collect import judge as judge_module
-from plan_xl.collect.judge import PARALLEL_FROM, PARALLEL_FROM_ENV, judge
+from plan_xl.collect.judge import PARALLEL_FROM, judge
 from plan_xl.collect.ledger import issued_templates
 from plan_xl.findings import ERROR, WARNING
 from plan_xl.register.source import load_source
 from plan_xl.workbooks.identity import load_key
 from plan_xl.workbooks.templates import departments_to_issue
+from plan_xl.workers import PARALLEL_FROM_ENV
 
 pytestmark = pytest.mark.skipif(multiprocessing.get_start_method() != "fork" or (os.cpu_count() or 1) < 2,
                                 reason="the abort is injected by patching, which only fork children inherit")

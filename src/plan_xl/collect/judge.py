@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import messages as M
+from .. import workers
 from ..atomic import write_bytes
 from ..findings import ERROR, WARNING, Finding
 from ..progress import Progress
@@ -32,16 +33,11 @@ from .validate import Validation, validate
 from .verdict import Verdict
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
-# Below this many files, starting worker processes costs more than it saves (measured on 2 cores,
-# judging in this process against two workers): a forked worker is ready at once (even at ~30
-# files); a spawned one, as on Windows, starts an interpreter, imports plan-xl and receives the
-# register, ~0.65 s before its first file (even at ~350 files). No reader here can take the
-# process down (returned files are read in Python, expat and zlib), so one process is also safe.
-PARALLEL_FROM = {"fork": 16, "spawn": 400, "forkserver": 400}
+# From this many files worker processes pay (2 cores, this process against two workers: even at
+# ~30 forked, ~350 spawned). No reader here can take the process down (returned files are read
+# in Python, expat and zlib), so judging them all in this process is as safe.
+PARALLEL_FROM = {"fork": 16, "spawn": 400}
 BATCH = 16  # files sent to a worker at once (fewer when there are few, so both cores stay busy)
-# For tests and benchmarks: PLAN_XL_START_METHOD=spawn starts workers as Windows does, and
-# PLAN_XL_PARALLEL_FROM=1 uses workers even for one file (so every collect test can run in them).
-START_METHOD_ENV, PARALLEL_FROM_ENV = "PLAN_XL_START_METHOD", "PLAN_XL_PARALLEL_FROM"
 
 
 @dataclass
@@ -271,26 +267,25 @@ def judge_all(items: list[Received], ctx: Judge, progress: Progress | None = Non
     """Judge every file, in worker processes when there are many. A worker that dies on a file
     (a reader aborting the process) costs that file a verdict, never the run."""
     progress = progress or Progress()
-    method = start_method or os.environ.get(START_METHOD_ENV) or multiprocessing.get_start_method()
-    threshold = int(os.environ.get(PARALLEL_FROM_ENV) or PARALLEL_FROM.get(method, PARALLEL_FROM["spawn"]))
-    if len(items) < threshold or (os.cpu_count() or 1) < 2:
+    method = workers.start_method(start_method)
+    if not workers.worth_starting(len(items), method, PARALLEL_FROM):
         out = []
         for item in items:
             out.append(judge_and_keep(item, ctx))
             progress.update(1)
         return out
     results: list[FileResult | None] = [None] * len(items)
-    workers = min(os.cpu_count() or 2, 8)
+    count = min(os.cpu_count() or 2, 8)
     mp = multiprocessing.get_context(method)
     # Forked workers share the register with this process until they touch it; their garbage
     # collector would touch every object (and so copy every page) unless the objects that exist
     # now are frozen out of its reach (the gc module's advice for fork without exec).
     gc.freeze()
     # Files go to the workers a few at a time: one message each way per batch, not per file.
-    size = max(1, min(BATCH, len(items) // (workers * 4)))
+    size = max(1, min(BATCH, len(items) // (count * 4)))
     batches = [range(start, min(start + size, len(items))) for start in range(0, len(items), size)]
     try:
-        with ProcessPoolExecutor(workers, mp_context=mp, initializer=_worker_init, initargs=(ctx,)) as pool:
+        with ProcessPoolExecutor(count, mp_context=mp, initializer=_worker_init, initargs=(ctx,)) as pool:
             futures = {pool.submit(_worker_judge, [items[n] for n in batch]): batch for batch in batches}
             for future in as_completed(futures):
                 try:
