@@ -171,22 +171,37 @@ def measure(kind: str, root: Path, tmp: Path, limit: int, profile: bool) -> dict
 
 
 def report(n: int, history: int, results: dict[str, list[dict]], rows: list[dict]) -> dict:
+    """Print one size's rows: each reader's median; its ratio to the floor and the naive loop is
+    the median of the ratios within each round (readers of one round ran a minute apart at most),
+    not of medians taken from different rounds, so the machine's drift between rounds drops out."""
     med = {k: statistics.median(r["seconds"] / r["files"] for r in v) for k, v in results.items()}
     label = f"{history}-year history" if history else "no history"
+    naive = med["openpyxl"]
     for kind, runs in results.items():
         per_file = med[kind]
         measured = runs[0]["files"]
         note = f" (measured on {measured} files, extrapolated)" if measured < n else ""
         verdicts = ", ".join(f"{v} {c:,}" for v, c in runs[-1].get("verdicts", {}).items())
         rss, pss = max(r["tree_peak_mb"] for r in runs), max(r["tree_pss_mb"] for r in runs)
-        rows.append({"n": n, "history": history, "reader": kind, "seconds": per_file * n, "files_per_s": 1 / per_file,
-                     "tree_peak_mb": rss, "tree_pss_mb": pss, "measured_files": measured})
+        row = {"n": n, "history": history, "reader": kind, "seconds": per_file * n, "files_per_s": 1 / per_file,
+               "tree_peak_mb": rss, "tree_pss_mb": pss, "measured_files": measured}
+        if kind.startswith("collect"):
+            row["floor_ratio"] = paired(runs, results["inflate"])
+            row["naive_ratio"] = naive / per_file
+        rows.append(row)
         print(f"| {n:,} | {label} | {kind} | {per_file * n:.2f}{note} | {1 / per_file:.0f} | {rss:.0f} | {pss:.0f} |"
               f" {verdicts} |", flush=True)
-    for kind in ("collect-fork", "collect-spawn"):
-        print(f"|  |  | {kind}: {med[kind] / med['inflate']:.1f}× the inflate floor, "
-              f"{med['openpyxl'] / med[kind]:.0f}× faster than naive openpyxl |  |  |  |  |  |", flush=True)
+    for row in rows[-len(results):]:
+        if "floor_ratio" in row:
+            print(f"|  |  | {row['reader']}: {row['floor_ratio']:.1f}× the inflate floor, "
+                  f"{row['naive_ratio']:.0f}× faster than naive openpyxl |  |  |  |  |  |", flush=True)
     return med
+
+
+def paired(runs: list[dict], against: list[dict]) -> float:
+    """The median over the rounds of a run's time per file against the other's in the same round."""
+    return statistics.median((a["seconds"] / a["files"]) / (b["seconds"] / b["files"])
+                             for a, b in zip(runs, against, strict=True))
 
 
 def main() -> None:
@@ -206,24 +221,31 @@ def main() -> None:
     print(f"# bench_collect — {machine()}")
     print("| N | register | reader | seconds | files/s | tree RSS MB | tree PSS MB | verdicts |")
     print("|---|---|---|---|---|---|---|---|")
-    medians, rows = {}, []
+    rows = []
+    histories = args.history if args.history is not None else [0, 10]
     for n in args.n or [200, 2000]:
-        for history in args.history if args.history is not None else [0, 10]:
-            tmp = Path(tempfile.mkdtemp(prefix=f"bench{n}-"))
-            try:
-                root = prepare(tmp / "work", n, history)
-                results: dict[str, list[dict]] = {k: [] for k in RUNNERS}
-                for k in range(args.repeat):
+        tmp = Path(tempfile.mkdtemp(prefix=f"bench{n}-"))
+        try:
+            roots = {h: prepare(tmp / f"work{h}", n, h) for h in histories}
+            # rounds: every reader on every register, so that a register's figures and the ratio
+            # between the registers come from runs minutes apart, not from separate phases
+            results = {h: {k: [] for k in RUNNERS} for h in histories}
+            for k in range(args.repeat):
+                for h in histories:
                     for kind in RUNNERS:
                         if kind == "openpyxl" and k:  # tens of seconds a run, and tens of times slower
                             continue
-                        results[kind].append(measure(kind, root, tmp, args.naive_files, args.profile))
-                medians[n, history] = report(n, history, results, rows)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
-        if (n, 0) in medians and (n, 10) in medians:
-            slower = medians[n, 10]["collect-fork"] / medians[n, 0]["collect-fork"]
-            print(f"|  | 10 years vs none | collect-fork {slower:.2f}× slower with history |  |  |  |  |  |", flush=True)
+                        results[h][kind].append(measure(kind, roots[h], tmp, args.naive_files, args.profile))
+            for h in histories:
+                report(n, h, results[h], rows)
+            if 0 in results and 10 in results:
+                for kind in ("collect-fork", "collect-spawn"):
+                    slower = paired(results[10][kind], results[0][kind])
+                    rows.append({"n": n, "history": 10, "reader": f"{kind} vs no history", "slower": slower})
+                    print(f"|  | 10 years vs none | {kind} {slower:.2f}× slower with history (median of the rounds)"
+                          " |  |  |  |  |  |", flush=True)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": machine(), "rows": rows}, ensure_ascii=False))
 
