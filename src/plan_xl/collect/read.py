@@ -278,6 +278,7 @@ class _SheetReader:
         self.scan, self.package = scan, package
         self.values: dict[str, dict[str, object]] = {}
         self._strings: list[str] | None = None
+        self._formats: sheets.Formats | None = None
         self.limits = LIMITS["rows"][0], LIMITS["columns"][0]
 
     def _xml(self, name: str) -> bytes:
@@ -288,10 +289,11 @@ class _SheetReader:
 
     def read(self, name: str) -> dict[str, object]:
         xml = self._xml(name)
-        if self._strings is None:
+        if self._strings is None:  # read with the first sheet, for all of them
             self._strings = self._guarded(name, sheets.shared_strings, self.package.part(self.scan.strings_part))
-        fmt = sheets.formats(self.package.part(self.scan.styles_part))
-        sheet = self._guarded(name, sheets.read_sheet, xml, self._strings, fmt, self.scan.date1904, *self.limits)
+            self._formats = sheets.formats(self.package.part(self.scan.styles_part))
+        sheet = self._guarded(name, sheets.read_sheet, xml, self._strings, self._formats, self.scan.date1904,
+                              *self.limits)
         self.scan.formulas[name], self.scan.percent[name] = sheet.formulas, sheet.percent
         self.values[name] = sheet.cells
         return sheet.cells

@@ -205,18 +205,23 @@ _FORMULA_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br\s*=\s*["\']([A-Za-z]{1,3}[0
 
 # --- text ------------------------------------------------------------------------------------
 def _decode(raw: bytes) -> str:
-    """Text as it stands in the XML: line ends normalised as XML prescribes, entities resolved.
-    Anything doubtful (not UTF-8, an entity XML does not define) goes to the exact reader."""
+    """Text as it stands in the XML (see _resolve); not UTF-8 goes to the exact reader."""
     try:
-        text = raw.decode("utf-8")
+        return _resolve(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise _Odd() from None
+
+
+def _resolve(text: str) -> str:
+    """Element text as XML means it: line ends normalised, entities resolved. An entity XML does
+    not define (there is no DTD) goes to the exact reader, which refuses it."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "&" in text:
-        text, n = _ENTITY.subn(_entity, text)
-        if n != raw.count(b"&"):
+        resolved, n = _ENTITY.subn(_entity, text)
+        if n != text.count("&"):
             raise _Odd()
+        text = resolved
     return text
 
 
@@ -453,12 +458,12 @@ def _fast_sheet(xml, strings, fmt, date1904, max_rows, max_cols) -> Sheet:
             start = end = text.index("<sheetData/>")
         else:
             raise _Odd()
-    extent = text.find("<dimension ", 0, start)
+    dimension = text.find("<dimension ", 0, start)
     cells, formulas, percent = {}, set(), set()
     pattern = _patterns(max_rows, max_cols).cell
     found = pattern.findall(text, start, end)
-    if extent >= 0:
-        found += pattern.findall(text, extent, text.find(">", extent) + 1)
+    if dimension >= 0:
+        found += pattern.findall(text, dimension, text.find(">", dimension) + 1)
     for ref, style, kind, v, inner, extent, odd in found:
         if odd:
             raise _Odd()
@@ -474,16 +479,11 @@ def _fast_sheet(xml, strings, fmt, date1904, max_rows, max_cols) -> Sheet:
             except (ValueError, IndexError):
                 raise Malformed() from None
         elif v:
-            value = "" if kind in ("inlineStr", "is") else _value(kind, v, style, strings, fmt, date1904)
+            value = _cell_value(kind, v, None, style, strings, fmt, date1904)
         elif not inner:
             continue
         else:
-            value = _inner(inner, ref, kind, formulas)
-            if value is None:
-                value = ""
-            elif value.__class__ is bytes:
-                value = "" if kind in ("inlineStr", "is") else _value(kind, _decode(value), style, strings,
-                                                                      fmt, date1904)
+            value = _cell_value(kind, *_inner(inner, ref, formulas), style, strings, fmt, date1904)
         if value != "":
             cells[ref] = value
             if style in fmt.percent:
@@ -491,9 +491,9 @@ def _fast_sheet(xml, strings, fmt, date1904, max_rows, max_cols) -> Sheet:
     return Sheet(cells, formulas, percent)
 
 
-def _inner(inner: str, address: str, kind: str, formulas: set[str]):
-    """The content of a plainly written cell other than a lone <v>: a formula and its value (the
-    <v> text as bytes, still to decode), or an inline string (its text). None: no value."""
+def _inner(inner: str, address: str, formulas: set[str]) -> tuple[str, str | None]:
+    """The content of a plainly written cell other than a lone <v> (a formula, its value, an
+    inline string): its <v> text and its inline string (None when it has none)."""
     if inner.startswith("<f"):
         m = _FORMULA.match(inner)
         if not m:
@@ -501,13 +501,23 @@ def _inner(inner: str, address: str, kind: str, formulas: set[str]):
         formulas.add(address)
         inner = inner[m.end():]
     if inner.startswith("<is>") and inner.endswith("</is>"):
-        return _rich(inner[4:-5].encode())
+        return "", _rich(inner[4:-5].encode())
     m = _VALUE.fullmatch(inner)
     if m:
-        return m.group(1).encode() if m.group(1) else None
+        return _resolve(m.group(1) or ""), None
     if inner:
         raise _Odd()
-    return None
+    return "", None
+
+
+def _cell_value(kind: str, raw: str, inline: str | None, style: str, strings, fmt: Formats, date1904: bool):
+    """A cell's value, for both readers: its inline string whatever its type says, nothing for
+    an inline-string cell without one (its <v> is redundant), else its <v> by its type."""
+    if inline is not None:
+        return inline
+    if kind in ("inlineStr", "is"):
+        return ""
+    return _value(kind, raw, style, strings, fmt, date1904)
 
 
 def _exact_sheet(xml, strings, fmt, date1904, max_rows, max_cols) -> Sheet:
@@ -561,12 +571,7 @@ def _exact_cell(el: ET.Element, address: str, out: Sheet, strings, fmt, date1904
             raw = child.text or ""
         elif name == "is":
             text = _element_text(child)
-    if text is not None:
-        value = text
-    elif kind in ("inlineStr", "is"):
-        value = ""
-    else:
-        value = _value(kind, raw, style, strings, fmt, date1904)
+    value = _cell_value(kind, raw, text, style, strings, fmt, date1904)
     if value != "":
         out.cells[address] = value
         if style in fmt.percent:
