@@ -7,9 +7,9 @@ cells compactly instead, workbooks/cells.py; a recorded run makes xlsxwriter's c
     python benchmarks/bench_report.py          # 20 / 200 / 1,000 / 5,000 plans × 1 year, 20 / 200 / 1,000 × 10
     python benchmarks/bench_report.py --plans 1000 --years 10
 
-Each measurement runs in a fresh child process, the writers interleaved (report, cells only,
-replay, report … with --repeat); the calls are recorded once per size in a child of their own,
-not timed. Time is the write alone (the register, or the recorded calls, loaded first, not
+Each measurement runs in a fresh child process; the calls are recorded once per size in a child
+of their own, not timed, then every size is measured in rounds (--repeat): report, cells only
+and replay of each size in turn, the median of the rounds kept. Time is the write alone (the register, or the recorded calls, loaded first, not
 timed), memory the peak RSS of the child's process tree (sampled from /proc, never below its
 own high-water mark), register included, as the CLI would hold it; "writing MB" is what the
 write adds to plan-xl's memory (its peak minus its size before the write). The replay's memory
@@ -107,33 +107,50 @@ def main() -> None:
     print("| plans | years | build_report s | ms/plan | peak MB | cells only s | peak MB | vs cells only "
           "| same workbook s | vs same workbook | writing MB |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    rows = []
+    sizes = [(plans, years) for years in args.years or [1, 10]
+             for plans in args.plans or ([20, 200, 1000, 5000] if years == 1 else [20, 200, 1000])]
     with tempfile.TemporaryDirectory() as tmp:
-        for years in args.years or [1, 10]:
-            for plans in args.plans or ([20, 200, 1000, 5000] if years == 1 else [20, 200, 1000]):
-                rows.append(measure(plans, years, args.repeat, Path(tmp)))
+        rows = measure(sizes, args.repeat, Path(tmp))
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": machine(), "rows": rows}, ensure_ascii=False))
 
 
-def measure(plans: int, years: int, repeat: int, tmp: Path) -> dict:
-    """One size: the calls recorded once, then report / cells only / replay interleaved."""
-    path, recorded, log = tmp / f"report{plans}_{years}.xlsx", tmp / "recorded.xlsx", tmp / "calls.pickle"
-    calls = run_measured([__file__, "--child", "record", str(plans), str(years), str(recorded), str(log)])["calls"]
-    report, bare, same = [], [], []
+def measure(sizes: list[tuple[int, int]], repeat: int, tmp: Path) -> list[dict]:
+    """Every size's calls recorded once, then rounds: in each, every size's report, cells only
+    and replay, one after the other. A size's figures are medians over the rounds, and the sizes
+    of one round ran minutes apart at most: the machine's speed drifts by more than the 15 % the
+    flatness target allows between runs further apart (RESULTS.md)."""
+    runs = {}
+    for plans, years in sizes:
+        where = tmp / f"{plans}_{years}"
+        where.mkdir()
+        calls = run_measured([__file__, "--child", "record", str(plans), str(years), str(where / "recorded.xlsx"),
+                              str(where / "calls.pickle")])["calls"]
+        runs[plans, years] = {"where": where, "calls": calls, "report": [], "bare": [], "same": []}
     for _ in range(repeat):
-        report.append(run_measured([__file__, "--child", "report", str(plans), str(years), str(path)]))
-        bare.append(run_measured([__file__, "--child", "bare", str(path), str(tmp / "bare.xlsx")]))
-        same.append(run_measured([__file__, "--child", "replay", str(log), str(tmp / "replay")]))
-    differ = differences(recorded, tmp / "replay" / "0.xlsx")
+        for plans, years in sizes:
+            r, where = runs[plans, years], runs[plans, years]["where"]
+            r["report"].append(run_measured([__file__, "--child", "report", str(plans), str(years),
+                                             str(where / "report.xlsx")]))
+            r["bare"].append(run_measured([__file__, "--child", "bare", str(where / "report.xlsx"),
+                                           str(where / "bare.xlsx")]))
+            r["same"].append(run_measured([__file__, "--child", "replay", str(where / "calls.pickle"),
+                                           str(where / "replay")]))
+    return [summary(plans, years, runs[plans, years]) for plans, years in sizes]
+
+
+def summary(plans: int, years: int, runs: dict) -> dict:
+    """One size's row, once the replayed workbook is known to be the same as plan-xl's."""
+    differ = differences(runs["where"] / "recorded.xlsx", runs["where"] / "replay" / "0.xlsx")
     if differ:  # the peer must be the same workbook, or its figure means nothing
         raise SystemExit(f"the replayed workbook differs from plan-xl's in {differ}")
-    r, b, s = (statistics.median(x["seconds"] for x in runs) for runs in (report, bare, same))
+    report, bare = runs["report"], runs["bare"]
+    r, b, s = (statistics.median(x["seconds"] for x in runs[k]) for k in ("report", "bare", "same"))
     row = {"plans": plans, "years": years, "seconds": r, "ms_per_plan": 1000 * r / plans,
            "peak_mb": max(x["tree_peak_mb"] for x in report), "bare_s": b,
            "bare_peak_mb": max(x["tree_peak_mb"] for x in bare), "ratio": r / b,
-           "replay_s": s, "replay_ratio": r / s, "calls": calls,
-           "write_mb": max(x["write_mb"] for x in report)}
+           "replay_s": s, "replay_ratio": r / s, "calls": runs["calls"],
+           "write_mb": max(x["write_mb"] for x in report), "rounds": [x["seconds"] for x in report]}
     print(f"| {plans:,} | {years} | {r:.2f} | {1000 * r / plans:.2f} | {row['peak_mb']:.0f} | "
           f"{b:.2f} | {row['bare_peak_mb']:.0f} | {r / b:.2f}× | {s:.2f} | {r / s:.2f}× | "
           f"{row['write_mb']:.0f} |", flush=True)

@@ -6,8 +6,9 @@ xlsxwriter call plan-xl made (replay.py), the floor for writing the same files i
     python benchmarks/bench_templates.py      # 16 / 150 / 200 / 500 departments × 1 year, 16 / 200 × 10
     python benchmarks/bench_templates.py --departments 200 --years 1
 
-Each measurement runs in a fresh child process, the three interleaved; the calls are recorded
-once per size (in one process, not timed). Time is the writing alone (register, or the recorded
+Each measurement runs in a fresh child process; the calls are recorded once per size (in one
+process, not timed), then every size is measured in rounds (--repeat): templates, cells only and
+replay of each size in turn, the median of the rounds kept. Time is the writing alone (register, or the recorded
 calls, loaded first, not timed), memory the peak RSS of the child's whole process tree
 (generate_templates may use worker processes). plan-xl's templates must be the same files as
 the recorded ones (whose plan sheets are drawn with xlsxwriter's own calls, replay.py) and the
@@ -112,40 +113,54 @@ def main() -> None:
     print("| departments × plans | years | generate_templates s | ms/department | tree peak MB "
           "| cells only s | vs cells only | same workbook s | vs same workbook |")
     print("|---|---|---|---|---|---|---|---|---|")
-    rows = []
+    sizes = [(deps, args.plans, years) for years in args.years or [1, 10]
+             for deps in args.departments or ([16, 150, 200, 500] if years == 1 else [16, 200])]
     with tempfile.TemporaryDirectory() as tmp:
-        for years in args.years or [1, 10]:
-            for deps in args.departments or ([16, 150, 200, 500] if years == 1 else [16, 200]):
-                rows.append(measure(deps, args.plans, years, args.repeat, Path(tmp)))
+        rows = measure(sizes, args.repeat, Path(tmp))
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": machine(), "rows": rows}, ensure_ascii=False))
 
 
-def measure(deps: int, plans: int, years: int, repeat: int, tmp: Path) -> dict:
-    """One size: the calls recorded once, then templates / cells only / replay interleaved."""
-    folder, recorded, log = tmp / "templates", tmp / "recorded", tmp / "calls.pickle"
-    shutil.rmtree(recorded, ignore_errors=True)
-    size = [str(deps), str(plans), str(years)]
-    record = run_measured([__file__, "--child", "record", *size, str(recorded), str(log)])
-    gen, bare, same = [], [], []
+def measure(sizes: list[tuple[int, int, int]], repeat: int, tmp: Path) -> list[dict]:
+    """Every size's calls recorded once, then rounds: in each, every size's templates, cells
+    only and replay, one after the other. A size's figures are medians over the rounds, and the
+    sizes of one round ran minutes apart at most: the machine's speed drifts by more than the
+    15 % the flatness target allows between runs further apart (RESULTS.md)."""
+    runs = {}
+    for size in sizes:
+        where = tmp / "_".join(map(str, size))
+        args = [str(x) for x in size]
+        record = run_measured([__file__, "--child", "record", *args, str(where / "recorded"), str(where / "calls.pickle")])
+        runs[size] = {"where": where, "args": args, "record": record, "gen": [], "bare": [], "same": []}
     for _ in range(repeat):
-        gen.append(run_measured([__file__, "--child", "templates", *size, str(folder)]))
-        shutil.rmtree(tmp / "bare", ignore_errors=True)
-        bare.append(run_measured([__file__, "--child", "bare", str(folder), str(tmp / "bare")]))
-        same.append(run_measured([__file__, "--child", "replay", str(log), str(tmp / "replay")]))
-    written = [Path(p) for p in record["paths"]]  # in the order they were written
-    replayed = sorted((tmp / "replay").glob("*.xlsx"), key=lambda p: int(p.stem))
+        for size in sizes:
+            r, where = runs[size], runs[size]["where"]
+            r["gen"].append(run_measured([__file__, "--child", "templates", *r["args"], str(where / "templates")]))
+            shutil.rmtree(where / "bare", ignore_errors=True)
+            r["bare"].append(run_measured([__file__, "--child", "bare", str(where / "templates"), str(where / "bare")]))
+            r["same"].append(run_measured([__file__, "--child", "replay", str(where / "calls.pickle"),
+                                           str(where / "replay")]))
+    return [summary(size, runs[size]) for size in sizes]
+
+
+def summary(size: tuple[int, int, int], runs: dict) -> dict:
+    """One size's row, once the files written are known to be the same as the recorded ones."""
+    deps, plans, years = size
+    where = runs["where"]
+    written = [Path(p) for p in runs["record"]["paths"]]  # in the order they were written
+    replayed = sorted((where / "replay").glob("*.xlsx"), key=lambda p: int(p.stem))
     differ = [d for p, q in zip(written, replayed, strict=True) for d in differences(p, q)]
     if differ:  # the peer must be the same workbooks, or its figure means nothing
         raise SystemExit(f"the replayed templates differ from plan-xl's in {differ[:5]}")
-    own = [d for p in written for d in differences(p, folder / p.name)]
+    own = [d for p in written for d in differences(p, where / "templates" / p.name)]
     if own:  # plan-xl's own run keeps its plan sheets' cells compactly (cells.py): the same files
         raise SystemExit(f"plan-xl's templates differ from the recorded ones (xlsxwriter's calls) in {own[:5]}")
-    g, b, s = (statistics.median(x["seconds"] for x in runs) for runs in (gen, bare, same))
+    g, b, s = (statistics.median(x["seconds"] for x in runs[k]) for k in ("gen", "bare", "same"))
     row = {"departments": deps, "plans": plans, "years": years, "seconds": g,
-           "ms_per_department": 1000 * g / deps, "peak_mb": max(x["tree_peak_mb"] for x in gen),
-           "pss_mb": max(x["tree_pss_mb"] for x in gen), "bare_s": b, "ratio": g / b,
-           "replay_s": s, "replay_ratio": g / s, "calls": record["calls"]}
+           "ms_per_department": 1000 * g / deps, "peak_mb": max(x["tree_peak_mb"] for x in runs["gen"]),
+           "pss_mb": max(x["tree_pss_mb"] for x in runs["gen"]), "bare_s": b, "ratio": g / b,
+           "replay_s": s, "replay_ratio": g / s, "calls": runs["record"]["calls"],
+           "rounds": [x["seconds"] for x in runs["gen"]]}
     print(f"| {deps} × {plans} | {years} | {g:.2f} | {1000 * g / deps:.1f} | {row['peak_mb']:.0f} | "
           f"{b:.2f} | {g / b:.2f}× | {s:.2f} | {g / s:.2f}× |", flush=True)
     return row

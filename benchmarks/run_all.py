@@ -1,7 +1,7 @@
 """Run every benchmark issue 16 asks for and rewrite benchmarks/RESULTS.md: the machine, the date,
 each script's table and the figures against the issue's targets, in one go.
 
-    python benchmarks/run_all.py            # the full sizes (≈ 12–15 minutes on a quiet 2-core machine)
+    python benchmarks/run_all.py            # the full sizes (≈ 20 minutes on a quiet 2-core machine)
     python benchmarks/run_all.py --quick    # small sizes, a minute or two: to see that it all works
     python benchmarks/run_all.py --quick --out /tmp/RESULTS.md
 
@@ -26,20 +26,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from synthetic import machine  # noqa: E402
 
-# Each script's invocations (their rows are put together). The small sizes take a few seconds or
-# less, so one scheduler hiccup moves their time per unit by more than the 15 % the issue allows:
-# they are run five times and the median kept; the large ones once, but for the report of 1,000
-# plans × 10 years (a target: three times). Collect runs five rounds, each of every reader on
-# both registers (the ratios are taken within a round: the machine's speed drifts between
-# rounds), its naive openpyxl loop once.
+# Each script's invocations (their rows are put together). Every script measures in rounds, each
+# round every size and reader once, and keeps the median of the rounds: the machine's speed
+# drifts between runs minutes apart by more than the 15 % the flatness targets allow, so the
+# sizes compared must be measured side by side, not one phase after another. Collect takes the
+# ratios within each round; its naive openpyxl loop runs once.
 FULL = {
     "bench_collect.py": [["--n", "200", "--n", "2000", "--naive-files", "40", "--repeat", "5"]],
-    "bench_report.py": [["--plans", "20", "--plans", "200", "--years", "1", "--years", "10", "--repeat", "5"],
-                        ["--plans", "1000", "--plans", "5000", "--years", "1"],
-                        ["--plans", "1000", "--years", "10", "--repeat", "3"]],
-    "bench_templates.py": [["--departments", "16", "--years", "1", "--years", "10", "--repeat", "5"],
-                           ["--departments", "150", "--departments", "200", "--departments", "500", "--years", "1"],
-                           ["--departments", "200", "--years", "10"]],
+    "bench_report.py": [["--repeat", "3"]],  # 20 / 200 / 1,000 / 5,000 plans × 1 year, 20 / 200 / 1,000 × 10
+    "bench_templates.py": [["--repeat", "3"]],  # 16 / 150 / 200 / 500 departments × 1 year, 16 / 200 × 10
 }
 QUICK = {
     "bench_collect.py": [["--n", "100", "--naive-files", "5"]],
@@ -132,8 +127,8 @@ def results_md(tables: dict[str, str], data: dict[str, dict], quick: bool, load:
              f"Written by `benchmarks/run_all.py{' --quick' if quick else ''}` (issue 16): {machine()}.",
              f"Load average before: {load[0]}; after: {load[1]}.",
              "Interleaved runs, the median kept: collect five rounds of every reader on both registers (its",
-             "ratios are medians of the ratios within a round; the naive openpyxl loop once), the report of",
-             "1,000 plans × 10 years three times, the small report and template sizes five times, the others once.",
+             "ratios are medians of the ratios within a round; the naive openpyxl loop once), report and",
+             "templates three rounds of every size and writer (the sizes compared side by side).",
              "Times are the work alone in a fresh child",
              "process, memory the peak",
              "of the child's process tree sampled from /proc (collect: RSS summed over the processes, and PSS,",
