@@ -24,7 +24,7 @@ from plan_xl.register.history import (
     set_target,
     split_department,
 )
-from plan_xl.register.store import load_register, save_register
+from plan_xl.register.store import SAVED_LAYOUT, SAVED_SHEET, load_register, save_register
 from plan_xl.workbooks.identity import load_or_create_key
 from plan_xl.workbooks.templates import TemplateOptions, generate_templates
 from plan_xl.workspace import Workspace
@@ -271,6 +271,34 @@ def test_a_schedule_year_edited_in_excel_is_one_recorded_edit(tmp_path):
     assert reg.changes[-1].column == "開始年度" and (reg.changes[-1].before, reg.changes[-1].after) == ("2023", "2024")
     starts = lambda r: [sp.start for row in r.plan("1-3-5").sections[0].actions[0].rows for sp in row]  # noqa: E731
     assert starts(reg) == [2022, 2024] and starts(as_of(reg, 2023)) == [2022, 2023]
+
+
+def test_a_register_saved_with_the_first_layout_of_its_copy_still_finds_excel_edits(tmp_path):
+    """Registers saved before SAVED_LAYOUT keep a 前回保存 copy of one value a row; they load
+    to the same copy and an edit made in Excel is still found (and recorded) against it."""
+    ws = new_folder(tmp_path)
+    current = ws.load().saved_tables
+    wb = openpyxl.load_workbook(ws.register_path)
+    copy_sheet = wb[SAVED_SHEET]
+    rows = [[c.value for c in row] for row in copy_sheet.iter_rows()]
+    assert rows[0] == [SAVED_LAYOUT] + [None] * (len(rows[0]) - 1)  # written in today's layout
+    copy_sheet.delete_rows(1, copy_sheet.max_row)
+    n = 0
+    for sheet, keyed in current.items():
+        for key, values in keyed.items():
+            for header, value in values.items():
+                n += 1
+                for c, v in enumerate([sheet, key, header, value], 1):
+                    copy_sheet.cell(n, c).value = v
+    wb.save(ws.register_path)
+    assert ws.load().saved_tables == current
+    type_over(ws, "指標", lambda row: row["指標ID"] == "1-3-5.1", "目標値", 150000)
+    refused = CliRunner().invoke(main, ["--dir", str(ws.root), "report", "--year", "2022"])
+    assert refused.exit_code == 1 and "変更履歴に記録されていません" in refused.output
+    run(ws, "plan", "record", "--from", "2024", "--reason", "目標値を達成したため")
+    assert ws.load().indicator("1-3-5.1").target_for(2024) == 150000
+    rows = [[c.value for c in row] for row in openpyxl.load_workbook(ws.register_path)[SAVED_SHEET].iter_rows()]
+    assert rows[0][0] == SAVED_LAYOUT  # the next save writes today's layout
 
 
 def test_a_target_typed_over_in_excel_becomes_target_history(tmp_path):

@@ -31,7 +31,7 @@ import xml.etree.ElementTree as ET
 from typing import NamedTuple
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:")
+_PREFIXED = re.compile(r"<[A-Za-z_][\w.-]*:")
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
 
@@ -204,14 +204,6 @@ _FORMULA_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br\s*=\s*["\']([A-Za-z]{1,3}[0
 
 
 # --- text ------------------------------------------------------------------------------------
-def _decode(raw: bytes) -> str:
-    """Text as it stands in the XML (see _resolve); not UTF-8 goes to the exact reader."""
-    try:
-        return _resolve(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise _Odd() from None
-
-
 def _resolve(text: str) -> str:
     """Element text as XML means it: line ends normalised, entities resolved. An entity XML does
     not define (there is no DTD) goes to the exact reader, which refuses it."""
@@ -246,23 +238,24 @@ def _finish(text: str, preserve: bool) -> str:
     return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x00" in text else text
 
 
-_RUN_TEXT = re.compile(rb'<t( xml:space="preserve")?>([^<]*)</t>|<t/>')
-_PHONETIC = re.compile(rb"<rPh\b.*?</rPh>|<rPh\b[^>]*/>", re.DOTALL)
+_RUN_TEXT = re.compile(r'<t( xml:space="preserve")?>([^<]*)</t>|<t/>')
+_PHONETIC = re.compile(r"<rPh\b.*?</rPh>|<rPh\b[^>]*/>", re.DOTALL)
 
 
-def _rich(inner: bytes) -> str:
+def _rich(inner: str) -> str:
     """The text of a string item's content (<si>, <is>): its <t> elements, runs joined, the
     phonetic reading (<rPh>, furigana) left out."""
-    if b"<rPh" in inner:
-        inner = _PHONETIC.sub(b"", inner)
+    if "<rPh" in inner:
+        inner = _PHONETIC.sub("", inner)
     found = _RUN_TEXT.findall(inner)
-    if len(found) != inner.count(b"<t>") + inner.count(b"<t ") + inner.count(b"<t/>") or b"<![CDATA[" in inner \
+    if len(found) != inner.count("<t>") + inner.count("<t ") + inner.count("<t/>") or "<![CDATA[" in inner \
             or _PREFIXED.search(inner):
         raise _Odd()
-    return "".join(_finish(_decode(text), bool(preserve)) for preserve, text in found)
+    return "".join(_finish(_resolve(text), bool(preserve)) for preserve, text in found)
 
 
-_STRING_ITEM = re.compile(rb'<si>(?:<t>([^<&\r_]*)</t>|(.*?))</si>|<si/>', re.DOTALL)
+# an item of one plain <t> (no entity, no line end to normalise) is its text as it stands
+_STRING_ITEM = re.compile(r'<si>(?:<t>([^<&\r]*)</t>|(.*?))</si>|<si/>', re.DOTALL)
 
 
 def shared_strings(xml: bytes) -> list[str]:
@@ -270,11 +263,12 @@ def shared_strings(xml: bytes) -> list[str]:
     if not xml:
         return []
     try:
-        found = _STRING_ITEM.findall(xml)
-        if len(found) != xml.count(b"<si>") + xml.count(b"<si/>") or b"<si " in xml or _PREFIXED.search(xml):
+        text = xml.decode("utf-8")  # once for the table: every item's text is a slice of it
+        found = _STRING_ITEM.findall(text)
+        if len(found) != xml.count(b"<si") or _PREFIXED.search(text):  # any other <si…, a nested one
             raise _Odd()
-        return [plain.decode("utf-8").strip(" \t\n") if plain or not rich else _rich(rich)
-                for plain, rich in found]
+        return [(plain.strip(" \t\n") if "_x00" not in plain else _finish(plain, False)) if plain or not rich
+                else _rich(rich) for plain, rich in found]
     except (_Odd, UnicodeDecodeError):
         return _exact_strings(xml)
 
@@ -501,7 +495,7 @@ def _inner(inner: str, address: str, formulas: set[str]) -> tuple[str, str | Non
         formulas.add(address)
         inner = inner[m.end():]
     if inner.startswith("<is>") and inner.endswith("</is>"):
-        return "", _rich(inner[4:-5].encode())
+        return "", _rich(inner[4:-5])
     m = _VALUE.fullmatch(inner)
     if m:
         return _resolve(m.group(1) or ""), None

@@ -258,19 +258,51 @@ def _write_guards(ws, sheet: str, columns: list[tuple[str, int]], n_rows: int) -
                                                "error_message": f"「{header}」は一覧にある値を選んでください。"})
 
 
+# The 前回保存 copy's layout: a first row naming it, then per structural sheet a row of its headers
+# ("#", sheet, headers…) and a row per register row (sheet, key, values in those columns). The
+# first layout (before SAVED_LAYOUT, still read) gave every non-empty value a row of its own
+# (sheet, key, header, value): three times the cells, and on a register of 200 departments half
+# of what every command's load read and every save wrote.
+SAVED_LAYOUT = "plan-xl 前回保存 2"
+
+
 def _write_saved_copy(wb, tables: dict[str, list[list]]) -> None:
-    """A very hidden copy of the structural sheets as written, one cell a row: the next load
+    """A very hidden copy of the structural sheets as written (SAVED_LAYOUT): the next load
     compares the visible sheets with it to find edits made in Excel (history.unrecorded)."""
     ws = wb.add_worksheet(SAVED_SHEET, PlainRowsSheet)
-    rows = []
+    rows: list[list] = [[SAVED_LAYOUT]]
     for sheet in (name for name in tables if name in STRUCTURE):
         headers = [h for h, _ in SHEETS[sheet]]
+        rows.append(["#", sheet, *headers])
         for values in tables[sheet]:
             row = {h: (None if v == "" else v) for h, v in zip(headers, values, strict=False)}
-            key = row_key(sheet, row)[:EXCEL_MAX_TEXT]
-            rows += [[sheet, key, header, value] for header, value in row.items() if value not in (None, "")]
+            rows.append([sheet, row_key(sheet, row)[:EXCEL_MAX_TEXT], *row.values()])
     ws.add_plain_rows(0, rows)
     ws.very_hidden()
+
+
+def _read_saved_copy(rows: list[list], shared: dict[str, str]) -> dict[str, dict[str, dict]]:
+    """The 前回保存 copy as {sheet: {key: {header: value}}}, the non-empty values only; either
+    layout (see SAVED_LAYOUT). A key written twice has its values merged, later ones winning."""
+    saved: dict[str, dict[str, dict]] = {}
+    if rows and rows[0] and rows[0][0] == SAVED_LAYOUT:
+        headers: dict[str, list[str]] = {}
+        for row in rows[1:]:
+            if len(row) < 2 or not row[0]:
+                continue
+            if row[0] == "#":
+                headers[str(row[1])] = [shared.setdefault(str(h), str(h)) for h in row[2:]]
+                continue
+            values = {h: shared.setdefault(v, v) if type(v) is str else v
+                      for h, v in zip(headers.get(str(row[0]), ()), row[2:]) if v not in ("", None)}
+            saved.setdefault(str(row[0]), {}).setdefault(str(row[1]), {}).update(values)
+        return saved
+    for row in rows:
+        if len(row) >= 4 and row[0]:
+            value = shared.setdefault(row[3], row[3]) if type(row[3]) is str else row[3]
+            header = shared.setdefault(str(row[2]), str(row[2]))
+            saved.setdefault(str(row[0]), {}).setdefault(str(row[1]), {})[header] = value
+    return saved
 
 
 def _check_lengths(sheet: str, headers: list[str], rows: list[list]) -> None:
@@ -435,11 +467,7 @@ def read_tables(path: Path) -> tuple[dict, dict, dict, list[Finding]]:
         tables["_headers"][sheet] = [str(h).strip() if h is not None else "" for h in rows[0]] if rows else None
     saved = {}
     if SAVED_SHEET in names:
-        for row in wb.get_sheet_by_name(SAVED_SHEET).to_python(skip_empty_area=False):
-            if len(row) >= 4 and row[0]:
-                value = shared.setdefault(row[3], row[3]) if type(row[3]) is str else row[3]
-                header = shared.setdefault(str(row[2]), str(row[2]))
-                saved.setdefault(str(row[0]), {}).setdefault(str(row[1]), {})[header] = value
+        saved = _read_saved_copy(wb.get_sheet_by_name(SAVED_SHEET).to_python(skip_empty_area=False), shared)
     return tables, saved, extras, problems
 
 
