@@ -294,7 +294,7 @@ def _read_saved_copy(rows: list[list], shared: dict[str, str]) -> dict[str, dict
                 headers[str(row[1])] = [shared.setdefault(str(h), str(h)) for h in row[2:]]
                 continue
             values = {h: shared.setdefault(v, v) if type(v) is str else v
-                      for h, v in zip(headers.get(str(row[0]), ()), row[2:]) if v not in ("", None)}
+                      for h, v in zip(headers.get(str(row[0]), ()), row[2:], strict=False) if v not in ("", None)}
             saved.setdefault(str(row[0]), {}).setdefault(str(row[1]), {}).update(values)
         return saved
     for row in rows:
