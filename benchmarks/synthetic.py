@@ -190,6 +190,7 @@ def run_measured(argv: list[str], env: dict | None = None) -> dict:
     process), and `tree_pss_mb`, the sum of proportional set sizes (each shared page split
     between the processes sharing it: what the tree really occupies)."""
     _compiled()
+    os.sync()  # what earlier children (or a copy of the inputs) wrote reaches the disk now, not in this run
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env={**os.environ, **(env or {})})
