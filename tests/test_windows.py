@@ -9,9 +9,9 @@ import sys
 import pytest
 from support.returned import ISSUED, YEAR, copy_workspace, fill, identity, issue, typical_values
 
+from plan_xl import workers
 from plan_xl.collect import Verdict, collect
 from plan_xl.collect.judge import PARALLEL_FROM
-from plan_xl.workbooks import templates
 from plan_xl.workbooks.templates import TemplateOptions, generate_templates
 from plan_xl.workers import PARALLEL_FROM_ENV, START_METHOD_ENV
 
@@ -41,7 +41,7 @@ def test_templates_under_spawn_are_the_files_one_process_writes(inbox, tmp_path,
         raise AssertionError("worker processes started")
 
     with monkeypatch.context() as patch:
-        patch.setattr(templates, "ProcessPoolExecutor", no_workers)
+        patch.setattr(workers, "pool", no_workers)
         here = generate_templates(reg, TemplateOptions(YEAR, issued=ISSUED), key, tmp_path / "here")
     assert len(here) >= 13
     monkeypatch.setenv(PARALLEL_FROM_ENV, "2")

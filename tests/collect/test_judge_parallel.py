@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from support.returned import YEAR, editable, fill, identity, issue, typical_values
 
+from plan_xl import workers
 from plan_xl.collect import Judge, Received, Verdict, judge_all
 from plan_xl.collect import judge as judge_module
 from plan_xl.collect.judge import PARALLEL_FROM, judge
@@ -119,7 +120,7 @@ def test_a_city_sized_batch_under_spawn_is_judged_in_this_process(monkeypatch):
     def no_workers(*args, **kwargs):
         raise AssertionError("worker processes started")
 
-    monkeypatch.setattr(judge_module, "ProcessPoolExecutor", no_workers)
+    monkeypatch.setattr(workers, "pool", no_workers)
     items = _items(PARALLEL_FROM["fork"] + 4)
     assert len(judge_all(items, _judge(), start_method="spawn")) == len(items)
     with pytest.raises(AssertionError, match="worker processes started"):

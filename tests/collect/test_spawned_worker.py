@@ -4,13 +4,12 @@ commands of plan-xl, however plan-xl was started. Real spawned processes, asked 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import subprocess
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from plan_xl import workers
 from plan_xl.collect import Judge
 from plan_xl.collect import judge as judge_module
 from plan_xl.register.source import load_source
@@ -24,9 +23,8 @@ MODULES = "sorted(__import__('sys').modules)"  # eval'd in the worker: nothing m
 
 def _worker_modules() -> list[str]:
     """sys.modules of a judge worker, started as judge_all starts it under spawn."""
-    spawn = multiprocessing.get_context("spawn")
     ctx = Judge(load_source(), b"k", 2023)
-    with ProcessPoolExecutor(1, mp_context=spawn, initializer=judge_module._worker_init, initargs=(ctx,)) as pool:
+    with workers.pool(1, "spawn", judge_module._worker_init, ctx) as pool:
         return pool.submit(eval, MODULES).result()
 
 

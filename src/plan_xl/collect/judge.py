@@ -13,9 +13,8 @@ import copy
 import dataclasses
 import gc
 import hashlib
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -276,7 +275,6 @@ def judge_all(items: list[Received], ctx: Judge, progress: Progress | None = Non
         return out
     results: list[FileResult | None] = [None] * len(items)
     count = min(os.cpu_count() or 2, 8)
-    mp = multiprocessing.get_context(method)
     # Forked workers share the register with this process until they touch it; their garbage
     # collector would touch every object (and so copy every page) unless the objects that exist
     # now are frozen out of its reach (the gc module's advice for fork without exec).
@@ -285,7 +283,7 @@ def judge_all(items: list[Received], ctx: Judge, progress: Progress | None = Non
     size = max(1, min(BATCH, len(items) // (count * 4)))
     batches = [range(start, min(start + size, len(items))) for start in range(0, len(items), size)]
     try:
-        with ProcessPoolExecutor(count, mp_context=mp, initializer=_worker_init, initargs=(ctx,)) as pool:
+        with workers.pool(count, method, _worker_init, ctx) as pool:
             futures = {pool.submit(_worker_judge, [items[n] for n in batch]): batch for batch in batches}
             for future in as_completed(futures):
                 try:
@@ -300,7 +298,7 @@ def judge_all(items: list[Received], ctx: Judge, progress: Progress | None = Non
         gc.unfreeze()
     for n, result in enumerate(results):  # left over by a dead worker: one process per file
         if result is None:
-            results[n] = _judge_isolated(items[n], ctx, mp)
+            results[n] = _judge_isolated(items[n], ctx, method)
             progress.update(1)
     return results
 
@@ -317,9 +315,9 @@ def _worker_judge(items: list[Received]) -> list[FileResult]:
     return [judge_and_keep(item, _WORKER) for item in items]
 
 
-def _judge_isolated(item: Received, ctx: Judge, mp=None) -> FileResult:
+def _judge_isolated(item: Received, ctx: Judge, method: str) -> FileResult:
     try:
-        with ProcessPoolExecutor(1, mp_context=mp, initializer=_worker_init, initargs=(ctx,)) as pool:
+        with workers.pool(1, method, _worker_init, ctx) as pool:
             return pool.submit(_worker_judge, [item]).result()[0]
     except BrokenProcessPool:
         return FileResult(item, Verdict.BROKEN, M.C010())

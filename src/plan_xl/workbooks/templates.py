@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -413,9 +411,8 @@ def _build_in_workers(reg: Register, opts: TemplateOptions, key: bytes, jobs: li
                       progress: Progress) -> list[Path]:
     """One template per job on every core (spawn-safe: everything sent pickles), reported in
     register order as they finish."""
-    mp = multiprocessing.get_context(workers.start_method())
-    with ProcessPoolExecutor(min(os.cpu_count() or 2, 8, len(jobs)), mp_context=mp,
-                             initializer=_worker_init, initargs=(reg, opts, key)) as pool:
+    with workers.pool(min(os.cpu_count() or 2, 8, len(jobs)), workers.start_method(), _worker_init,
+                      reg, opts, key) as pool:
         for path in pool.map(_worker_build, jobs, chunksize=max(1, len(jobs) // 32)):
             progress.update(1, path)
     return [path for _, path in jobs]
