@@ -2,7 +2,8 @@
 templates): how they are started, and whether a batch is big enough to pay for starting them.
 
 A forked worker (Linux) is ready at once; a spawned one (Windows, macOS) first starts an
-interpreter, imports plan-xl and receives what it works on, ~0.65 s on the benchmark machine.
+interpreter, imports plan-xl and receives what it works on: two are ready ~0.3 s after the
+start on the benchmark machine (more on Windows, where starting a process costs more).
 Each step measures from how many jobs its workers pay, per start method.
 """
 

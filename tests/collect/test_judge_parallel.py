@@ -115,7 +115,7 @@ def test_a_worker_that_aborts_costs_only_its_own_file(monkeypatch):
 
 
 def test_a_city_sized_batch_under_spawn_is_judged_in_this_process(monkeypatch):
-    """Spawned workers (Windows) cost ~0.65 s before their first file: a few dozen files are
+    """Spawned workers (Windows) cost ~0.3 s or more before their first file: a few dozen files are
     judged here instead; forked ones are ready at once and take the same batch."""
     def no_workers(*args, **kwargs):
         raise AssertionError("worker processes started")

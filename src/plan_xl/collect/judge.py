@@ -33,8 +33,9 @@ from .verdict import Verdict
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 # From this many files worker processes pay (2 cores, this process against two workers: even at
-# ~30 forked, ~350 spawned). No reader here can take the process down (returned files are read
-# in Python, expat and zlib), so judging them all in this process is as safe.
+# ~30 forked; spawned, ~250 on Linux, kept at 400 for Windows, where a process costs more to
+# start). No reader here can take the process down (returned files are read in Python, expat and
+# zlib), so judging them all in this process is as safe.
 PARALLEL_FROM = {"fork": 16, "spawn": 400}
 BATCH = 16  # files sent to a worker at once (fewer when there are few, so both cores stay busy)
 
