@@ -14,6 +14,7 @@ Resource limits, in one place. Each has a reason and the message a clerk sees wh
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import struct
@@ -317,9 +318,13 @@ class _SheetReader:
 def _rows(cells: dict[str, object]) -> list[list]:
     """A sheet's cells as rows of values from column A (the identification sheet's form)."""
     grid: dict[int, dict[int, object]] = {}
-    columns: dict[str, int] = {}
     for address, value in cells.items():
-        letters = address.rstrip("0123456789")
-        col = columns.get(letters) or columns.setdefault(letters, sheets.column_number(letters))
-        grid.setdefault(int(address[len(letters):]), {})[col] = value
+        row, col = _position(address)
+        grid.setdefault(row, {})[col] = value
     return [[line.get(c, "") for c in range(1, max(line) + 1)] for _, line in sorted(grid.items())]
+
+
+@functools.lru_cache(maxsize=4096)  # every identification sheet has its cells in the same places
+def _position(address: str) -> tuple[int, int]:
+    letters = address.rstrip("0123456789")
+    return int(address[len(letters):]), sheets.column_number(letters)
