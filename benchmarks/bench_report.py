@@ -9,8 +9,8 @@ cells compactly instead, workbooks/cells.py; a recorded run makes xlsxwriter's c
 
 Each measurement runs in a fresh child process; the calls are recorded once per size in a child
 of their own, not timed, then every size is measured in rounds (--repeat): report, cells only
-and replay of each size in turn, the median of the rounds kept. Time is the write alone (the register, or the recorded calls, loaded first, not
-timed), memory the peak RSS of the child's process tree (sampled from /proc, never below its
+and replay of each size in turn (sizes under a second three times), the median kept. Time is
+the write alone (the register, or the recorded calls, loaded first, not timed), memory the peak RSS of the child's process tree (sampled from /proc, never below its
 own high-water mark), register included, as the CLI would hold it; "writing MB" is what the
 write adds to plan-xl's memory (its peak minus its size before the write). The replay's memory
 is not printed: it holds the compiled call log, and keeps every part and cell until the close
