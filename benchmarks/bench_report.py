@@ -9,14 +9,15 @@ cells compactly instead, workbooks/cells.py; a recorded run makes xlsxwriter's c
 
 Each measurement runs in a fresh child process; the calls are recorded once per size in a child
 of their own, not timed, then every size is measured in rounds (--repeat): report, cells only
-and replay of each size in turn (sizes under a second three times), the median kept. Time is
-the write alone (the register, or the recorded calls, loaded first, not timed), memory the peak RSS of the child's process tree (sampled from /proc, never below its
-own high-water mark), register included, as the CLI would hold it; "writing MB" is what the
-write adds to plan-xl's memory (its peak minus its size before the write). The replay's memory
-is not printed: it holds the compiled call log, and keeps every part and cell until the close
-(replay.py). 5,000 plans × 10 years is left out of the default sizes
-(minutes and > 1 GB); ask for it with --plans 5000 --years 10. Targets (issue 16): 1,000 plans
-× 10 years ≤ 1.5× bare and ≤ 150 MB; time per plan flat within 15 % from 20 to 5,000 plans.
+and replay of each size in turn (sizes under a second three times), the median kept. Time is the
+write alone (the register, or the recorded calls, loaded first, not timed), memory the peak RSS
+of the child's process tree (sampled from /proc, never below its own high-water mark), register
+included, as the CLI would hold it; "writing MB" is what the write adds to plan-xl's memory (its
+peak minus its size before the write). The replay's memory is not printed: it holds the compiled
+call log, and keeps every part and cell until the close (replay.py). 5,000 plans × 10 years is
+left out of the default sizes (minutes and > 1 GB); ask for it with --plans 5000 --years 10.
+Targets (issue 16): 1,000 plans × 10 years ≤ 1.5× bare and ≤ 150 MB; time per plan flat within
+15 % from 20 to 5,000 plans.
 """
 
 from __future__ import annotations

@@ -9,11 +9,12 @@ xlsxwriter call plan-xl made (replay.py), the floor for writing the same files i
 Each measurement runs in a fresh child process; the calls are recorded once per size (in one
 process, not timed), then every size is measured in rounds (--repeat): templates, cells only and
 replay of each size in turn (sizes under a second three times), the median kept. Time is the
-writing alone (register, or the recorded calls, loaded first, not timed), memory the peak RSS of the child's whole process tree
-(generate_templates may use worker processes). plan-xl's templates must be the same files as
-the recorded ones (whose plan sheets are drawn with xlsxwriter's own calls, replay.py) and the
-replayed ones, member for member. Targets (issue 16): 200 × 10 ≤ 1.25× bare
-single-process xlsxwriter; time per department flat within 15 % from 16 to 500 departments.
+writing alone (register, or the recorded calls, loaded first, not timed), memory the peak RSS of
+the child's whole process tree (generate_templates may use worker processes). plan-xl's
+templates must be the same files as the recorded ones (whose plan sheets are drawn with
+xlsxwriter's own calls, replay.py) and the replayed ones, member for member. Targets (issue 16):
+200 × 10 ≤ 1.25× bare single-process xlsxwriter; time per department flat within 15 % from 16 to
+500 departments.
 """
 
 from __future__ import annotations
