@@ -14,7 +14,6 @@ Resource limits, in one place. Each has a reason and the message a clerk sees wh
 
 from __future__ import annotations
 
-import functools
 import io
 import re
 import struct
@@ -319,12 +318,6 @@ def _rows(cells: dict[str, object]) -> list[list]:
     """A sheet's cells as rows of values from column A (the identification sheet's form)."""
     grid: dict[int, dict[int, object]] = {}
     for address, value in cells.items():
-        row, col = _position(address)
+        row, col = sheets.position(address)
         grid.setdefault(row, {})[col] = value
     return [[line.get(c, "") for c in range(1, max(line) + 1)] for _, line in sorted(grid.items())]
-
-
-@functools.lru_cache(maxsize=4096)  # every identification sheet has its cells in the same places
-def _position(address: str) -> tuple[int, int]:
-    letters = address.rstrip("0123456789")
-    return int(address[len(letters):]), sheets.column_number(letters)

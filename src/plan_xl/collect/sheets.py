@@ -546,6 +546,7 @@ def _exact_sheet(xml, strings, fmt, date1904, max_rows, max_cols) -> Sheet:
     return Sheet(cells, formulas, percent)  # in document order, as the fast reader gives them
 
 
+@functools.lru_cache(maxsize=4096)  # every identification sheet has its cells in the same places
 def position(address: str) -> tuple[int, int]:
     """(row, column) of an address like "K28", both from 1."""
     letters = address.rstrip("0123456789")
