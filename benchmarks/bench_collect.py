@@ -67,9 +67,10 @@ def _build(args):
     build_template(_FILLED, department, TemplateOptions(YEAR, issued=issued), key, Path(path))
 
 
-def prepare(root: Path, n: int, history: int) -> Path:
+def prepare(root: Path, n: int, history: int, submissions: bool = True) -> Path:
     """A working folder with a register of ≤ 200 departments with fields (and `history` past
-    reported years, their submissions and verdict log) and n filled returned files."""
+    reported years, their submissions and verdict log, or without `submissions` their progress
+    and actuals only) and n filled returned files."""
     from plan_xl.collect.ledger import log_path
     from plan_xl.register.store import save_register
     from plan_xl.workbooks.identity import load_or_create_key
@@ -79,12 +80,14 @@ def prepare(root: Path, n: int, history: int) -> Path:
     reg = collect_register(-(-min(n, MAX_DEPARTMENTS) // per_copy))
     if history:
         reg = add_history(reg, history, YEAR - 1, resubmissions=8)
+        if not submissions:
+            reg.submissions = []
     field_owners = reg.field_owners()
     owners = [d.name for d in reg.departments if d.name in field_owners][:n]
     ws = Workspace(root)
     root.mkdir(parents=True)
     save_register(reg, ws.register_path, ws.backups)
-    if history:
+    if reg.submissions:
         write_verdict_log(log_path(ws), reg)
     key = load_or_create_key(ws.key_path)
     ws.inbox.mkdir(parents=True)
