@@ -1,6 +1,8 @@
-"""What of a long history slows `collect`: the same N returns collected into a register without
-history, one with 10 reported years of progress and actuals only, and one that also holds those
-years' ~18,000 submissions and their verdict log (bench_collect's 10-year register).
+"""What of a long history slows `collect`: the years of progress, or the past submissions.
+
+The same N returns are collected into a register without history, one with 10 reported years of
+progress and actuals only, and one that also holds those years' ~18,000 submissions and their
+verdict log (bench_collect's 10-year register).
 
     python benchmarks/bench_history.py              # N = 2,000, five rounds
     python benchmarks/bench_history.py --n 200 --repeat 3
