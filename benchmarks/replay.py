@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import os
 import pickle
 import zipfile
 from contextlib import contextmanager
@@ -148,16 +149,23 @@ def _unwrap(value):
 
 @contextmanager
 def recording():
-    """Inside the block, every workbook `new_workbook` starts is recorded; yields the Recorder."""
+    """Inside the block, every workbook `new_workbook` starts is recorded; yields the Recorder.
+    Everything is written in this process (no worker processes, whose workbooks it would miss)."""
     from plan_xl.workbooks import xlsx
+    from plan_xl.workers import PARALLEL_FROM_ENV
 
-    real = xlsx._Workbook
+    real, parallel_from = xlsx._Workbook, os.environ.get(PARALLEL_FROM_ENV)
     rec = Recorder(real)
     xlsx._Workbook = rec.new_workbook
+    os.environ[PARALLEL_FROM_ENV] = str(10**9)
     try:
         yield rec
     finally:
         xlsx._Workbook = real
+        if parallel_from is None:
+            del os.environ[PARALLEL_FROM_ENV]
+        else:
+            os.environ[PARALLEL_FROM_ENV] = parallel_from
 
 
 def save(rec: Recorder, path: Path) -> int:
@@ -272,7 +280,6 @@ def _check() -> None:
         [replayed] = replay(rec.calls, tmp / "replay")
         print(f"report 20 plans × 10 years: {len(rec.calls):,} calls; differing members:",
               differences(tmp / "report.xlsx", replayed) or "none")
-        templates.PARALLEL_FROM = dict.fromkeys(templates.PARALLEL_FROM, 10**9)  # one process: the recorder sees every workbook
         reg, opts = templates_setup(8, 10, 10)
         with recording() as rec:
             written = templates.generate_templates(reg, opts, b"k" * 32, tmp / "templates")

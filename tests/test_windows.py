@@ -29,7 +29,6 @@ def inbox(tmp_path_factory):
     return ws
 
 
-
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: templates are written in this process")
 def test_templates_under_spawn_are_the_files_one_process_writes(inbox, tmp_path, monkeypatch):
     """A city's templates are written in this process where workers would be spawned (starting
@@ -48,6 +47,7 @@ def test_templates_under_spawn_are_the_files_one_process_writes(inbox, tmp_path,
     spawned = generate_templates(reg, TemplateOptions(YEAR, issued=ISSUED), key, tmp_path / "spawned")
     assert [p.name for p in spawned] == [p.name for p in here]
     assert all(a.read_bytes() == b.read_bytes() for a, b in zip(here, spawned, strict=True))
+
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: collect judges in this process")
 def test_collect_under_spawn_gives_the_verdicts_of_fork(inbox, tmp_path, monkeypatch):
